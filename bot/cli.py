@@ -1,0 +1,172 @@
+"""Command line: run the bot, chat in the terminal, ask, check and evaluate the knowledge."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.engine import Engine, Reply
+from bot.settings import PROJECT_DIR, Settings
+
+TELEGRAM_NOTE = (
+    "(Mode terminal : aucun TELEGRAM_BOT_TOKEN n'est défini. Pour brancher Telegram, "
+    "voir « Lancer sur Telegram » dans README.md.)"
+)
+
+
+def reply_json(question: str, reply: Reply) -> dict:
+    return {
+        "question": question,
+        "status": reply.status,
+        "id": reply.entry.id if reply.entry else None,
+        "topic": reply.topic,
+        "score": reply.score,
+        "text": reply.text,
+        "suggestions": [
+            {"id": e.id, "topic": e.topic, "question": e.title} for e in reply.suggestions
+        ],
+        "services": [
+            {
+                "id": s.service.id,
+                "name": s.service.name,
+                "kind": s.service.kind,
+                "commune": s.commune.name,
+                "distance_km": round(s.distance_km, 2),
+                "approximate": s.service.approximate_position,
+                "address": s.service.address,
+                "phone": s.service.phone,
+            }
+            for s in reply.services
+        ],
+    }
+
+
+def _knowledge_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--knowledge", type=Path, help="dossier de connaissances (défaut : knowledge/)")
+
+
+def _engine(knowledge: Path | None, quiet: bool = False) -> Engine:
+    root = knowledge or Settings.from_env().knowledge_dir
+    engine, problems = Engine.load(root)
+    errors = [p for p in problems if p.is_error]
+    if errors and not quiet:
+        # The bot still answers with what loaded: a maintainer's typo must not take it down.
+        print(f"{len(errors)} erreur(s) dans {root} : lancez « python run_bot.py check ».",
+              file=sys.stderr)
+    return engine
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.loader import load_knowledge
+
+    root = args.knowledge or Settings.from_env().knowledge_dir
+    kb, problems = load_knowledge(root)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        print(f"{errors} erreur(s), {warnings} avertissement(s).")
+        return 1
+    print(
+        f"OK : {len(kb.entries)} entrées dans {len(kb.topics)} thèmes, {len(kb.services)} lieux, "
+        f"{len(kb.communes)} communes ({warnings} avertissement(s))."
+    )
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = _engine(args.knowledge)
+    questions = [" ".join(args.question)] if args.question else (line.rstrip("\n") for line in sys.stdin)
+    for question in questions:
+        reply = engine.respond(question)
+        if args.json:
+            print(json.dumps(reply_json(question, reply), ensure_ascii=False), flush=True)
+        else:
+            from bot.console import render
+
+            print(render(reply) + "\n", flush=True)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate, format_scores, load_questions
+
+    engine = _engine(args.knowledge)
+    root = args.knowledge or Settings.from_env().knowledge_dir
+    path = args.questions or root / "eval.yaml"
+    scores = evaluate(engine, load_questions(path))
+    print(format_scores(scores, str(path)))
+    return 0 if scores.passes() else 1
+
+
+def cmd_chat(args: argparse.Namespace, note: str | None = None) -> int:
+    from bot.console import run_console
+
+    return run_console(lambda: _engine(getattr(args, "knowledge", None)), note=note)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if not settings.token:
+        return cmd_chat(args, note=TELEGRAM_NOTE)
+    from bot.telegram_app import run_telegram
+
+    run_telegram(settings)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.report import build_report
+
+    settings = Settings.from_env()
+    engine = _engine(args.knowledge, quiet=True)
+    print(build_report(settings.data_dir, engine, args.format, settings.retention_days))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_bot.py",
+        description="Bot d'orientation du Val-de-Marne. Sans sous-commande : le bot Telegram "
+        "(ou la conversation dans le terminal si TELEGRAM_BOT_TOKEN n'est pas défini).",
+    )
+    sub = parser.add_subparsers(dest="command")
+    chat = sub.add_parser("chat", help="la conversation dans le terminal")
+    _knowledge_arg(chat)
+    ask = sub.add_parser("ask", help="répondre à une question (ou à chaque ligne de l'entrée)")
+    ask.add_argument("--json", action="store_true", help="une ligne JSON par question")
+    _knowledge_arg(ask)
+    ask.add_argument("question", nargs="*")
+    check = sub.add_parser("check", help="vérifier les fichiers de connaissances")
+    _knowledge_arg(check)
+    evaluate = sub.add_parser("eval", help="mesurer le bot sur le jeu de questions")
+    _knowledge_arg(evaluate)
+    evaluate.add_argument("--questions", type=Path, help="autre jeu de questions (YAML)")
+    report = sub.add_parser("report", help="questions sans réponse et avis, pour l'équipe")
+    report.add_argument("--format", choices=("md", "csv"), default="md")
+    _knowledge_arg(report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s", level=logging.INFO)
+    # httpx logs every request URL, and Telegram's URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    handlers = {
+        None: cmd_run, "chat": cmd_chat, "ask": cmd_ask, "check": cmd_check,
+        "eval": cmd_eval, "report": cmd_report,
+    }
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+__all__ = ["PROJECT_DIR", "main"]

@@ -1,0 +1,305 @@
+"""Decide the reply to a message: the one place where answering is decided.
+
+The console, the `ask` command and the Telegram adapter all call `Engine.respond`; none of
+them chooses what to say. Replies are plain text plus structure (choices, links, services)
+that each adapter renders its own way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot import messages
+from bot.knowledge import Entry, KnowledgeBase, Link
+from bot.loader import Problem, load_knowledge
+from bot.matcher import Candidate, Matcher
+from bot.places import Gazetteer, NearbyService, Place, nearest_services
+from bot.text import Normalised, Normaliser
+
+# Decision thresholds on the matcher's 0-100 score; measured with `run_bot.py eval`.
+ANSWER_SCORE = 60.0
+ANSWER_MARGIN = 8.0  # the best entry must lead the next one by this much
+ANSWER_COVERAGE = 0.6  # share of the question's meaning the best entry must explain
+SUGGEST_SCORE = 42.0
+SUGGEST_SPREAD = 22.0  # suggestions stay within this distance of the best
+MAX_SUGGESTIONS = 3
+# Which kinds of place answer a request for a given service.
+SERVICE_KINDS: dict[str, tuple[str, ...]] = {"cio": ("cio", "point-accueil")}
+SERVICE_LABELS: dict[str, str] = {"cio": "Les CIO"}
+# Shown when someone is outside the 94 (sources: shared/data README, programmes_orientation).
+OUTSIDE_LINKS = (
+    Link("Annuaire des CIO (service-public.fr)", "https://lannuaire.service-public.gouv.fr"),
+    Link("Mon orientation en ligne", "https://www.monorientationenligne.fr"),
+)
+
+ANSWER, SERVICE, ASK_LOCATION, SUGGEST, FALLBACK = (
+    "answer", "service", "ask_location", "suggest", "fallback",
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: str
+    body: str
+    title: str | None = None
+    entry: Entry | None = None
+    topic: str | None = None
+    score: float = 0.0
+    suggestions: tuple[Entry, ...] = ()
+    follow_ups: tuple[Entry, ...] = ()
+    links: tuple[Link, ...] = ()
+    services: tuple[NearbyService, ...] = ()
+    place: Place | None = None
+    awaiting_place: str | None = None  # service kind the next place will answer
+
+    @property
+    def text(self) -> str:
+        """What the user reads, as plain text (choices listed, numbered)."""
+        parts = [self.title, self.body] if self.title else [self.body]
+        choices = self.choices
+        if choices:
+            parts.append("\n".join(f"{i}. {e.title}" for i, e in enumerate(choices, 1)))
+        return "\n\n".join(parts)
+
+    @property
+    def choices(self) -> tuple[Entry, ...]:
+        return self.suggestions or self.follow_ups
+
+
+@dataclass
+class Conversation:
+    """What the bot remembers between two messages of one person (in memory only)."""
+
+    awaiting_place: str | None = None
+    last_choices: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Engine:
+    """Built once per knowledge base; `respond` is pure and fast."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.normaliser = Normaliser(kb.language)
+        self.matcher = Matcher(kb, self.normaliser)
+        self.gazetteer = Gazetteer(kb)
+        self._triggers = [
+            (entry, tuple(self.normaliser.words(t)))
+            for entry in kb.safety_entries
+            for t in entry.triggers
+        ]
+
+    @classmethod
+    def load(cls, root: Path) -> tuple[Engine, list[Problem]]:
+        kb, problems = load_knowledge(root)
+        return cls(kb), problems
+
+    # --- entry points -------------------------------------------------------------------
+
+    def respond(self, text: str, conversation: Conversation | None = None) -> Reply:
+        conversation = conversation or Conversation()
+        reply = self._respond(text, conversation)
+        conversation.awaiting_place = reply.awaiting_place
+        conversation.last_choices = tuple(e.id for e in reply.choices)
+        return reply
+
+    def respond_location(
+        self, lat: float, lon: float, conversation: Conversation | None = None
+    ) -> Reply:
+        conversation = conversation or Conversation()
+        kind = conversation.awaiting_place or "cio"
+        reply = self._services_reply(self.gazetteer.locate(lat, lon), kind, None)
+        conversation.awaiting_place = None
+        return reply
+
+    def entry_reply(self, entry_id: str) -> Reply | None:
+        """The reply for a button or a deep link naming an entry (None if it is unknown)."""
+        entry = self.kb.entries.get(entry_id)
+        if entry is None:
+            return None
+        if entry.service:
+            return self._ask_location(entry)
+        return self._answer(entry, 100.0)
+
+    # --- decision -----------------------------------------------------------------------
+
+    def _respond(self, text: str, conversation: Conversation) -> Reply:
+        words = self.normaliser.words(text)
+        if not words:
+            return Reply(FALLBACK, messages.EMPTY_MESSAGE)
+        place = self.gazetteer.find(text)
+        norm = self._without_place(words, place)
+        candidates, _ = self.matcher.rank(norm)
+        safety = self._safety_entry(words)
+        if safety is not None:
+            return self._safety_reply(safety, candidates)
+        best = candidates[0] if candidates else None
+        confident = best is not None and self._is_confident(candidates)
+        if conversation.awaiting_place and place and not confident:
+            return self._services_reply(place, conversation.awaiting_place, None)
+        if confident and best is not None:
+            return self._for_entry(best, place)
+        if place and not norm.content:
+            # "j'habite à Vitry", "94450": a place alone asks where to go.
+            return self._services_reply(place, conversation.awaiting_place or "cio", None)
+        if best is not None and best.score >= SUGGEST_SCORE:
+            close = [c for c in candidates if c.score >= best.score - SUGGEST_SPREAD]
+            entries = tuple(c.entry for c in close[:MAX_SUGGESTIONS])
+            return Reply(SUGGEST, messages.SUGGEST, score=best.score, suggestions=entries,
+                         awaiting_place=conversation.awaiting_place if place is None else None)
+        return Reply(FALLBACK, messages.FALLBACK, score=best.score if best else 0.0)
+
+    def _is_confident(self, candidates: list[Candidate]) -> bool:
+        best = candidates[0]
+        if best.score < ANSWER_SCORE or best.coverage < ANSWER_COVERAGE:
+            return False
+        if len(candidates) > 1 and best.score - candidates[1].score < ANSWER_MARGIN:
+            return False
+        return True
+
+    def _without_place(self, words: tuple[str, ...], place: Place | None) -> Normalised:
+        """Drop the words that named the place: they say where, not what."""
+        if place and place.matched:
+            size = len(place.matched)
+            for i in range(len(words) - size + 1):
+                if words[i : i + size] == place.matched:
+                    words = words[:i] + words[i + size :]
+                    break
+        return self.normaliser.normalise(" ".join(words))
+
+    def _safety_entry(self, words: tuple[str, ...]) -> Entry | None:
+        """The securite entry whose most specific trigger the message contains."""
+        best: tuple[int, Entry] | None = None
+        for entry, trigger in self._triggers:
+            size = len(trigger)
+            if not size:
+                continue
+            for i in range(len(words) - size + 1):
+                if words[i : i + size] == trigger:
+                    if best is None or size > best[0]:
+                        best = (size, entry)
+                    break
+        return best[1] if best else None
+
+    # --- reply builders -----------------------------------------------------------------
+
+    def _safety_reply(self, entry: Entry, candidates: list[Candidate]) -> Reply:
+        others = tuple(
+            c.entry for c in candidates
+            if c.entry.topic != entry.topic and c.score >= SUGGEST_SCORE
+        )[:1]
+        related = tuple(self.kb.entries[i] for i in entry.follow_up if i in self.kb.entries)
+        body = entry.answer + (f"\n\n{messages.SAFETY_ALSO}" if others else "")
+        return Reply(
+            ANSWER, body, title=entry.title, entry=entry, topic=entry.topic, score=100.0,
+            follow_ups=(others + related)[:MAX_SUGGESTIONS], links=entry.links,
+        )
+
+    def _for_entry(self, candidate: Candidate, place: Place | None) -> Reply:
+        entry = candidate.entry
+        if entry.service:
+            if place is None:
+                return self._ask_location(entry, candidate.score)
+            return self._services_reply(place, entry.service, entry, candidate.score)
+        if place is not None and not place.is_outside and self._local_services(entry.topic):
+            return self._local_reply(entry, place, candidate.score)
+        return self._answer(entry, candidate.score)
+
+    def _answer(self, entry: Entry, score: float) -> Reply:
+        follow = tuple(self.kb.entries[i] for i in entry.follow_up if i in self.kb.entries)
+        title = None if entry.topic == "chit-chat" else entry.title
+        return Reply(ANSWER, entry.answer, title=title, entry=entry, topic=entry.topic,
+                     score=score, follow_ups=follow, links=entry.links)
+
+    def _ask_location(self, entry: Entry, score: float = 100.0) -> Reply:
+        return Reply(ASK_LOCATION, messages.ASK_LOCATION_CONSOLE, entry=entry,
+                     topic=entry.service, score=score, awaiting_place=entry.service)
+
+    def _services_reply(
+        self, place: Place, kind: str, entry: Entry | None, score: float = 100.0
+    ) -> Reply:
+        service_entry = entry or self._service_entry(kind)
+        if place.is_outside:
+            name = place.outside_name or "ce lieu"
+            return Reply(FALLBACK, messages.OUTSIDE_94.format(place=name), place=place,
+                         links=OUTSIDE_LINKS, score=score)
+        found = nearest_services(self.kb, place, SERVICE_KINDS.get(kind, (kind,)))
+        where = place.commune.name if place.commune else "votre position"
+        label = SERVICE_LABELS.get(kind, "Les lieux")
+        lines = [messages.NEAREST_TITLE.format(kinds=label, place=where)]
+        lines += [self._describe(i, s) for i, s in enumerate(found, 1)]
+        lines.append(self._notes(found))
+        follow = tuple(
+            self.kb.entries[i] for i in (service_entry.follow_up if service_entry else ())
+            if i in self.kb.entries
+        )
+        return Reply(SERVICE, "\n\n".join(line for line in lines if line), entry=service_entry,
+                     topic=kind, score=score, services=tuple(found), place=place,
+                     links=tuple(_map_link(s) for s in found), follow_ups=follow)
+
+    def _local_services(self, topic: str) -> list:
+        return [s for s in self.kb.services.values() if topic in s.topics and s.kind != "cio"]
+
+    def _local_reply(self, entry: Entry, place: Place, score: float) -> Reply:
+        """A topic question naming a town: the answer, then that topic's places near it."""
+        assert place.commune is not None
+        kinds = tuple({s.kind for s in self._local_services(entry.topic)})
+        nearby = [
+            s for s in nearest_services(self.kb, place, kinds, limit=10)
+            if entry.topic in s.service.topics
+        ]
+        here = [s for s in nearby if s.commune.insee == place.commune.insee]
+        shown = here or nearby[:3]
+        heading = (messages.LOCAL_TITLE if here else messages.LOCAL_NONE).format(
+            place=place.commune.name
+        )
+        body = "\n\n".join(
+            [entry.answer, heading, *(self._describe(i, s) for i, s in enumerate(shown, 1)),
+             self._notes(shown)]
+        )
+        follow = tuple(self.kb.entries[i] for i in entry.follow_up if i in self.kb.entries)
+        return Reply(SERVICE, body.strip(), title=entry.title, entry=entry, topic=entry.topic,
+                     score=score, services=tuple(shown), place=place, follow_ups=follow,
+                     links=entry.links)
+
+    def _service_entry(self, kind: str) -> Entry | None:
+        return next((e for e in self.kb.entries.values() if e.service == kind), None)
+
+    def _describe(self, index: int, nearby: NearbyService) -> str:
+        s = nearby.service
+        distance = f"{nearby.distance_km:.1f}".replace(".", ",")
+        approx = "environ " if s.approximate_position else ""
+        lines = [f"{index}. {s.name} ({nearby.commune.name}, {approx}{distance} km)"]
+        if s.address:
+            lines.append(f"   {s.address}, {s.postcode or ''} {nearby.commune.name}".replace("  ", " "))
+        if s.phone:
+            lines.append(f"   Tél. {s.phone}")
+        if s.email:
+            lines.append(f"   {s.email}")
+        if s.attached_to and s.attached_to in self.kb.services:
+            parent = self.kb.services[s.attached_to].name
+            lines.append("   " + messages.ATTACHED_NOTE.format(parent=parent))
+        if s.note and s.kind not in ("cio", "point-accueil"):
+            lines.append(f"   {s.note}")
+        return "\n".join(lines)
+
+    def _notes(self, found: list[NearbyService]) -> str:
+        notes = []
+        if any(s.service.approximate_position for s in found):
+            notes.append(messages.APPROXIMATE_NOTE)
+        years = sorted({s.service.data_as_of[:4] for s in found if s.service.data_as_of})
+        if years and any(s.service.kind in ("cio", "point-accueil") for s in found):
+            notes.append(messages.OLD_DATA_NOTE.format(year=years[0]))
+        return "\n".join(notes)
+
+
+def _map_link(nearby: NearbyService) -> Link:
+    """A link that opens the address in the phone's map application."""
+    from urllib.parse import quote_plus
+
+    s = nearby.service
+    query = ", ".join(p for p in (s.name, s.address, s.postcode, nearby.commune.name) if p)
+    title = f"Plan : {s.name}"
+    if len(title) > 60:
+        title = title[:59] + "…"
+    return Link(title, "https://www.openstreetmap.org/search?query=" + quote_plus(query))

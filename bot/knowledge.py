@@ -1,0 +1,114 @@
+"""The knowledge base as plain, immutable Python objects (no YAML, no Telegram here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One question of the FAQ with its answer; `questions[0]` is its title."""
+
+    id: str
+    topic: str
+    questions: tuple[str, ...]
+    answer: str
+    sources: tuple[str, ...]
+    verified: date
+    links: tuple[Link, ...] = ()
+    follow_up: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+    service: str | None = None
+    file: str = ""
+    line: int = 0
+
+    @property
+    def title(self) -> str:
+        return self.questions[0]
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    entry_ids: tuple[str, ...]
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Commune:
+    insee: str
+    name: str
+    postcodes: tuple[str, ...]
+    lat: float
+    lon: float
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    """A place to send people to (a CIO first); position may be the commune's town hall."""
+
+    id: str
+    kind: str
+    name: str
+    commune_insee: str
+    lat: float
+    lon: float
+    sources: tuple[str, ...]
+    verified: date
+    approximate_position: bool = False
+    address: str | None = None
+    postcode: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    attached_to: str | None = None
+    note: str | None = None
+    data_as_of: str | None = None
+    topics: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Language:
+    """How people write: variants mapped to one form, and words that carry no meaning."""
+
+    replacements: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    stopwords: frozenset[str] = frozenset()
+    politeness: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OutsidePlace:
+    """A place people name that is not in the Val-de-Marne (to answer honestly)."""
+
+    name: str
+    department: str
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    topics: dict[str, Topic]
+    entries: dict[str, Entry]
+    services: dict[str, Service]
+    communes: dict[str, Commune]
+    language: Language
+    outside_places: tuple[OutsidePlace, ...] = ()
+
+    def entries_of(self, topic_id: str) -> list[Entry]:
+        topic = self.topics.get(topic_id)
+        return [self.entries[i] for i in topic.entry_ids] if topic else []
+
+    @property
+    def safety_entries(self) -> list[Entry]:
+        return [e for e in self.entries.values() if e.triggers]

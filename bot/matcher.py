@@ -1,0 +1,144 @@
+"""Find the FAQ entries closest to a question.
+
+Why not one fuzzy scorer over all questions: a shared common word ("stage", "talent")
+would be enough to answer. Here each query word is first mapped onto the FAQ's own
+vocabulary (tolerating typos), then weighted by how rare it is across entries, so the
+score says how much of the *meaning* of the question an entry explains. Words the FAQ
+has never seen ("surf", "guitare") count against the match instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from bot.knowledge import Entry, KnowledgeBase
+from bot.text import Normalised, Normaliser, stem
+
+# A typo must keep most of the word: "cordes" -> "cordee" is 91, so short words need more.
+TYPO_CUTOFF_LONG = 84  # words of 7+ letters
+TYPO_CUTOFF_SHORT = 89  # words of 4 to 6 letters
+FUZZY_WEIGHT_POWER = 3  # a corrected word counts (similarity ** 3): 0.9 -> 0.73
+QUERY_COVERAGE_WEIGHT = 0.65  # how much of the query an entry explains, vs. the reverse
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: Entry
+    score: float  # 0..100
+    coverage: float  # share of the query's meaning this entry explains, 0..1
+
+
+@dataclass(frozen=True)
+class _Question:
+    entry_index: int
+    tokens: frozenset[str]
+    weight: float  # sum of idf of its tokens
+
+
+def tokens_of(norm: Normalised) -> tuple[str, ...]:
+    """Meaningful words; a message made only of small words (\"qui es-tu\") keeps them all."""
+    if norm.content:
+        return norm.content
+    return tuple(stem(w) for w in norm.words)
+
+
+class Matcher:
+    """An index of the FAQ's questions and keywords, built once per knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase, normaliser: Normaliser) -> None:
+        self.normaliser = normaliser
+        self.entries: list[Entry] = [e for e in kb.entries.values()]
+        docs: list[list[frozenset[str]]] = []
+        for entry in self.entries:
+            phrases = [*entry.questions, *entry.keywords]
+            docs.append([frozenset(tokens_of(normaliser.normalise(p))) for p in phrases])
+        df: dict[str, int] = defaultdict(int)
+        for entry_docs in docs:
+            for token in set().union(*entry_docs):
+                df[token] += 1
+        n = max(len(self.entries), 1)
+        self.idf: dict[str, float] = {t: math.log(1 + n / c) for t, c in df.items()}
+        # An unknown word weighs like a fairly rare one: it is meaning the FAQ cannot explain.
+        self.unknown_weight = math.log(1 + n / 3)
+        self.vocabulary: list[str] = sorted(self.idf)
+        self._vocab_set = frozenset(self.vocabulary)
+        self.questions: list[_Question] = []
+        self.entry_tokens: list[frozenset[str]] = []
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        for index, entry_docs in enumerate(docs):
+            self.entry_tokens.append(frozenset().union(*entry_docs))
+            for tokens in entry_docs:
+                if not tokens:
+                    continue
+                q_index = len(self.questions)
+                weight = sum(self.idf[t] for t in tokens)
+                self.questions.append(_Question(index, tokens, weight))
+                for token in tokens:
+                    self._postings[token].append(q_index)
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+
+    def _correct_uncached(self, word: str) -> tuple[str | None, float]:
+        """The vocabulary word this one stands for, and how sure we are (1.0 = exact)."""
+        if word in self._vocab_set:
+            return word, 1.0
+        if len(word) < 4 or word.isdigit():
+            return None, 0.0
+        cutoff = TYPO_CUTOFF_LONG if len(word) >= 7 else TYPO_CUTOFF_SHORT
+        found = process.extractOne(word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
+        if found is None:
+            return None, 0.0
+        return found[0], (found[1] / 100) ** FUZZY_WEIGHT_POWER
+
+    def rank(self, norm: Normalised, limit: int = 5) -> tuple[list[Candidate], float]:
+        """Entries by score, best first, and the share of the query the FAQ knows at all."""
+        words = tokens_of(norm)
+        if not words:
+            return [], 0.0
+        mapped: dict[str, float] = {}  # vocabulary word -> certainty
+        total = 0.0
+        known = 0.0
+        for word in dict.fromkeys(words):
+            target, certainty = self._correct(word)
+            if target is None:
+                total += self.unknown_weight
+                continue
+            weight = self.idf[target]
+            total += weight
+            known += weight * certainty
+            mapped[target] = max(mapped.get(target, 0.0), certainty)
+        if not mapped:
+            return [], 0.0
+        best_question: dict[int, float] = {}
+        for token in mapped:
+            for q_index in self._postings.get(token, ()):
+                if q_index in best_question:
+                    continue
+                question = self.questions[q_index]
+                shared = question.tokens.intersection(mapped)
+                gained = sum(self.idf[t] * mapped[t] for t in shared)
+                query_cov = gained / total
+                question_cov = sum(self.idf[t] for t in shared) / question.weight
+                score = query_cov**QUERY_COVERAGE_WEIGHT * question_cov ** (
+                    1 - QUERY_COVERAGE_WEIGHT
+                )
+                entry = question.entry_index
+                best_question[q_index] = score
+                if score > best_question.get(-1 - entry, 0.0):
+                    best_question[-1 - entry] = score
+        candidates = []
+        for key, question_score in best_question.items():
+            if key >= 0:
+                continue
+            index = -1 - key
+            entry_tokens = self.entry_tokens[index]
+            coverage = sum(self.idf[t] * c for t, c in mapped.items() if t in entry_tokens) / total
+            # Words spread over several of an entry's questions still count, a little less.
+            score = 100 * (0.7 * question_score + 0.3 * coverage)
+            candidates.append(Candidate(self.entries[index], round(score, 1), coverage))
+        candidates.sort(key=lambda c: (-c.score, c.entry.id))
+        return candidates[:limit], known / total

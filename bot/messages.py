@@ -1,0 +1,99 @@
+"""Every fixed sentence the bot says, in French, in one place (the FAQ holds the rest)."""
+
+BOT_NAME = "Orientation 94"
+
+WELCOME = (
+    "Bonjour ! Je suis Orientation 94, un assistant automatique (pas une personne) qui répond "
+    "aux questions des familles et des élèves du Val-de-Marne sur l'orientation : stage de 3e "
+    "ou de seconde, CIO, Jump In Tech, classe Alpha, Prépas Talents, Cordées de la réussite…\n\n"
+    "Écrivez votre question avec vos mots, ou choisissez un thème. Pour trouver le CIO le plus "
+    "proche, écrivez « CIO » et votre ville."
+)
+PRIVACY_LINE = (
+    "Je ne garde ni votre nom ni votre numéro. Détails : /confidentialite"
+)
+HELP = (
+    "Comment m'utiliser :\n"
+    "- Posez votre question avec vos mots, même avec des fautes : « c koi un cio », "
+    "« mon fils ne trouve pas de stage de 3e ».\n"
+    "- Touchez un bouton pour voir la réponse ou une question liée.\n"
+    "- « CIO » et votre ville (ou votre code postal) : le CIO le plus proche, avec son "
+    "adresse et son téléphone.\n\n"
+    "Commandes :\n"
+    "/themes : la liste des thèmes\n"
+    "/cio : le CIO le plus proche\n"
+    "/confidentialite : ce que je garde et comment l'effacer\n"
+    "/oubli : effacer ce que je sais de vous\n\n"
+    "En cas de danger, appelez le 17 ou le 112. Harcèlement : 3020. Enfance en danger : 119."
+)
+THEMES_INTRO = "Choisissez un thème :"
+THEME_INTRO = "{title} : choisissez une question."
+EMPTY_MESSAGE = (
+    "Je n'ai pas trouvé de texte dans votre message. Écrivez votre question en quelques mots, "
+    "par exemple : « Comment trouver un stage de 3e ? »"
+)
+NOT_TEXT = (
+    "Je ne sais lire que le texte écrit (pas les images, les autocollants, les messages "
+    "vocaux ni les fichiers). Écrivez votre question en quelques mots, ou tapez /themes."
+)
+SUGGEST = "Je ne suis pas sûr d'avoir bien compris. Vouliez-vous dire :"
+FALLBACK = (
+    "Je ne sais pas répondre à cette question, et je préfère ne pas vous répondre au hasard.\n\n"
+    "- Reformulez en quelques mots, ou tapez /themes pour voir ce que je connais.\n"
+    "- Un conseiller du CIO peut vous aider gratuitement : écrivez « CIO » et votre ville "
+    "pour avoir le plus proche."
+)
+ASK_LOCATION = (
+    "Dans quelle commune habitez-vous ? Écrivez son nom ou son code postal (par exemple "
+    "« Vitry » ou « 94400 »), ou partagez votre position avec le bouton ci-dessous."
+)
+ASK_LOCATION_CONSOLE = (
+    "Dans quelle commune habitez-vous ? Écrivez son nom ou son code postal (par exemple "
+    "« Vitry » ou « 94400 »)."
+)
+SHARE_LOCATION_BUTTON = "📍 Partager ma position"
+OUTSIDE_94 = (
+    "Je ne connais que les services du Val-de-Marne (94), et {place} n'en fait pas partie.\n\n"
+    "- Tous les CIO de France sont dans l'annuaire de l'administration (service-public.fr).\n"
+    "- Mon orientation en ligne (Onisep) répond aux questions d'orientation par tchat ou mail, "
+    "où que vous soyez."
+)
+NEAREST_TITLE = "{kinds} les plus proches de {place} :"
+APPROXIMATE_NOTE = (
+    "Distances à vol d'oiseau, approximatives : calculées entre les mairies des communes, "
+    "pas jusqu'à la porte."
+)
+OLD_DATA_NOTE = (
+    "Adresses et téléphones de {year} (annuaire officiel) : appelez avant de vous déplacer."
+)
+ATTACHED_NOTE = "rattaché au {parent}"
+LOCAL_TITLE = "Près de chez vous ({place}) :"
+LOCAL_NONE = (
+    "Je ne connais pas de lieu de ce programme à {place}. Ceux que je connais, du plus proche "
+    "au plus loin :"
+)
+SAFETY_ALSO = "Vous parliez aussi d'autre chose : touchez le bouton ci-dessous quand vous voulez."
+FEEDBACK_THANKS_UP = "Merci ! Content que cette réponse vous aide."
+FEEDBACK_THANKS_DOWN = (
+    "Merci de nous le dire : l'équipe relira cette réponse. Un conseiller du CIO peut aussi "
+    "vous aider (écrivez « CIO » et votre ville)."
+)
+STALE_BUTTON = "Ce bouton n'est plus valable. Posez votre question ou tapez /themes."
+FLOOD = "Vous envoyez beaucoup de messages d'un coup : je réponds aux suivants dans un instant."
+ERROR = "Désolé, quelque chose s'est mal passé de mon côté. Réessayez dans un instant."
+UNKNOWN_COMMAND = "Je ne connais pas cette commande. Tapez /aide pour voir ce que je sais faire."
+PRIVACY = (
+    "Ce que je garde, et pourquoi :\n"
+    "- Les questions auxquelles je n'ai pas su répondre, sans votre nom ni votre identifiant, "
+    "avec les numéros de téléphone et adresses e-mail masqués : l'équipe s'en sert pour "
+    "améliorer les réponses.\n"
+    "- Les 👍 et 👎 donnés aux réponses, sans savoir qui les a donnés.\n"
+    "- Pour les questions auxquelles je réponds : seulement le thème et la date (statistiques).\n"
+    "- Votre commune, si vous me la donnez pour trouver un CIO, liée à un code secret "
+    "calculé à partir de votre compte (pas votre numéro) : pour ne pas vous la redemander.\n\n"
+    "Tout est effacé automatiquement au bout de {days} jours. Tapez /oubli pour effacer tout "
+    "de suite ce qui est lié à vous.\n"
+    "Telegram, lui, transmet vos messages : voir sa propre politique de confidentialité."
+)
+FORGOTTEN = "C'est fait : j'ai effacé tout ce qui était lié à vous ({count} élément(s))."
+GROUP_HINT = "Dans un groupe, mentionnez-moi (@{username}) ou écrivez-moi en privé."

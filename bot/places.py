@@ -1,0 +1,168 @@
+"""Places in messages (communes, postcodes, positions) and the services nearest to them."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from bot.knowledge import Commune, KnowledgeBase, Service
+from bot.text import fold
+
+EARTH_RADIUS_KM = 6371.0
+# A postcode stands alone: not inside a longer run of digits (a phone number, an INE).
+_POSTCODE = re.compile(r"(?<![\d ])(\d{5})(?![\d])|(?<=\s)(\d{5})(?![\d ]\d)")
+_PARIS_ARRONDISSEMENT = re.compile(r"\bparis\s*(\d{1,2})\s*(?:e|eme|er)?\b")
+# Beyond this distance from every commune of the 94, a shared position is outside it.
+MAX_KM_FROM_94 = 4.0
+FUZZY_NAME_CUTOFF = 90
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the user is: a commune of the 94, or a place outside it."""
+
+    commune: Commune | None
+    lat: float | None = None
+    lon: float | None = None
+    outside_name: str | None = None  # set when the place is not in the Val-de-Marne
+    matched: tuple[str, ...] = ()  # the words of the message that named it
+
+    @property
+    def is_outside(self) -> bool:
+        return self.outside_name is not None
+
+    @property
+    def position(self) -> tuple[float, float] | None:
+        if self.lat is not None and self.lon is not None:
+            return self.lat, self.lon
+        if self.commune:
+            return self.commune.lat, self.commune.lon
+        return None
+
+
+@dataclass(frozen=True)
+class NearbyService:
+    service: Service
+    commune: Commune
+    distance_km: float
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+class Gazetteer:
+    """Every way of naming a commune, built once per knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.communes = kb.communes
+        self.names: dict[tuple[str, ...], Commune] = {}
+        for commune in kb.communes.values():
+            for name in (commune.name, *commune.aliases):
+                words = _place_words(name)
+                self.names[words] = commune
+        self.outside: dict[tuple[str, ...], str] = {}
+        for place in kb.outside_places:
+            self.outside[_place_words(place.name)] = place.name
+        self.by_postcode = {p: c for c in kb.communes.values() for p in c.postcodes}
+        self._longest = max((len(k) for k in [*self.names, *self.outside]), default=1)
+        # Fuzzy matching only on long names: short ones ("bry", "kb") must be exact.
+        self._fuzzy = {" ".join(k): c for k, c in self.names.items() if len(" ".join(k)) >= 7}
+
+    def find(self, text: str) -> Place | None:
+        """The first place named in the message, or None."""
+        folded = fold(text)
+        arrondissement = _PARIS_ARRONDISSEMENT.search(folded)
+        if arrondissement:
+            return Place(None, outside_name=f"Paris {arrondissement.group(1)}e")
+        postcode = self._postcode(folded)
+        if postcode:
+            return postcode
+        words = _place_words(text)
+        exact = self._exact(words)
+        if exact:
+            return exact
+        return self._fuzzy_find(words)
+
+    def _postcode(self, folded: str) -> Place | None:
+        for match in _POSTCODE.finditer(folded):
+            code = match.group(1) or match.group(2)
+            commune = self.by_postcode.get(code)
+            if commune:
+                return Place(commune, matched=(code,))
+            if code.startswith("94"):
+                continue  # a CEDEX or unknown 94 code: not enough to place someone
+            if code[:2] in {"75", "77", "78", "91", "92", "93", "95"}:
+                return Place(None, outside_name=code, matched=(code,))
+        return None
+
+    def _exact(self, words: tuple[str, ...]) -> Place | None:
+        for i in range(len(words)):
+            for size in range(min(self._longest, len(words) - i), 0, -1):
+                key = words[i : i + size]
+                commune = self.names.get(key)
+                if commune:
+                    return Place(commune, matched=key)
+                outside = self.outside.get(key)
+                if outside:
+                    return Place(None, outside_name=outside, matched=key)
+        return None
+
+    def _fuzzy_find(self, words: tuple[str, ...]) -> Place | None:
+        best: tuple[float, Commune, tuple[str, ...]] | None = None
+        for i in range(len(words)):
+            for size in range(1, min(self._longest, len(words) - i) + 1):
+                key = words[i : i + size]
+                phrase = " ".join(key)
+                if len(phrase) < 7:
+                    continue
+                for name, commune in self._fuzzy.items():
+                    if abs(len(name) - len(phrase)) > 3:
+                        continue
+                    score = fuzz.ratio(phrase, name, score_cutoff=FUZZY_NAME_CUTOFF)
+                    if score and (best is None or score > best[0]):
+                        best = (score, commune, key)
+        return Place(best[1], matched=best[2]) if best else None
+
+    def locate(self, lat: float, lon: float) -> Place:
+        """The commune a shared position falls in (the nearest town hall), or outside."""
+        nearest = min(
+            self.communes.values(), key=lambda c: distance_km(lat, lon, c.lat, c.lon), default=None
+        )
+        if nearest is None or distance_km(lat, lon, nearest.lat, nearest.lon) > MAX_KM_FROM_94:
+            return Place(None, lat, lon, outside_name="votre position")
+        return Place(nearest, lat, lon)
+
+
+def _place_words(text: str) -> tuple[str, ...]:
+    """Fold a place name: 'St-Maur' and 'Saint Maur' meet, articles stay (they distinguish)."""
+    words = fold(text).split()
+    return tuple("saint" if w == "st" else "sainte" if w == "ste" else w for w in words)
+
+
+def nearest_services(
+    kb: KnowledgeBase, place: Place, kinds: tuple[str, ...], limit: int = 3
+) -> list[NearbyService]:
+    """Services of these kinds, nearest first."""
+    position = place.position
+    if position is None:
+        return []
+    found = []
+    for service in kb.services.values():
+        if service.kind not in kinds:
+            continue
+        commune = kb.communes.get(service.commune_insee)
+        if commune is None:
+            continue
+        found.append(
+            NearbyService(service, commune, distance_km(*position, service.lat, service.lon))
+        )
+    found.sort(key=lambda s: (s.distance_km, s.service.name))
+    return found[:limit]

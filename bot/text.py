@@ -1,0 +1,97 @@
+"""French text normalisation: what people type, reduced to the words that carry meaning."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot.knowledge import Language
+
+MAX_INPUT_CHARS = 2000  # a longer message is cut: meaning is in the first lines
+
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "‘": "'", "`": "'"})
+# "3ème", "3eme", "3e", "3°", "3 eme", "2nde", "2de", "1ère" -> "3e", "2nde", "1ere"
+_ORDINAL = re.compile(r"\b(\d{1,2})\s?(?:eme|ieme|iem|em|e|°|eme?s)\b")
+_SECOND = re.compile(r"\b2\s?n?de?s?\b")
+_FIRST = re.compile(r"\b1\s?(?:ere|er|re)\b")
+# Elided articles and pronouns: l', d', j', qu', n', s', m', t', c' (kept apart, then dropped)
+_ELISION = re.compile(r"\b(qu|[ldjnsmtc])'")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents and punctuation; keep letters and digits as words."""
+    text = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A message reduced for matching.
+
+    `words`: every word after spelling fixes (for places, triggers and small talk);
+    `content`: the words that carry meaning (no stopwords or politeness).
+    """
+
+    words: tuple[str, ...]
+    content: tuple[str, ...]
+    politeness: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.words
+
+
+class Normaliser:
+    """Applies the knowledge base's spelling variants, stopwords and politeness words."""
+
+    def __init__(self, language: Language) -> None:
+        self.language = language
+        self._longest = max((len(k) for k in language.replacements), default=1)
+
+    def words(self, text: str) -> tuple[str, ...]:
+        text = text[:MAX_INPUT_CHARS].translate(_LIGATURES).lower()
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = _ELISION.sub(r"\1 ", text)
+        text = _FIRST.sub("1ere", text)
+        text = _SECOND.sub("2nde", text)
+        text = _ORDINAL.sub(r"\1e", text)
+        return self._replace(tuple(_NON_WORD.sub(" ", text).split()))
+
+    def _replace(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        """Longest-first replacement of written forms by meant forms (one pass)."""
+        replacements = self.language.replacements
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(self._longest, len(tokens) - i), 0, -1):
+                meant = replacements.get(tokens[i : i + size])
+                if meant is not None:
+                    out.extend(meant)
+                    i += size
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return tuple(out)
+
+    def normalise(self, text: str) -> Normalised:
+        words = self.words(text)
+        stop, polite = self.language.stopwords, self.language.politeness
+        content = tuple(stem(w) for w in words if w not in stop and w not in polite and len(w) > 1 or w.isdigit())
+        politeness = tuple(w for w in words if w in polite)
+        return Normalised(words, content, politeness)
+
+
+def stem(word: str) -> str:
+    """A very light French stemmer: plural marks only, so 'talents' meets 'talent'."""
+    if len(word) > 4 and word[-1] in "sx" and not word.endswith("ss"):
+        return word[:-1]
+    return word

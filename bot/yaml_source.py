@@ -1,0 +1,123 @@
+"""YAML loading that remembers where each value came from, so maintainers get file:line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class LineDict(dict):
+    """A mapping that knows its own line and the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):
+    """A sequence that knows its own line and the line of each item (1-based)."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+@dataclass(frozen=True)
+class YamlError(Exception):
+    """A file that is not valid YAML, with the line where the parser gave up."""
+
+    line: int
+    message: str
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that builds LineDict/LineList and refuses duplicate keys."""
+
+
+# YAML 1.1 reads on/off/yes/no as booleans: in a French list, "on" would become True.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "clé invalide", key_node.start_mark
+            )
+        key = str(key)
+        if key in result:
+            # PyYAML would silently keep the last one: a maintainer would lose an edit.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"la clé « {key} » apparaît deux fois", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse one file; raise YamlError with a French message and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlError(1, f"le fichier n'est pas en UTF-8 ({exc.reason})") from exc
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or exc.context or "erreur"
+        return_msg = f"YAML invalide : {_translate(what)}"
+        raise YamlError(line, return_msg) from exc
+    except yaml.YAMLError as exc:
+        raise YamlError(1, f"YAML invalide : {exc}") from exc
+
+
+_TRANSLATIONS = {
+    "mapping values are not allowed here": (
+        "« : » inattendu (mettez le texte entre guillemets s'il contient « : »)"
+    ),
+    "could not find expected ':'": "il manque « : » après une clé",
+    "found character '\\t' that cannot start any token": (
+        "tabulation interdite : indentez avec des espaces"
+    ),
+    "found undefined alias": "alias inconnu",
+    "expected <block end>, but found '-'": "indentation incohérente avant ce « - »",
+}
+
+
+def _translate(problem: str) -> str:
+    for english, french in _TRANSLATIONS.items():
+        if problem.startswith(english):
+            return french
+    return problem
