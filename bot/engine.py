@@ -17,13 +17,30 @@ from bot.matcher import Candidate, Matcher
 from bot.places import Gazetteer, NearbyService, Place, nearest_services
 from bot.text import Normalised, Normaliser
 
-# Decision thresholds on the matcher's 0-100 score; measured with `run_bot.py eval`.
-ANSWER_SCORE = 60.0
+# Decision thresholds on the matcher's 0-100 score, measured with `run_bot.py eval`.
+# Scores of long messages run lower (context no entry explains), so the bars depend on the
+# number of meaningful words: a two-word message must match almost exactly.
 ANSWER_MARGIN = 8.0  # the best entry must lead the next one by this much
-ANSWER_COVERAGE = 0.6  # share of the question's meaning the best entry must explain
-SUGGEST_SCORE = 42.0
+CLEAR_LEAD = 14.0  # ...or lead by this much, with a score at the suggestion bar
 SUGGEST_SPREAD = 22.0  # suggestions stay within this distance of the best
+SUGGEST_SCORE = 38.0  # the lowest suggestion bar, for long messages
+
+
+def answer_bar(word_count: int) -> float:
+    return min(70.0, max(45.0, 78.0 - 4.0 * word_count))
+
+
+def suggest_bar(word_count: int) -> float:
+    return min(55.0, max(SUGGEST_SCORE, 62.0 - 3.0 * word_count))
+
+
+def coverage_bar(word_count: int) -> float:
+    """Share of the question's meaning the best entry must explain."""
+    return min(0.6, max(0.2, 0.75 - 0.06 * word_count))
+
+
 MAX_SUGGESTIONS = 3
+SAFETY_SCORE = 50.0  # a helpline entry this close is shown even if not certain
 # Which kinds of place answer a request for a given service.
 SERVICE_KINDS: dict[str, tuple[str, ...]] = {"cio": ("cio", "point-accueil")}
 SERVICE_LABELS: dict[str, str] = {"cio": "Les CIO"}
@@ -83,8 +100,9 @@ class Engine:
         self.normaliser = Normaliser(kb.language)
         self.matcher = Matcher(kb, self.normaliser)
         self.gazetteer = Gazetteer(kb)
+        # "frapp*" matches frappe, frapper, frappent: the star is kept through normalising.
         self._triggers = [
-            (entry, tuple(self.normaliser.words(t)))
+            (entry, _trigger_words(self.normaliser, t))
             for entry in kb.safety_entries
             for t in entry.triggers
         ]
@@ -117,7 +135,7 @@ class Engine:
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return None
-        if entry.service:
+        if entry.needs_place:
             return self._ask_location(entry)
         return self._answer(entry, 100.0)
 
@@ -130,19 +148,26 @@ class Engine:
         place = self.gazetteer.find(text)
         norm = self._without_place(words, place)
         candidates, _ = self.matcher.rank(norm)
-        safety = self._safety_entry(words)
+        safety = self._safety_entry(words) or self._safety_candidate(candidates)
         if safety is not None:
             return self._safety_reply(safety, candidates)
         best = candidates[0] if candidates else None
         confident = best is not None and self._is_confident(candidates)
-        if conversation.awaiting_place and place and not confident:
-            return self._services_reply(place, conversation.awaiting_place, None)
+        if place is not None:
+            located = self._entry_listing_places(candidates)
+            if located is not None:
+                return self._for_entry(located, place)
+            if conversation.awaiting_place and not confident:
+                return self._services_reply(place, conversation.awaiting_place, None)
         if confident and best is not None:
             return self._for_entry(best, place)
+        chosen = self._bare_name(candidates) or self._small_talk(norm, candidates)
+        if chosen is not None:
+            return self._for_entry(chosen, place)
         if place and not norm.content:
             # "j'habite à Vitry", "94450": a place alone asks where to go.
-            return self._services_reply(place, conversation.awaiting_place or "cio", None)
-        if best is not None and best.score >= SUGGEST_SCORE:
+            return self._services_reply(place, "cio", None)
+        if best is not None and best.score >= suggest_bar(best.word_count):
             close = [c for c in candidates if c.score >= best.score - SUGGEST_SPREAD]
             entries = tuple(c.entry for c in close[:MAX_SUGGESTIONS])
             return Reply(SUGGEST, messages.SUGGEST, score=best.score, suggestions=entries,
@@ -151,11 +176,66 @@ class Engine:
 
     def _is_confident(self, candidates: list[Candidate]) -> bool:
         best = candidates[0]
-        if best.score < ANSWER_SCORE or best.coverage < ANSWER_COVERAGE:
+        if best.coverage < coverage_bar(best.word_count):
             return False
-        if len(candidates) > 1 and best.score - candidates[1].score < ANSWER_MARGIN:
-            return False
-        return True
+        margin = best.score - candidates[1].score if len(candidates) > 1 else best.score
+        if best.score >= answer_bar(best.word_count):
+            return margin >= ANSWER_MARGIN
+        return best.score >= suggest_bar(best.word_count) and margin >= CLEAR_LEAD
+
+    def _close(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The candidates too close to the best one to tell apart."""
+        best = candidates[0]
+        return [c for c in candidates if best.score - c.score < ANSWER_MARGIN]
+
+    def _entry_listing_places(self, candidates: list[Candidate]) -> Candidate | None:
+        """A message naming a town, about a topic with places: the entry that lists them."""
+        if not candidates or candidates[0].score < suggest_bar(candidates[0].word_count):
+            return None
+        best = candidates[0]
+        entry = next(
+            (self.kb.entries[i] for i in self.kb.topics[best.entry.topic].entry_ids
+             if self.kb.entries[i].service),
+            None,
+        )
+        if entry is None:
+            return None
+        return Candidate(entry, best.score, best.coverage, best.word_count)
+
+    def _bare_name(self, candidates: list[Candidate]) -> Candidate | None:
+        """A programme's name alone ("CIO", "jump in tech"): the theme's first entry says what it is."""
+        if not candidates or candidates[0].score < answer_bar(candidates[0].word_count):
+            return None
+        close = self._close(candidates)
+        topic = close[0].entry.topic
+        if any(c.entry.topic != topic for c in close):
+            return None
+        first_id = self.kb.topics[topic].entry_ids[0]
+        first = next((c for c in close if c.entry.id == first_id), None)
+        if first is None:
+            return None
+        return first if self._query_within_title(first) else None
+
+    def _query_within_title(self, candidate: Candidate) -> bool:
+        return candidate.coverage >= 0.99 and candidate.word_count <= len(
+            self.matcher.title_tokens[candidate.entry.id]
+        ) + 1
+
+    def _small_talk(self, norm: Normalised, candidates: list[Candidate]) -> Candidate | None:
+        """A message of small words only ("salut ca va") gets the closest small-talk answer."""
+        if norm.content or not candidates:
+            return None
+        if candidates[0].score < suggest_bar(candidates[0].word_count):
+            return None
+        best = candidates[0]
+        return best if best.entry.topic == "chit-chat" else None
+
+    def _safety_candidate(self, candidates: list[Candidate]) -> Entry | None:
+        """Helplines win with less certainty than other answers: missing them costs more."""
+        for candidate in candidates[:2]:
+            if candidate.entry.triggers and candidate.score >= SAFETY_SCORE:
+                return candidate.entry
+        return None
 
     def _without_place(self, words: tuple[str, ...], place: Place | None) -> Normalised:
         """Drop the words that named the place: they say where, not what."""
@@ -168,25 +248,18 @@ class Engine:
         return self.normaliser.normalise(" ".join(words))
 
     def _safety_entry(self, words: tuple[str, ...]) -> Entry | None:
-        """The securite entry whose most specific trigger the message contains."""
-        best: tuple[int, Entry] | None = None
+        """The first securite entry (in file order) one of whose triggers the message holds."""
         for entry, trigger in self._triggers:
-            size = len(trigger)
-            if not size:
-                continue
-            for i in range(len(words) - size + 1):
-                if words[i : i + size] == trigger:
-                    if best is None or size > best[0]:
-                        best = (size, entry)
-                    break
-        return best[1] if best else None
+            if _contains(words, trigger):
+                return entry
+        return None
 
     # --- reply builders -----------------------------------------------------------------
 
     def _safety_reply(self, entry: Entry, candidates: list[Candidate]) -> Reply:
         others = tuple(
             c.entry for c in candidates
-            if c.entry.topic != entry.topic and c.score >= SUGGEST_SCORE
+            if c.entry.topic != entry.topic and c.score >= suggest_bar(c.word_count)
         )[:1]
         related = tuple(self.kb.entries[i] for i in entry.follow_up if i in self.kb.entries)
         body = entry.answer + (f"\n\n{messages.SAFETY_ALSO}" if others else "")
@@ -197,12 +270,12 @@ class Engine:
 
     def _for_entry(self, candidate: Candidate, place: Place | None) -> Reply:
         entry = candidate.entry
-        if entry.service:
-            if place is None:
-                return self._ask_location(entry, candidate.score)
-            return self._services_reply(place, entry.service, entry, candidate.score)
-        if place is not None and not place.is_outside and self._local_services(entry.topic):
+        if entry.service and place is not None:
+            if entry.needs_place or place.is_outside:
+                return self._services_reply(place, entry.service, entry, candidate.score)
             return self._local_reply(entry, place, candidate.score)
+        if entry.needs_place:
+            return self._ask_location(entry, candidate.score)
         return self._answer(entry, candidate.score)
 
     def _answer(self, entry: Entry, score: float) -> Reply:
@@ -237,15 +310,11 @@ class Engine:
                      topic=kind, score=score, services=tuple(found), place=place,
                      links=tuple(_map_link(s) for s in found), follow_ups=follow)
 
-    def _local_services(self, topic: str) -> list:
-        return [s for s in self.kb.services.values() if topic in s.topics and s.kind != "cio"]
-
     def _local_reply(self, entry: Entry, place: Place, score: float) -> Reply:
         """A topic question naming a town: the answer, then that topic's places near it."""
-        assert place.commune is not None
-        kinds = tuple({s.kind for s in self._local_services(entry.topic)})
+        assert place.commune is not None and entry.service is not None
         nearby = [
-            s for s in nearest_services(self.kb, place, kinds, limit=10)
+            s for s in nearest_services(self.kb, place, (entry.service,), limit=10)
             if entry.topic in s.service.topics
         ]
         here = [s for s in nearby if s.commune.insee == place.commune.insee]
@@ -263,7 +332,9 @@ class Engine:
                      links=entry.links)
 
     def _service_entry(self, kind: str) -> Entry | None:
-        return next((e for e in self.kb.entries.values() if e.service == kind), None)
+        return next(
+            (e for e in self.kb.entries.values() if e.service == kind and e.needs_place), None
+        )
 
     def _describe(self, index: int, nearby: NearbyService) -> str:
         s = nearby.service
@@ -291,6 +362,29 @@ class Engine:
         if years and any(s.service.kind in ("cio", "point-accueil") for s in found):
             notes.append(messages.OLD_DATA_NOTE.format(year=years[0]))
         return "\n".join(notes)
+
+
+def _trigger_words(normaliser: Normaliser, trigger: str) -> tuple[str, ...]:
+    words = list(normaliser.words(trigger.rstrip("*")))
+    if trigger.endswith("*") and words:
+        words[-1] += "*"
+    return tuple(words)
+
+
+def _contains(words: tuple[str, ...], trigger: tuple[str, ...]) -> bool:
+    """Whether the words hold the trigger in a row; a last word ending in * is a prefix."""
+    size = len(trigger)
+    if not size:
+        return False
+    last = trigger[-1]
+    prefix = last[:-1] if last.endswith("*") else None
+    for i in range(len(words) - size + 1):
+        if words[i : i + size - 1] != trigger[:-1]:
+            continue
+        word = words[i + size - 1]
+        if (prefix is not None and word.startswith(prefix)) or word == last:
+            return True
+    return False
 
 
 def _map_link(nearby: NearbyService) -> Link:

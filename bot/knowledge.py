@@ -26,7 +26,8 @@ class Entry:
     follow_up: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
-    service: str | None = None
+    service: str | None = None  # kind of place listed when the message names a town
+    needs_place: bool = False  # without a town, ask for one (the nearest-CIO question)
     file: str = ""
     line: int = 0
 

@@ -28,7 +28,7 @@ STALE_AFTER_DAYS = 365
 
 ENTRY_FIELDS = {
     "id", "questions", "answer", "links", "follow_up", "sources", "verified",
-    "keywords", "triggers", "service", "audience",
+    "keywords", "triggers", "service", "needs_place", "audience",
 }
 ENTRY_REQUIRED = ("id", "questions", "answer", "sources", "verified")
 TOPIC_FIELDS = {"topic", "title", "entries", "description"}
@@ -475,6 +475,13 @@ def _entry(
     service = _text(item, "service", path, report) or None
     if service and service not in service_kinds:
         report.error(path, item.line_of("service"), f"« service » : aucun lieu de type « {service} » dans services.yaml")
+    needs_place = item.get("needs_place", False)
+    if not isinstance(needs_place, bool):
+        report.error(path, item.line_of("needs_place"), "« needs_place » vaut true ou false")
+        needs_place = False
+    if needs_place and not service:
+        report.error(path, item.line_of("needs_place"), "« needs_place » demande un « service »")
+        needs_place = False
     if not (entry_id and questions and answer and sources and verified):
         return None
     return Entry(
@@ -489,6 +496,7 @@ def _entry(
         keywords=_strings(item, "keywords", path, report),
         triggers=_strings(item, "triggers", path, report),
         service=service,
+        needs_place=needs_place,
         file=str(path),
         line=item.line,
     )

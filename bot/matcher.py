@@ -22,8 +22,20 @@ from bot.text import Normalised, Normaliser, stem
 # A typo must keep most of the word: "cordes" -> "cordee" is 91, so short words need more.
 TYPO_CUTOFF_LONG = 84  # words of 7+ letters
 TYPO_CUTOFF_SHORT = 89  # words of 4 to 6 letters
+UNKNOWN_WEIGHT_SHARE = 1.0
 FUZZY_WEIGHT_POWER = 3  # a corrected word counts (similarity ** 3): 0.9 -> 0.73
 QUERY_COVERAGE_WEIGHT = 0.65  # how much of the query an entry explains, vs. the reverse
+# Long messages carry context ("we arrived in France two years ago...") that no entry
+# explains: past this many words, the query side counts less and less.
+SHORT_QUERY_WORDS = 5
+LONG_QUERY_DECAY = 0.035
+MIN_QUERY_COVERAGE_WEIGHT = 0.3
+
+
+def query_weight(word_count: int) -> float:
+    """Exponent of the query coverage: 0.65 for short questions, less for long messages."""
+    extra = max(0, word_count - SHORT_QUERY_WORDS)
+    return max(MIN_QUERY_COVERAGE_WEIGHT, QUERY_COVERAGE_WEIGHT - LONG_QUERY_DECAY * extra)
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class Candidate:
     entry: Entry
     score: float  # 0..100
     coverage: float  # share of the query's meaning this entry explains, 0..1
+    word_count: int  # distinct meaningful words in the query
 
 
 @dataclass(frozen=True)
@@ -63,8 +76,8 @@ class Matcher:
                 df[token] += 1
         n = max(len(self.entries), 1)
         self.idf: dict[str, float] = {t: math.log(1 + n / c) for t, c in df.items()}
-        # An unknown word weighs like a fairly rare one: it is meaning the FAQ cannot explain.
-        self.unknown_weight = math.log(1 + n / 3)
+        # An unknown word weighs like the rarest known one: it is meaning the FAQ cannot explain.
+        self.unknown_weight = math.log(1 + n) * UNKNOWN_WEIGHT_SHARE
         self.vocabulary: list[str] = sorted(self.idf)
         self._vocab_set = frozenset(self.vocabulary)
         self.questions: list[_Question] = []
@@ -81,6 +94,9 @@ class Matcher:
                 for token in tokens:
                     self._postings[token].append(q_index)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        self.title_tokens: dict[str, frozenset[str]] = {
+            e.id: frozenset(tokens_of(normaliser.normalise(e.title))) for e in self.entries
+        }
 
     def _correct_uncached(self, word: str) -> tuple[str | None, float]:
         """The vocabulary word this one stands for, and how sure we are (1.0 = exact)."""
@@ -102,7 +118,9 @@ class Matcher:
         mapped: dict[str, float] = {}  # vocabulary word -> certainty
         total = 0.0
         known = 0.0
-        for word in dict.fromkeys(words):
+        distinct = tuple(dict.fromkeys(words))
+        alpha = query_weight(len(distinct))
+        for word in distinct:
             target, certainty = self._correct(word)
             if target is None:
                 total += self.unknown_weight
@@ -123,9 +141,7 @@ class Matcher:
                 gained = sum(self.idf[t] * mapped[t] for t in shared)
                 query_cov = gained / total
                 question_cov = sum(self.idf[t] for t in shared) / question.weight
-                score = query_cov**QUERY_COVERAGE_WEIGHT * question_cov ** (
-                    1 - QUERY_COVERAGE_WEIGHT
-                )
+                score = query_cov**alpha * question_cov ** (1 - alpha)
                 entry = question.entry_index
                 best_question[q_index] = score
                 if score > best_question.get(-1 - entry, 0.0):
@@ -139,6 +155,8 @@ class Matcher:
             coverage = sum(self.idf[t] * c for t, c in mapped.items() if t in entry_tokens) / total
             # Words spread over several of an entry's questions still count, a little less.
             score = 100 * (0.7 * question_score + 0.3 * coverage)
-            candidates.append(Candidate(self.entries[index], round(score, 1), coverage))
+            candidates.append(
+                Candidate(self.entries[index], round(score, 1), coverage, len(distinct))
+            )
         candidates.sort(key=lambda c: (-c.score, c.entry.id))
         return candidates[:limit], known / total
