@@ -98,8 +98,8 @@ class Engine:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.normaliser = Normaliser(kb.language)
-        self.matcher = Matcher(kb, self.normaliser)
         self.gazetteer = Gazetteer(kb)
+        self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
         # "frapp*" matches frappe, frapper, frappent: the star is kept through normalising.
         self._triggers = [
             (entry, _trigger_words(self.normaliser, t))
@@ -238,14 +238,8 @@ class Engine:
         return None
 
     def _without_place(self, words: tuple[str, ...], place: Place | None) -> Normalised:
-        """Drop the words that named the place: they say where, not what."""
-        if place and place.matched:
-            size = len(place.matched)
-            for i in range(len(words) - size + 1):
-                if words[i : i + size] == place.matched:
-                    words = words[:i] + words[i + size :]
-                    break
-        return self.normaliser.normalise(" ".join(words))
+        """Drop the words that named a place: they say where, not what."""
+        return self.normaliser.normalise_words(self.gazetteer.strip(_place_folded(words), place))
 
     def _safety_entry(self, words: tuple[str, ...]) -> Entry | None:
         """The first securite entry (in file order) one of whose triggers the message holds."""
@@ -342,7 +336,8 @@ class Engine:
         approx = "environ " if s.approximate_position else ""
         lines = [f"{index}. {s.name} ({nearby.commune.name}, {approx}{distance} km)"]
         if s.address:
-            lines.append(f"   {s.address}, {s.postcode or ''} {nearby.commune.name}".replace("  ", " "))
+            postcode = f"{s.postcode} " if s.postcode else ""
+            lines.append(f"   {s.address}, {postcode}{nearby.commune.name}")
         if s.phone:
             lines.append(f"   Tél. {s.phone}")
         if s.email:
@@ -362,6 +357,11 @@ class Engine:
         if years and any(s.service.kind in ("cio", "point-accueil") for s in found):
             notes.append(messages.OLD_DATA_NOTE.format(year=years[0]))
         return "\n".join(notes)
+
+
+def _place_folded(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Words as the gazetteer spells place names ("st" and "saint" are one)."""
+    return tuple("saint" if w == "st" else w for w in words)
 
 
 def _trigger_words(normaliser: Normaliser, trigger: str) -> tuple[str, ...]:

@@ -416,7 +416,10 @@ def _load_faq(
         topic_id = _text(doc, "topic", path, report, required=True)
         title = _text(doc, "title", path, report, required=True)
         if topic_id and topic_id != path.stem:
-            report.error(path, doc.line_of("topic"), f"le thème « {topic_id} » doit s'appeler comme son fichier « {path.stem} »")
+            report.error(
+                path, doc.line_of("topic"),
+                f"le thème « {topic_id} » doit s'appeler comme son fichier « {path.stem} »",
+            )
         if topic_id in topics:
             report.error(path, doc.line_of("topic"), f"le thème « {topic_id} » existe déjà")
             continue
@@ -474,7 +477,9 @@ def _entry(
     links = _links(item, path, report)
     service = _text(item, "service", path, report) or None
     if service and service not in service_kinds:
-        report.error(path, item.line_of("service"), f"« service » : aucun lieu de type « {service} » dans services.yaml")
+        report.error(
+            path, item.line_of("service"), f"« service » : aucun lieu de type « {service} » dans services.yaml"
+        )
     needs_place = item.get("needs_place", False)
     if not isinstance(needs_place, bool):
         report.error(path, item.line_of("needs_place"), "« needs_place » vaut true ou false")
@@ -512,7 +517,7 @@ def _links(item: LineDict, path: Path, report: _Report) -> tuple[Link, ...]:
     links = []
     for index, link in enumerate(raw):
         line = raw.line_of(index)
-        if not isinstance(link, LineDict) or not isinstance(link.get("title"), str) or not isinstance(link.get("url"), str):
+        if not isinstance(link, LineDict) or not all(isinstance(link.get(k), str) for k in ("title", "url")):
             report.error(path, line, "un lien doit avoir « title » et « url »")
             continue
         if not is_valid_url(link["url"]):

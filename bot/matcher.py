@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -63,13 +64,22 @@ def tokens_of(norm: Normalised) -> tuple[str, ...]:
 class Matcher:
     """An index of the FAQ's questions and keywords, built once per knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase, normaliser: Normaliser) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        normaliser: Normaliser,
+        strip_places: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda words: words,
+    ) -> None:
         self.normaliser = normaliser
-        self.entries: list[Entry] = [e for e in kb.entries.values()]
+        self.entries: list[Entry] = list(kb.entries.values())
+
+        def tokens(phrase: str) -> frozenset[str]:
+            # Town names in the FAQ's questions must not attract messages from that town.
+            return frozenset(tokens_of(normaliser.normalise_words(strip_places(normaliser.words(phrase)))))
+
         docs: list[list[frozenset[str]]] = []
         for entry in self.entries:
-            phrases = [*entry.questions, *entry.keywords]
-            docs.append([frozenset(tokens_of(normaliser.normalise(p))) for p in phrases])
+            docs.append([tokens(p) for p in (*entry.questions, *entry.keywords)])
         df: dict[str, int] = defaultdict(int)
         for entry_docs in docs:
             for token in set().union(*entry_docs):

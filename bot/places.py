@@ -18,6 +18,7 @@ _PARIS_ARRONDISSEMENT = re.compile(r"\bparis\s*(\d{1,2})\s*(?:e|eme|er)?\b")
 # Beyond this distance from every commune of the 94, a shared position is outside it.
 MAX_KM_FROM_94 = 4.0
 FUZZY_NAME_CUTOFF = 90
+_DEPARTMENTS = {"75", "77", "78", "91", "92", "93", "94", "95"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class Gazetteer:
         folded = fold(text)
         arrondissement = _PARIS_ARRONDISSEMENT.search(folded)
         if arrondissement:
-            return Place(None, outside_name=f"Paris {arrondissement.group(1)}e")
+            return Place(None, outside_name=f"Paris {arrondissement.group(1)}e",
+                         matched=tuple(arrondissement.group(0).split()))
         postcode = self._postcode(folded)
         if postcode:
             return postcode
@@ -99,7 +101,7 @@ class Gazetteer:
                 return Place(commune, matched=(code,))
             if code.startswith("94"):
                 continue  # a CEDEX or unknown 94 code: not enough to place someone
-            if code[:2] in {"75", "77", "78", "91", "92", "93", "95"}:
+            if code[:2] in _DEPARTMENTS:
                 return Place(None, outside_name=code, matched=(code,))
         return None
 
@@ -130,6 +132,42 @@ class Gazetteer:
                     if score and (best is None or score > best[0]):
                         best = (score, commune, key)
         return Place(best[1], matched=best[2]) if best else None
+
+    def strip(self, words: tuple[str, ...], place: Place | None = None) -> tuple[str, ...]:
+        """The words without place names or postcodes: they say where, not what.
+
+        With a place found in the message, words close to its name's own words go too
+        ("vitry sur seinne" once "vitry" was recognised).
+        """
+        kept: list[str] = []
+        i = 0
+        while i < len(words):
+            size = self._name_at(words, i)
+            if size:
+                i += size
+                # "Paris 13e": the arrondissement goes with the name.
+                if words[i - 1] == "paris" and i < len(words) and re.fullmatch(r"\d{1,2}e?", words[i]):
+                    i += 1
+                continue
+            word = words[i]
+            if not (len(word) == 5 and word.isdigit() and word[:2] in _DEPARTMENTS):
+                kept.append(word)
+            i += 1
+        if place is not None and place.commune is not None:
+            name_words = set(_place_words(place.commune.name))
+            kept = [
+                w for w in kept
+                if not (len(w) >= 4 and any(fuzz.ratio(w, n) >= 85 for n in name_words))
+            ]
+        return tuple(kept)
+
+    def _name_at(self, words: tuple[str, ...], i: int) -> int:
+        """Length of the longest place name starting at word i (0 if none)."""
+        for size in range(min(self._longest, len(words) - i), 0, -1):
+            key = words[i : i + size]
+            if key in self.names or key in self.outside:
+                return size
+        return 0
 
     def locate(self, lat: float, lon: float) -> Place:
         """The commune a shared position falls in (the nearest town hall), or outside."""

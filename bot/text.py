@@ -83,9 +83,13 @@ class Normaliser:
         return tuple(out)
 
     def normalise(self, text: str) -> Normalised:
-        words = self.words(text)
+        return self.normalise_words(self.words(text))
+
+    def normalise_words(self, words: tuple[str, ...]) -> Normalised:
         stop, polite = self.language.stopwords, self.language.politeness
-        content = tuple(stem(w) for w in words if w not in stop and w not in polite and len(w) > 1 or w.isdigit())
+        content = tuple(
+            stem(w) for w in words if (w not in stop and w not in polite and len(w) > 1) or w.isdigit()
+        )
         politeness = tuple(w for w in words if w in polite)
         return Normalised(words, content, politeness)
 

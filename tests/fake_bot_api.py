@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -50,13 +50,14 @@ __all__ = [
     "DEFAULT_FIRST_NAME",
     "DEFAULT_GROUP_ID",
     "DEFAULT_SUPERGROUP_ID",
-    "DEFAULT_USER_ID",
     "DEFAULT_USERNAME",
+    "DEFAULT_USER_ID",
     "TEST_TOKEN",
     "Call",
     "FakeBotApi",
     "HtmlParseError",
     "UploadedFile",
+    "keyboard_buttons",
     "parse_html",
 ]
 
@@ -220,6 +221,13 @@ class _ApiError(Exception):
         self.parameters = parameters
 
 
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _lower_first(message: str) -> str:
     # telegram-bot-api lowercases tdlib messages unless they look like CONSTANT_NAMES.
     if len(message) >= 2 and (message[1] == "_" or "A" <= message[1] <= "Z"):
@@ -252,16 +260,11 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _utf16_to_index(text: str, utf16_offset: int) -> int:
-    units = 0
-    for index, char in enumerate(text):
-        if units >= utf16_offset:
-            return index
-        units += 2 if ord(char) > 0xFFFF else 1
-    return len(text)
-
-
-_EMPTY_CHARS = " \n\t\r\u1680\u180e\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u2800\u3000\ufffc"
+# What tdlib's is_empty_string treats as blank (strip_empty_characters).
+_EMPTY_CHARS = (
+    " \n\t\r\u1680\u180e\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u202f\u205f\u2800\u3000\ufffc"
+)
 
 
 def _trim_text(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
@@ -320,7 +323,7 @@ def _check_url_part(part: str, name: str, allow_colon: bool) -> None:
             i += 1
             continue
         if char == "%":
-            if part[i + 1 : i + 2] in _HEX and part[i + 2 : i + 3] in _HEX and len(part) >= i + 3:
+            if part[i + 1 : i + 2] in _HEX and part[i + 2 : i + 3] in _HEX:
                 i += 3
                 continue
             raise _LinkError(f"Wrong percent-encoded symbol in URL {name}")
@@ -395,7 +398,11 @@ def _check_link(link: str, *, https_only: bool = False) -> str:
                 raise _LinkError("Wrong tg URL" if scheme == "tg" else "Wrong ton URL")
             query = url.query[1:] if url.query.startswith("/?") else url.query
             for char in url.host:
-                if not (char.isascii() and char.isalnum()) and char not in "-_" and not (scheme == "tonsite" and char == "."):
+                if (
+                    not (char.isascii() and char.isalnum())
+                    and char not in "-_"
+                    and not (scheme == "tonsite" and char == ".")
+                ):
                     raise _LinkError("Unallowed characters in URL host")
             return f"{scheme}://{url.host}{query}"
         if "." not in url.host and not url.is_ipv6:
@@ -481,7 +488,7 @@ def _decode_html_entity(data: bytes, pos: int) -> tuple[int, int]:
         end += 1
         if at(pos + 2) == ord("x"):
             end += 1
-            while chr(at(end)) in _HEX and at(end):
+            while chr(at(end)) in _HEX:
                 code = code * 16 + int(chr(at(end)), 16)
                 end += 1
         else:
@@ -595,7 +602,7 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict[str, A
                     raise HtmlParseError(f'Unclosed start tag "{tag}" at byte offset {begin}')
                 if at(i) not in b"'\"":
                     token_begin = i
-                    while (at(i) and (_is_alpha(at(i)) or _is_digit(at(i)))) or at(i) in b".-":
+                    while _is_alpha(at(i)) or _is_digit(at(i)) or at(i) in b".-":
                         i += 1
                     value = data[token_begin:i].lower()
                     if not is_space(at(i)) and at(i) != ord(">"):
@@ -691,7 +698,9 @@ def _close_html_entity(opened: _OpenTag, utf16: int, out: bytes, entities: list[
         if opened.argument and not re.fullmatch(r"r|w?[dD]?[tT]?", opened.argument):
             raise HtmlParseError("Invalid date format used")
         if opened.date > 0:
-            entities.append({"type": "date_time", **span, "unix_time": opened.date, "date_time_format": opened.argument})
+            entities.append(
+                {"type": "date_time", **span, "unix_time": opened.date, "date_time_format": opened.argument}
+            )
     elif opened.name == "a":
         url = opened.argument or out[opened.out_pos :].decode("utf-8", "replace")
         user_id = _link_user_id(url)
@@ -816,7 +825,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # tests stay quiet; every request is recorded as a Call instead
 
     def _read_body(self) -> bytes | None:
@@ -842,8 +851,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body = self._read_body()
             if body is None:
                 self.close_connection = True  # the unread body makes the connection unusable
-                error = _ApiError(413, "Request Entity Too Large")
-                response = self.server.fake._error_response(error)
+                response = self.server.fake._handle_oversized(self.path)
             else:
                 response = self.server.fake._handle(self.path, self.headers.get("Content-Type", ""), body)
             if response is None:
@@ -1062,7 +1070,7 @@ class FakeBotApi:
                 409: "Conflict: terminated by other getUpdates request; "
                 "make sure that only one bot instance is running",
                 429: f"Too Many Requests: retry after {retry_after}",
-            }.get(status) or f"{HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else 'Error'}"
+            }.get(status) or _status_phrase(status)
         fault = _Fault(status, description, retry_after, status < 500 if as_json is None else as_json, times)
         with self._lock:
             self._faults.setdefault(method.lower(), []).append(fault)
@@ -1332,7 +1340,10 @@ class FakeBotApi:
         *,
         caption: str | None = None,
     ) -> dict[str, Any]:
-        sizes = [{**self._file("photo"), "width": w, "height": h, "file_size": w * h // 10} for w, h in ((90, 67), (800, 600))]
+        sizes = [
+            {**self._file("photo"), "width": w, "height": h, "file_size": w * h // 10}
+            for w, h in ((90, 67), (800, 600))
+        ]
         content: dict[str, Any] = {"photo": sizes}
         if caption is not None:
             content["caption"] = caption
@@ -1543,6 +1554,12 @@ class FakeBotApi:
             self._calls.append(call)
             self._cond.notify_all()
 
+    def _handle_oversized(self, path: str) -> _Response:
+        response = self._error_response(_ApiError(413, "Request Entity Too Large"))
+        method = urlsplit(path).path.rpartition("/")[2]
+        self._record(self._method_names.get(method.lower(), method), {}, {}, response)
+        return response
+
     def _handle(self, path: str, content_type: str, body: bytes) -> _Response | None:
         """Answer one HTTP request; None means: drop the connection without answering."""
         url = urlsplit(path)
@@ -1643,12 +1660,13 @@ class FakeBotApi:
 
     @staticmethod
     def _int(params: dict[str, Any], name: str, default: int, low: int | None = None, high: int | None = None) -> int:
+        # Like telegram-bot-api's get_integer_arg: malformed -> default, then clamp.
         value = params.get(name)
         result = value if isinstance(value, int) and not isinstance(value, bool) else default
-        if low is not None and result < low:
-            result = low if name != "offset" else result
-        if high is not None and result > high:
-            result = high
+        if low is not None:
+            result = max(result, low)
+        if high is not None:
+            result = min(result, high)
         return result
 
     @staticmethod
@@ -1709,7 +1727,7 @@ class FakeBotApi:
                 if name not in entity:
                     raise _bad_request(f"Can't parse MessageEntity: Can't find field \"{name}\"")
             if not isinstance(entity["offset"], int) or not isinstance(entity["length"], int):
-                raise _bad_request("Can't parse MessageEntity: Field \"offset\" must be of type Number")
+                raise _bad_request('Can\'t parse MessageEntity: Field "offset" must be of type Number')
             entities.append(dict(entity))
         return entities
 
@@ -1740,8 +1758,17 @@ class FakeBotApi:
         inline = [row for row in inline if row]
 
         flags = {}
-        for name in ("hide_keyboard", "remove_keyboard", "personal_keyboard", "selective", "force_reply_keyboard",
-                     "force_reply", "resize_keyboard", "one_time_keyboard", "is_persistent"):
+        for name in (
+            "hide_keyboard",
+            "remove_keyboard",
+            "personal_keyboard",
+            "selective",
+            "force_reply_keyboard",
+            "force_reply",
+            "resize_keyboard",
+            "one_time_keyboard",
+            "is_persistent",
+        ):
             value = markup.get(name, False)
             if not isinstance(value, bool):
                 raise _bad_request(f'Field "{name}" must be of type Boolean')
@@ -1806,8 +1833,12 @@ class FakeBotApi:
             raise _bad_request(f"Can't parse keyboard button: text must be non-empty {_STRICT_NOTE}")
         private = chat is None or chat["type"] == "private"
         if not private:
-            for name, what in (("request_contact", "Phone number"), ("request_phone_number", "Phone number"),
-                               ("request_location", "Location"), ("request_poll", "Poll")):
+            for name, what in (
+                ("request_contact", "Phone number"),
+                ("request_phone_number", "Phone number"),
+                ("request_location", "Location"),
+                ("request_poll", "Poll"),
+            ):
                 if name in normalized:
                     raise _bad_request(f"{what} can be requested in private chats only")
         return normalized
@@ -1891,8 +1922,7 @@ class FakeBotApi:
             if generation != self._poll_generation:
                 raise _ApiError(
                     409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
             batch = [u for u in self._updates if self._update_kind(u) in self._allowed_updates][:limit]
             remaining = deadline - time.monotonic()
@@ -1919,8 +1949,15 @@ class FakeBotApi:
         if not isinstance(scope, dict):
             raise _bad_request(context + "BotCommandScope must be an Object")
         kind = self._string_field(scope, "type", context)
-        if kind not in ("default", "all_private_chats", "all_group_chats", "all_chat_administrators",
-                        "chat", "chat_administrators", "chat_member"):
+        if kind not in (
+            "default",
+            "all_private_chats",
+            "all_group_chats",
+            "all_chat_administrators",
+            "chat",
+            "chat_administrators",
+            "chat_member",
+        ):
             raise _bad_request(context + "Unsupported type specified")
         if kind in ("chat", "chat_administrators", "chat_member"):
             if not self._string_field(scope, "chat_id", context):
@@ -2026,8 +2063,10 @@ class FakeBotApi:
         if not isinstance(reply, dict):
             if "reply_to_message_id" not in params:
                 return None
-            reply = {"message_id": params["reply_to_message_id"],
-                     "allow_sending_without_reply": params.get("allow_sending_without_reply") is True}
+            reply = {
+                "message_id": params["reply_to_message_id"],
+                "allow_sending_without_reply": params.get("allow_sending_without_reply") is True,
+            }
         message_id = reply.get("message_id")
         stored = self._messages.get((chat["id"], message_id)) if isinstance(message_id, int) else None
         if stored is None:
@@ -2046,7 +2085,7 @@ class FakeBotApi:
         stored = self._messages.get((chat["id"], message_id)) if isinstance(message_id, int) else None
         if stored is None:
             raise _ApiError(400, "Bad Request: message to edit not found")
-        if not stored.by_bot or "text" not in stored.message and params.get("text") is not None:
+        if not stored.by_bot:
             raise _ApiError(400, "Bad Request: message can't be edited")
         return chat, stored
 
@@ -2144,9 +2183,9 @@ class FakeBotApi:
         return True
 
 
-def _iter_buttons(markup: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-    """All buttons of an inline or reply keyboard (handy in tests)."""
+def keyboard_buttons(markup: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """All buttons of an inline or reply keyboard, row by row (handy in assertions)."""
     if not markup:
         return []
     rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
-    return [button for row in rows for button in row]
+    return [button if isinstance(button, dict) else {"text": button} for row in rows for button in row]
