@@ -291,7 +291,7 @@ class Engine:
             return Reply(FALLBACK, messages.OUTSIDE_94.format(place=name), place=place,
                          links=OUTSIDE_LINKS, score=score)
         found = nearest_services(self.kb, place, SERVICE_KINDS.get(kind, (kind,)))
-        where = place.commune.name if place.commune else "votre position"
+        where = place.label
         label = SERVICE_LABELS.get(kind, "Les lieux")
         lines = [messages.NEAREST_TITLE.format(kinds=label, place=where)]
         lines += [self._describe(i, s) for i, s in enumerate(found, 1)]
@@ -313,9 +313,7 @@ class Engine:
         ]
         here = [s for s in nearby if s.commune.insee == place.commune.insee]
         shown = here or nearby[:3]
-        heading = (messages.LOCAL_TITLE if here else messages.LOCAL_NONE).format(
-            place=place.commune.name
-        )
+        heading = (messages.LOCAL_TITLE if here else messages.LOCAL_NONE).format(place=place.label)
         body = "\n\n".join(
             [entry.answer, heading, *(self._describe(i, s) for i, s in enumerate(shown, 1)),
              self._notes(shown)]

@@ -97,3 +97,39 @@ PRIVACY = (
 )
 FORGOTTEN = "C'est fait : j'ai effacé tout ce qui était lié à vous ({count} élément(s))."
 GROUP_HINT = "Dans un groupe, mentionnez-moi (@{username}) ou écrivez-moi en privé."
+
+# --- Telegram adapter -------------------------------------------------------------------------
+LOCATION_PLACEHOLDER = "Ville ou code postal"
+SEE_ALSO = "Voir aussi :"
+# Shown in Telegram's command menu (set_my_commands); the maintainer commands stay hidden.
+COMMANDS = (
+    ("start", "Commencer"),
+    ("aide", "Comment m'utiliser"),
+    ("themes", "La liste des thèmes"),
+    ("cio", "Le CIO le plus proche"),
+    ("confidentialite", "Ce que je garde et comment l'effacer"),
+    ("oubli", "Effacer ce que je sais de vous"),
+)
+
+# --- Maintainer commands (/stats, /recharger) ------------------------------------------------
+STATS_HEADER = "Questions : {day} sur les dernières 24 h, {week} sur 7 jours."
+STATS_BY_STATUS = "Répartition sur 7 jours :"
+STATUS_LABELS = {
+    "answer": "réponse",
+    "service": "lieux proches",
+    "ask_location": "commune demandée",
+    "suggest": "suggestions",
+    "fallback": "sans réponse",
+}
+STATS_DECLINED = "Questions sans réponse les plus fréquentes :"
+STATS_FEEDBACK = "Réponses les plus souvent jugées 👎 :"
+STATS_NONE = "(aucune)"
+RELOAD_DONE = (
+    "Base rechargée : {entries} entrées dans {topics} thèmes, {services} lieux, "
+    "{communes} communes ({warnings} avertissement(s))."
+)
+RELOAD_FAILED = (
+    "Base NON rechargée : {errors} erreur(s). Je continue avec la version précédente. "
+    "Corrigez puis relancez /recharger."
+)
+MORE_PROBLEMS = "… et {count} autre(s) (python run_bot.py check)."

@@ -30,6 +30,7 @@ class Place:
     lon: float | None = None
     outside_name: str | None = None  # set when the place is not in the Val-de-Marne
     matched: tuple[str, ...] = ()  # the words of the message that named it
+    also: tuple[Commune, ...] = ()  # other communes sharing the postcode given (94440: three)
 
     @property
     def is_outside(self) -> bool:
@@ -40,8 +41,20 @@ class Place:
         if self.lat is not None and self.lon is not None:
             return self.lat, self.lon
         if self.commune:
-            return self.commune.lat, self.commune.lon
+            # A shared postcode: the middle of its communes, not one of them at random.
+            group = (self.commune, *self.also)
+            return sum(c.lat for c in group) / len(group), sum(c.lon for c in group) / len(group)
         return None
+
+    @property
+    def label(self) -> str:
+        """How the bot names the place back to the user."""
+        if self.commune is None:
+            return self.outside_name or "votre position"
+        if self.also:
+            names = ", ".join(c.name for c in (self.commune, *self.also))
+            return f"{self.matched[0]} ({names})"
+        return self.commune.name
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,10 @@ class Gazetteer:
         self.outside: dict[tuple[str, ...], str] = {}
         for place in kb.outside_places:
             self.outside[_place_words(place.name)] = place.name
-        self.by_postcode = {p: c for c in kb.communes.values() for p in c.postcodes}
+        self.by_postcode: dict[str, list[Commune]] = {}
+        for commune in kb.communes.values():
+            for postcode in commune.postcodes:
+                self.by_postcode.setdefault(postcode, []).append(commune)
         self._longest = max((len(k) for k in [*self.names, *self.outside]), default=1)
         # Fuzzy matching only on long names: short ones ("bry", "kb") must be exact.
         self._fuzzy = {" ".join(k): c for k, c in self.names.items() if len(" ".join(k)) >= 7}
@@ -96,9 +112,9 @@ class Gazetteer:
     def _postcode(self, folded: str) -> Place | None:
         for match in _POSTCODE.finditer(folded):
             code = match.group(1) or match.group(2)
-            commune = self.by_postcode.get(code)
-            if commune:
-                return Place(commune, matched=(code,))
+            communes = self.by_postcode.get(code)
+            if communes:
+                return Place(communes[0], matched=(code,), also=tuple(communes[1:]))
             if code.startswith("94"):
                 continue  # a CEDEX or unknown 94 code: not enough to place someone
             if code[:2] in _DEPARTMENTS:

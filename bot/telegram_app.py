@@ -1,0 +1,137 @@
+"""Wire the Telegram bot: build the Application, set up shared objects, run it.
+
+The callbacks are in `bot.telegram_handlers`, the formatting in `bot.telegram_render` and
+the error handler in `bot.telegram_errors`; this module only assembles them. The engine,
+the store and the settings are created in `post_init` and reached through `bot_data`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application
+
+from bot import messages
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.store import Store
+from bot.telegram_handlers import ENGINE, SETTINGS, STORE, register
+
+logger = logging.getLogger(__name__)
+
+PURGE_TASK = "purge_task"
+PURGE_INTERVAL = 24 * 60 * 60  # seconds: the retention period is counted in days
+
+
+@dataclass
+class EngineHolder:
+    """The engine currently serving; /recharger replaces it in one assignment."""
+
+    engine: Engine | None = None
+
+
+class _RedactToken(logging.Filter):
+    """Replace the bot token wherever it would reach a log line (defence in depth)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token in message:
+            record.msg, record.args = message.replace(self._token, "<token>"), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self._token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self._token, "<token>")
+        return True
+
+
+def build_application(settings: Settings, engine_holder: EngineHolder | None = None) -> Application:
+    """The Application with its handlers; the engine and store are opened in post_init."""
+    if not settings.token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        Application.builder()
+        .token(settings.token)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.api_base_url:
+        builder = builder.base_url(settings.api_base_url)  # the token is appended to it
+    application = builder.build()
+    application.bot_data[SETTINGS] = settings
+    # A holder given by the caller may already hold an engine (tests share one).
+    application.bot_data[ENGINE] = engine_holder if engine_holder is not None else EngineHolder()
+    register(application)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    settings: Settings = application.bot_data[SETTINGS]
+    holder: EngineHolder = application.bot_data[ENGINE]
+    if holder.engine is None:
+        engine, problems = await asyncio.to_thread(Engine.load, settings.knowledge_dir)
+        for problem in problems:  # a maintainer's typo must not take the bot down
+            (logger.warning if problem.is_error else logger.info)("Knowledge: %s", problem)
+        holder.engine = engine
+    store = await asyncio.to_thread(Store.open, settings.data_dir, settings.retention_days)
+    application.bot_data[STORE] = store
+    application.bot_data[PURGE_TASK] = asyncio.create_task(_purge_daily(store), name="purge")
+    try:
+        await application.bot.set_my_commands(
+            [BotCommand(name, description) for name, description in messages.COMMANDS]
+        )
+    except TelegramError as exc:  # the menu is a convenience; commands work without it
+        logger.warning("Could not register the command menu: %s", exc)
+
+
+async def _post_shutdown(application: Application) -> None:
+    task: asyncio.Task[None] | None = application.bot_data.pop(PURGE_TASK, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    store: Store | None = application.bot_data.pop(STORE, None)
+    if store is not None:
+        await asyncio.to_thread(store.close)
+
+
+async def _purge_daily(store: Store) -> None:
+    """Apply the retention period now, then once a day."""
+    while True:
+        try:
+            deleted = await asyncio.to_thread(store.purge)
+            logger.info("Purge: %d expired row(s) deleted", deleted)
+        except Exception:  # a failed purge is retried tomorrow, the bot keeps serving
+            logger.exception("Purge failed")
+        await asyncio.sleep(PURGE_INTERVAL)
+
+
+def run_telegram(settings: Settings) -> None:
+    """Run the bot until Ctrl-C or SIGTERM: long polling, or a webhook if one is set."""
+    # httpx logs each request URL at INFO, and Telegram's URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if settings.token:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_RedactToken(settings.token))
+    application = build_application(settings)
+    if settings.webhook_url:
+        application.run_webhook(
+            listen="0.0.0.0",
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            secret_token=settings.webhook_secret,
+            webhook_url=settings.webhook_url,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

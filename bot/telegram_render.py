@@ -1,0 +1,309 @@
+"""Turn the core's replies into Telegram messages: HTML text cut to size, and keyboards.
+
+Pure functions, no network and no state. This is the only module that writes HTML: every
+piece of text (knowledge base, user input, fixed sentences) is escaped with `html.escape`
+here, so the handlers never build markup themselves.
+
+Callback data formats (kept under Telegram's 64 bytes):
+    t:<topic-id>           a theme: list its questions
+    e:<entry-id>           an entry: its answer
+    f:<1|0>:<entry-id>     👍 / 👎 on the answer to that entry
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit, ParseMode
+
+from bot import messages
+from bot.engine import ANSWER, ASK_LOCATION, SERVICE, Reply
+from bot.knowledge import Entry, Link, Topic
+
+MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
+MAX_CALLBACK_DATA = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)  # 64 bytes
+MAX_LABEL = 60  # longer button labels are cut by Telegram clients anyway
+THUMBS_UP, THUMBS_DOWN = "👍", "👎"
+# Links in answers are sources the family opens on purpose; previews would bury the text.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: HTML text and at most one keyboard."""
+
+    text: str
+    reply_markup: ReplyMarkup | None = None
+    parse_mode: str = ParseMode.HTML
+    link_preview_options: LinkPreviewOptions = NO_PREVIEW
+
+
+@dataclass(frozen=True)
+class Button:
+    """A decoded callback: kind is "t", "e" or "f"; positive only for feedback."""
+
+    kind: str
+    target: str
+    positive: bool | None = None
+
+
+# --- callback data -------------------------------------------------------------------------
+
+
+def _checked(data: str) -> str:
+    assert len(data.encode("utf-8")) <= MAX_CALLBACK_DATA, f"callback data too long: {data!r}"
+    return data
+
+
+def topic_data(topic_id: str) -> str:
+    return _checked(f"t:{topic_id}")
+
+
+def entry_data(entry_id: str) -> str:
+    return _checked(f"e:{entry_id}")
+
+
+def feedback_data(entry_id: str, positive: bool) -> str:
+    return _checked(f"f:{int(positive)}:{entry_id}")
+
+
+def parse_callback(data: object) -> Button | None:
+    """Decode callback data; None when it is not one of ours (forged, old format)."""
+    if not isinstance(data, str) or len(data.encode("utf-8")) > MAX_CALLBACK_DATA:
+        return None
+    kind, _, rest = data.partition(":")
+    if kind in ("t", "e") and _is_id(rest):
+        return Button(kind, rest)
+    if kind == "f":
+        vote, _, entry_id = rest.partition(":")
+        if vote in ("0", "1") and _is_id(entry_id):
+            return Button("f", entry_id, vote == "1")
+    return None
+
+
+def _is_id(value: str) -> bool:
+    return bool(value) and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in value)
+
+
+# --- whole replies -------------------------------------------------------------------------
+
+
+def render_reply(reply: Reply, *, private: bool = True) -> list[Outgoing]:
+    """The messages that carry one reply of the engine, in order.
+
+    `private` matters because Telegram allows reply keyboards asking for a location in
+    private chats only.
+    """
+    if reply.status == ASK_LOCATION:
+        if private:
+            return _pack_messages(_text_blocks(None, messages.ASK_LOCATION), location_keyboard())
+        return _pack_messages(_text_blocks(None, messages.ASK_LOCATION_CONSOLE), None)
+
+    blocks = _text_blocks(reply.title, reply.body)
+    if reply.status == SERVICE:
+        # One message has one reply_markup: the keyboard removal takes it, so the map links
+        # go into the text and the related questions into a second message.
+        blocks.append([_anchor(link) for link in reply.links])
+        if not private:
+            return _pack_messages(blocks, _inline(choice_rows(reply.choices)))
+        sent = _pack_messages(blocks, ReplyKeyboardRemove())
+        if reply.choices:
+            sent += _pack_messages(_text_blocks(None, messages.SEE_ALSO),
+                                   _inline(choice_rows(reply.choices)))
+        return sent
+
+    rows = link_rows(reply.links) + choice_rows(reply.choices)
+    if reply.status == ANSWER and reply.entry is not None:
+        rows.append(feedback_row(reply.entry.id))
+    return _pack_messages(blocks, _inline(rows))
+
+
+def plain(text: str, reply_markup: ReplyMarkup | None = None) -> list[Outgoing]:
+    """A fixed sentence (or any plain text), escaped and cut to size."""
+    return _pack_messages(_text_blocks(None, text), reply_markup)
+
+
+def welcome(topics: Iterable[Topic]) -> list[Outgoing]:
+    return plain(f"{messages.WELCOME}\n\n{messages.PRIVACY_LINE}", themes_keyboard(topics))
+
+
+def themes(topics: Iterable[Topic]) -> list[Outgoing]:
+    return plain(messages.THEMES_INTRO, themes_keyboard(topics))
+
+
+def topic_menu(topic: Topic, entries: Sequence[Entry]) -> list[Outgoing]:
+    return plain(messages.THEME_INTRO.format(title=topic.title), _inline(choice_rows(entries)))
+
+
+# --- keyboards -----------------------------------------------------------------------------
+
+
+def label(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1].rstrip() + "…"
+
+
+def themes_keyboard(topics: Iterable[Topic]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label(t.title), callback_data=topic_data(t.id))] for t in topics]
+    )
+
+
+def link_rows(links: Iterable[Link]) -> list[list[InlineKeyboardButton]]:
+    return [[InlineKeyboardButton(label(link.title), url=link.url)] for link in links]
+
+
+def choice_rows(entries: Iterable[Entry]) -> list[list[InlineKeyboardButton]]:
+    return [
+        [InlineKeyboardButton(label(e.title), callback_data=entry_data(e.id))] for e in entries
+    ]
+
+
+def feedback_row(entry_id: str) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton(THUMBS_UP, callback_data=feedback_data(entry_id, True)),
+        InlineKeyboardButton(THUMBS_DOWN, callback_data=feedback_data(entry_id, False)),
+    ]
+
+
+def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The same keyboard minus the 👍/👎 row (one answer gets one vote)."""
+    if markup is None:
+        return None
+    rows = [
+        list(row) for row in markup.inline_keyboard
+        if not any(isinstance(b.callback_data, str) and b.callback_data.startswith("f:")
+                   for b in row)
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def location_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(messages.SHARE_LOCATION_BUTTON, request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+        input_field_placeholder=messages.LOCATION_PLACEHOLDER,
+    )
+
+
+def _inline(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+# --- HTML text and splitting ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """One line of a message: escaped text, optionally inside one tag (kept whole per chunk)."""
+
+    text: str
+    open: str = ""
+    close: str = ""
+
+    @property
+    def html(self) -> str:
+        return f"{self.open}{self.text}{self.close}"
+
+
+Block = list[Span]  # a paragraph: lines joined by "\n"; paragraphs are joined by "\n\n"
+
+
+def _escape(text: str) -> str:
+    # Text nodes only need <, > and &; quotes matter in attributes (see _anchor).
+    return html.escape(text, quote=False)
+
+
+def _text_blocks(title: str | None, body: str) -> list[Block]:
+    blocks: list[Block] = []
+    if title:
+        blocks.append([Span(_escape(title), "<b>", "</b>")])
+    for paragraph in body.strip().split("\n\n"):
+        if paragraph.strip():
+            blocks.append([Span(_escape(line)) for line in paragraph.split("\n")])
+    return blocks
+
+
+def _anchor(link: Link) -> Span:
+    return Span(_escape(link.title), f'<a href="{html.escape(link.url, quote=True)}">', "</a>")
+
+
+def _pack_messages(blocks: list[Block], markup: ReplyMarkup | None) -> list[Outgoing]:
+    chunks = split_html([b for b in blocks if b])
+    # The keyboard goes under the last chunk, where the reader ends up.
+    return [
+        Outgoing(chunk, markup if i == len(chunks) - 1 else None) for i, chunk in enumerate(chunks)
+    ]
+
+
+def size(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units); measured on the raw HTML, which
+    is never shorter than the parsed text, so a chunk that fits here fits there."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_html(blocks: Sequence[Block], limit: int = MAX_TEXT) -> list[str]:
+    """Cut blocks into valid HTML messages of at most `limit`: between paragraphs first,
+    then between lines, then between words, and only as a last resort inside a word (never
+    inside a tag or an entity: a tagged line is closed and reopened around each piece)."""
+    pieces = [piece for block in blocks for piece in _block_pieces(block, limit)]
+    return _pack(pieces, "\n\n", limit)
+
+
+def _block_pieces(block: Block, limit: int) -> list[str]:
+    whole = "\n".join(span.html for span in block)
+    if size(whole) <= limit:
+        return [whole]
+    return _pack([p for span in block for p in _span_pieces(span, limit)], "\n", limit)
+
+
+def _span_pieces(span: Span, limit: int) -> list[str]:
+    if size(span.html) <= limit:
+        return [span.html]
+    budget = limit - size(span.open) - size(span.close)
+    words = [w for word in span.text.split(" ") for w in _hard_cut(word, budget)]
+    return [f"{span.open}{part}{span.close}" for part in _pack(words, " ", budget)]
+
+
+def _hard_cut(text: str, budget: int) -> list[str]:
+    """Cut a word with no space in it; a cut never falls inside an &entity;."""
+    parts = []
+    while size(text) > budget:
+        cut = budget
+        while size(text[:cut]) > budget:  # astral characters count twice
+            cut -= 1
+        amp = text.rfind("&", 0, cut)
+        if amp > 0 and ";" not in text[amp:cut]:
+            cut = amp  # the entity starting at amp would be split: cut before it
+        parts.append(text[:cut])
+        text = text[cut:]
+    return [*parts, text] if text else parts
+
+
+def _pack(pieces: Iterable[str], separator: str, limit: int) -> list[str]:
+    """Greedily join pieces (each within the limit) with `separator` into chunks."""
+    chunks: list[str] = []
+    current: str | None = None
+    for piece in pieces:
+        if current is None:
+            current = piece
+        elif size(current) + size(separator) + size(piece) <= limit:
+            current = f"{current}{separator}{piece}"
+        else:
+            chunks.append(current)
+            current = piece
+    if current is not None:
+        chunks.append(current)
+    return [c for c in chunks if c.strip()]

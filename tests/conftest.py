@@ -1,0 +1,19 @@
+"""Shared fixtures: the real knowledge base and engine, built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+
+REPO = Path(__file__).resolve().parent.parent
+KNOWLEDGE = REPO / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    built, problems = Engine.load(KNOWLEDGE)
+    assert not [p for p in problems if p.is_error], problems
+    return built

@@ -1,0 +1,189 @@
+"""`run_bot.py check` on broken copies of the real files: each mistake with its file and line."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from cli_runner import run_cli
+
+from bot.loader import load_knowledge
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, target)
+    return target
+
+
+def line_of(path: Path, needle: str, start: int = 1) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if number >= start and needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def check(kb: Path) -> tuple[int, list[str]]:
+    result = run_cli("check", "--knowledge", str(kb))
+    return result.returncode, result.stdout.splitlines()
+
+
+def reported(lines: list[str], path: Path, line: int, words: str) -> bool:
+    pattern = re.compile(rf"{re.escape(str(path))}:{line}: .*{words}")
+    return any(pattern.search(entry) for entry in lines)
+
+
+def test_shipped_knowledge_passes() -> None:
+    result = run_cli("check")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("OK")
+
+
+def test_every_entry_has_sources_and_a_date() -> None:
+    kb, _ = load_knowledge(KNOWLEDGE)
+    assert len(kb.entries) >= 60
+    for entry in kb.entries.values():
+        assert entry.sources, entry.id
+        assert entry.verified <= date.today(), entry.id
+        assert len(entry.questions) >= 5, entry.id
+    for service in kb.services.values():
+        assert service.sources, service.id
+
+
+def test_every_topic_of_the_design_exists() -> None:
+    kb, _ = load_knowledge(KNOWLEDGE)
+    expected = {
+        "cio", "stage-3e", "stage-2nde", "jump-in-tech", "classe-alpha", "prepa-talents", "cordees",
+        "pre", "oepre", "cites-educatives", "afev", "devoirs-faits", "petit-dejeuner", "ecole-melies",
+        "entreprise", "securite", "chit-chat",
+    }
+    assert expected <= set(kb.topics)
+    assert len(kb.communes) == 47
+    assert sum(s.kind == "cio" for s in kb.services.values()) == 10
+
+
+def test_yaml_syntax_error(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "cio.yaml"
+    line = line_of(path, "answer: |")
+    replace_once(path, "answer: |", "answer: : [")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert any(entry.startswith(f"{path}:") and "YAML invalide" in entry for entry in lines), lines
+    assert any(f"{path}:{n}:" in "\n".join(lines) for n in (line, line + 1)), lines
+
+
+def test_tab_indentation_is_explained(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "afev.yaml"
+    replace_once(path, "\n  - id:", "\n\t- id:")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert any(str(path) in entry and "tabulation" in entry for entry in lines), lines
+
+
+def test_unknown_and_missing_fields(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "stage-3e.yaml"
+    replace_once(path, "    sources:", "    sourcse:")
+    line = line_of(path, "sourcse:")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert reported(lines, path, line, "champ inconnu « sourcse »"), lines
+    assert any(str(path) in entry and "« sources » est obligatoire" in entry for entry in lines), lines
+
+
+def test_duplicate_id_names_both_places(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "stage-3e.yaml"
+    replace_once(path, "id: stage-3e-administration", "id: stage-2nde-trouver")
+    line = line_of(path, "id: stage-2nde-trouver")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert reported(lines, path, line, "« stage-2nde-trouver » est déjà utilisé .*stage-2nde.yaml:\\d+"), lines
+
+
+def test_follow_up_to_nowhere(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "jump-in-tech.yaml"
+    line = line_of(path, "follow_up:")
+    text = path.read_text(encoding="utf-8").splitlines()
+    text[line - 1] = text[line - 1].replace("[", "[jump-in-tech-nulle-part, ", 1)
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert reported(lines, path, line, "aucune entrée « jump-in-tech-nulle-part »"), lines
+
+
+def test_service_in_unknown_commune_and_postcode_outside(kb_copy: Path) -> None:
+    path = kb_copy / "services.yaml"
+    replace_once(path, 'commune_insee: "94028"', 'commune_insee: "93008"')
+    replace_once(path, 'postcode: "94000"', 'postcode: "75013"')
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert reported(lines, path, line_of(path, '"93008"'), "commune « 93008 » inconnue"), lines
+    assert reported(lines, path, line_of(path, '"75013"'), "hors du Val-de-Marne"), lines
+
+
+def test_bad_url(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "stage-3e.yaml"
+    text = path.read_text(encoding="utf-8")
+    url = re.search(r'url: "?(https://[^"\s}]+)', text).group(1)  # type: ignore[union-attr]
+    replace_once(path, url, "htps//monstage")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert reported(lines, path, line_of(path, "htps//monstage"), "adresse web invalide"), lines
+
+
+def test_commune_postcode_outside_94(kb_copy: Path) -> None:
+    path = kb_copy / "communes.yaml"
+    replace_once(path, '"94400"', '"91400"')
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert reported(lines, path, line_of(path, '"91400"'), "hors du Val-de-Marne"), lines
+
+
+def test_stale_verified_date_is_a_warning(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "oepre.yaml"
+    old = (date.today() - timedelta(days=400)).isoformat()
+    data = path.read_text(encoding="utf-8")
+    first = re.search(r"verified: (\S+)", data).group(1)  # type: ignore[union-attr]
+    replace_once(path, f"verified: {first}", f"verified: {old}")
+    code, lines = check(kb_copy)
+    assert code == 0, lines
+    assert reported(lines, path, line_of(path, f"verified: {old}"), "avertissement : vérifié le .* plus d'un an"), lines
+
+
+def test_entry_without_sources_is_an_error(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "afev.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["entries"][0]["sources"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert any(str(path) in entry and "« sources » est obligatoire" in entry for entry in lines), lines
+
+
+def test_all_problems_reported_at_once(kb_copy: Path) -> None:
+    replace_once(kb_copy / "faq" / "cio.yaml", "    sources:", "    sourcse:")
+    replace_once(kb_copy / "services.yaml", 'commune_insee: "94028"', 'commune_insee: "93008"')
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert sum("erreur" not in entry and ".yaml:" in entry for entry in lines) >= 3
+    assert "cio.yaml" in "\n".join(lines) and "services.yaml" in "\n".join(lines)
+
+
+def test_broken_file_does_not_take_the_bot_down(kb_copy: Path) -> None:
+    (kb_copy / "faq" / "cio.yaml").write_text("topic: cio\nentries: [oops\n", encoding="utf-8")
+    result = run_cli("ask", "--json", "--knowledge", str(kb_copy), "Comment trouver un stage de 3e ?")
+    assert result.returncode == 0
+    assert '"status": "answer"' in result.stdout
+    assert "erreur" in result.stderr

@@ -1,0 +1,140 @@
+"""Decisions of the engine on hand-written cases: answer, suggest, decline, safety, places."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Conversation, Engine
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("c koi un cio", "cio-quest-ce"),
+        ("Le CIO c'est gratuit ?", "cio-gratuit"),
+        ("Comment trouver un stage de 3e ?", "stage-3e-trouver"),
+        ("jump in tech c gratuit ?", "jump-in-tech-cout"),
+        ("bonjour", "chit-chat-bonjour"),
+        ("merci beaucoup", "chit-chat-merci"),
+        ("CIO", "cio-quest-ce"),
+        ("Prépa Talents", "prepa-talents-quest-ce"),
+    ],
+)
+def test_answers_clear_questions(engine: Engine, question: str, entry_id: str) -> None:
+    reply = engine.respond(question)
+    assert reply.status == ANSWER, reply.text
+    assert reply.entry is not None and reply.entry.id == entry_id
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "stage de surf en Bretagne",
+        "talent show",
+        "cordes de guitare",
+        "Alfa Romeo occasion",
+        "recette des crêpes",
+        "azertyuiop",
+        "quel temps fera-t-il demain",
+    ],
+)
+def test_declines_look_alikes(engine: Engine, question: str) -> None:
+    reply = engine.respond(question)
+    assert reply.status == FALLBACK, (question, reply.status, reply.entry)
+    assert "je ne sais pas" in reply.text.lower()
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "🙂🙂🙂", "?!..."])
+def test_empty_or_wordless_input_gets_a_clear_answer(engine: Engine, question: str) -> None:
+    reply = engine.respond(question)
+    assert reply.status == FALLBACK
+    assert reply.text
+
+
+def test_huge_message_is_answered(engine: Engine) -> None:
+    question = "Bonjour, mon fils cherche un stage de 3e. " + "blabla " * 800
+    assert len(question) > 5000
+    reply = engine.respond(question)
+    assert reply.status in (ANSWER, SUGGEST, FALLBACK)
+    assert reply.text
+
+
+def test_markup_in_question_is_harmless(engine: Engine) -> None:
+    reply = engine.respond("<b>c koi</b> un CIO & un stage ?")
+    assert reply.status in (ANSWER, SUGGEST)
+    reply = engine.respond("<script>alert(1)</script>")
+    assert reply.status == FALLBACK
+
+
+def test_ambiguous_question_offers_choices(engine: Engine) -> None:
+    for question in ("trouver un stage", "stage obligatoire"):
+        reply = engine.respond(question)
+        assert reply.status == SUGGEST, question
+        assert 2 <= len(reply.suggestions) <= 3
+        topics = {e.topic for e in reply.suggestions[:2]}
+        assert topics == {"stage-3e", "stage-2nde"}, question
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("je cherche un stage de 3e mais au college on me harcele", "securite-harcelement"),
+        ("jump in tech c quand ? j'ai envie de mourir", "securite-idees-suicidaires"),
+        ("mon beau-père me frappe, et sinon c'est quoi un cio", "securite-enfance-danger"),
+        ("on m'insulte sur insta tous les jours", "securite-cyberharcelement"),
+    ],
+)
+def test_safety_wins_inside_other_topics(engine: Engine, question: str, entry_id: str) -> None:
+    reply = engine.respond(question)
+    assert reply.status == ANSWER
+    assert reply.entry is not None and reply.entry.id == entry_id
+
+
+def test_safety_does_not_fire_on_ordinary_questions(engine: Engine) -> None:
+    for question in ("faire mon stage de 3e dans la police", "désolé pour les fautes de frappe, c'est quoi un cio"):
+        reply = engine.respond(question)
+        assert reply.entry is None or reply.entry.topic != "securite", question
+
+
+def test_nearest_cio_without_place_asks_then_answers(engine: Engine) -> None:
+    conversation = Conversation()
+    first = engine.respond("où est le CIO le plus proche ?", conversation)
+    assert first.status == ASK_LOCATION
+    assert conversation.awaiting_place == "cio"
+    second = engine.respond("Vitry", conversation)
+    assert second.status == SERVICE
+    assert second.services and second.services[0].service.kind in ("cio", "point-accueil")
+    assert "Tél." in second.text and "environ" in second.text
+    assert conversation.awaiting_place is None
+
+
+def test_topic_and_town_answer_about_that_town(engine: Engine) -> None:
+    reply = engine.respond("AFEV à Villejuif")
+    assert reply.status == SERVICE
+    assert reply.entry is not None and reply.entry.topic == "afev"
+    assert reply.services[0].commune.name == "Villejuif"
+    reply = engine.respond("cité éducative à Orly")
+    assert reply.status == SERVICE and reply.services[0].commune.name == "Orly"
+
+
+def test_outside_the_94_is_said_honestly(engine: Engine) -> None:
+    for question in ("CIO Paris 13e", "le cio le plus proche d'Évry", "cio 75013"):
+        reply = engine.respond(question)
+        assert reply.status == FALLBACK, question
+        assert "Val-de-Marne" in reply.text and not reply.services
+        assert any("service-public" in link.url for link in reply.links)
+
+
+def test_attached_point_says_so(engine: Engine) -> None:
+    reply = engine.respond("cio nogent sur marne")
+    assert reply.status == SERVICE
+    nogent = reply.services[0].service
+    assert nogent.attached_to == "cio-vincennes"
+    assert "rattaché au CIO de Vincennes" in reply.text
+
+
+def test_entry_reply_for_buttons(engine: Engine) -> None:
+    reply = engine.entry_reply("stage-3e-trouver")
+    assert reply is not None and reply.status == ANSWER
+    assert engine.entry_reply("no-such-entry") is None
+    assert engine.entry_reply("cio-plus-proche").status == ASK_LOCATION  # type: ignore[union-attr]

@@ -1,0 +1,148 @@
+"""Finding places in messages and the nearest services, checked against the data itself."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.engine import SERVICE, Conversation, Engine
+from bot.places import distance_km
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+COMMUNES = yaml.safe_load((KNOWLEDGE / "communes.yaml").read_text(encoding="utf-8"))["communes"]
+SERVICES = yaml.safe_load((KNOWLEDGE / "services.yaml").read_text(encoding="utf-8"))["services"]
+IDS = [c["insee"] for c in COMMUNES]
+
+
+def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Written again here on purpose: the test must not trust the code it checks."""
+    r = 6371.0
+    a = (
+        math.sin(math.radians(lat2 - lat1) / 2) ** 2
+        + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def found_insee(engine: Engine, text: str) -> str | None:
+    place = engine.gazetteer.find(text)
+    return place.commune.insee if place and place.commune else None
+
+
+def found_all(engine: Engine, text: str) -> set[str]:
+    place = engine.gazetteer.find(text)
+    if place is None or place.commune is None:
+        return set()
+    return {c.insee for c in (place.commune, *place.also)}
+
+
+def test_there_are_47_communes_with_two_postcodes_for_saint_maur() -> None:
+    assert len(COMMUNES) == 47
+    saint_maur = next(c for c in COMMUNES if c["insee"] == "94068")
+    assert set(saint_maur["postcodes"]) == {"94100", "94210"}
+
+
+@pytest.mark.parametrize("commune", COMMUNES, ids=IDS)
+def test_official_name_inside_a_sentence(engine: Engine, commune: dict) -> None:
+    assert found_insee(engine, f"bonjour j'habite à {commune['name']} depuis 2020") == commune["insee"]
+    plain = commune["name"].lower().replace("-", " ").replace("é", "e").replace("è", "e").replace("ÿ", "y")
+    assert found_insee(engine, f"cio {plain} svp") == commune["insee"]
+
+
+@pytest.mark.parametrize("commune", [c for c in COMMUNES if c.get("aliases")], ids=lambda c: c["insee"])
+def test_every_short_form(engine: Engine, commune: dict) -> None:
+    for alias in commune["aliases"]:
+        assert found_insee(engine, f"on est à {alias}, c'est où le cio") == commune["insee"], alias
+
+
+@pytest.mark.parametrize("commune", COMMUNES, ids=IDS)
+def test_every_postcode(engine: Engine, commune: dict) -> None:
+    for postcode in commune["postcodes"]:
+        sharing = {c["insee"] for c in COMMUNES if postcode in c["postcodes"]}
+        assert commune["insee"] in sharing
+        assert found_all(engine, f"mon code postal est {postcode}") == sharing
+
+
+def test_shared_postcode_names_every_commune(engine: Engine) -> None:
+    reply = engine.respond("cio 94440")
+    assert reply.status == SERVICE
+    for name in ("Marolles-en-Brie", "Santeny", "Villecresnes"):
+        assert name in reply.text
+
+
+@pytest.mark.parametrize("commune", COMMUNES, ids=IDS)
+def test_location_inside_the_commune(engine: Engine, commune: dict) -> None:
+    place = engine.gazetteer.locate(commune["lat"], commune["lon"])
+    assert place.commune is not None and place.commune.insee == commune["insee"]
+
+
+@pytest.mark.parametrize(
+    ("text", "insee"),
+    [
+        ("Vitry", "94081"), ("vitry sur seine", "94081"), ("vitry sur seinne", "94081"),
+        ("Villeneuve St Georges", "94078"), ("VSG", "94078"), ("l'hay les roses", "94038"),
+        ("St Maur", "94068"), ("le KB", "94043"), ("94400", "94081"), ("Champigny 94500", "94017"),
+        ("saint maurice", "94069"), ("Choisy le roi", "94022"),
+    ],
+)
+def test_ways_people_write_towns(engine: Engine, text: str, insee: str) -> None:
+    assert found_insee(engine, text) == insee
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "seine", "roi", "la marne", "les roses", "appelez-moi au 01 45 69 65 73", "en 2024",
+        "mon numéro 0612345678", "il y a la queue au cio", "rentrée 2026", "10000 élèves",
+    ],
+)
+def test_no_false_places(engine: Engine, text: str) -> None:
+    place = engine.gazetteer.find(text)
+    assert place is None or place.commune is None, (text, place)
+
+
+@pytest.mark.parametrize("text", ["Paris 13e", "Évry", "75013", "Montreuil", "91000"])
+def test_places_outside_the_94(engine: Engine, text: str) -> None:
+    place = engine.gazetteer.find(f"le cio de {text}")
+    assert place is not None and place.is_outside
+
+
+def test_position_far_away_is_outside(engine: Engine) -> None:
+    assert engine.gazetteer.locate(43.30, 5.37).is_outside  # Marseille
+
+
+def expected_nearest_cio(lat: float, lon: float) -> str:
+    cio = [s for s in SERVICES if s["kind"] in ("cio", "point-accueil")]
+    return min(cio, key=lambda s: haversine(lat, lon, s["lat"], s["lon"]))["id"]
+
+
+@pytest.mark.parametrize("commune", COMMUNES, ids=IDS)
+def test_nearest_cio_is_the_one_the_data_gives(engine: Engine, commune: dict) -> None:
+    reply = engine.respond(f"où est le cio le plus proche de {commune['name']}")
+    assert reply.status == SERVICE
+    assert reply.services[0].service.id == expected_nearest_cio(commune["lat"], commune["lon"])
+    distances = [s.distance_km for s in reply.services]
+    assert distances == sorted(distances)
+
+
+def test_distance_is_great_circle() -> None:
+    # Créteil to Vincennes town halls, by the same formula written independently above.
+    assert distance_km(48.778, 2.453, 48.848, 2.44) == pytest.approx(haversine(48.778, 2.453, 48.848, 2.44))
+    assert 7.0 < distance_km(48.778, 2.453, 48.848, 2.44) < 9.0
+
+
+def test_shared_location_answers_the_pending_request(engine: Engine) -> None:
+    conversation = Conversation()
+    assert engine.respond("cio le plus proche", conversation).status == "ask_location"
+    reply = engine.respond_location(48.789, 2.388, conversation)  # Vitry town hall
+    assert reply.status == SERVICE and reply.place is not None
+    assert reply.services[0].service.id == expected_nearest_cio(48.789, 2.388)
+
+
+def test_approximate_positions_say_so(engine: Engine) -> None:
+    reply = engine.respond("cio créteil")
+    assert all(s.service.approximate_position for s in reply.services)
+    assert "environ" in reply.text and "approximatives" in reply.text

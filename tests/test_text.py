@@ -1,0 +1,68 @@
+"""The French normaliser: how people write, reduced to words that carry meaning."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import Engine
+from bot.text import fold
+
+
+def test_fold_strips_case_accents_and_punctuation() -> None:
+    assert fold("Où est l'École, SVP ?!") == "ou est l ecole svp"
+    assert fold("cœur") == "coeur"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("3ème", "troisieme"),
+        ("3eme", "troisieme"),
+        ("3e", "troisieme"),
+        ("3 eme", "troisieme"),
+        ("troisième", "troisieme"),
+        ("2nde", "seconde"),
+        ("2de", "seconde"),
+        ("seconde", "seconde"),
+    ],
+)
+def test_school_years_meet(engine: Engine, written: str, expected: str) -> None:
+    assert expected in engine.normaliser.words(f"stage de {written}")
+
+
+def test_sms_spellings_are_understood(engine: Engine) -> None:
+    words = engine.normaliser.words("c koi un cio stp")
+    assert "quoi" in words and "cio" in words
+    assert "trouve" in engine.normaliser.words("jtrouve pa de stage")
+    assert "pourquoi" in engine.normaliser.words("pk")
+
+
+def test_programme_names_become_one_word(engine: Engine) -> None:
+    assert engine.normaliser.words("Jump In Tech") == ("jumpintech",)
+    assert engine.normaliser.words("jumpintech") == ("jumpintech",)
+    assert "prepatalents" in engine.normaliser.words("les prépas talents")
+
+
+def test_politeness_is_not_meaning(engine: Engine) -> None:
+    norm = engine.normaliser.normalise("Bonjour madame, merci d'avance, cordialement")
+    assert norm.content == ()
+    assert "bonjour" in norm.politeness
+
+
+def test_numbers_and_postcodes_are_kept(engine: Engine) -> None:
+    words = engine.normaliser.words("J'habite au 94400, appelez le 3020")
+    assert "94400" in words and "3020" in words
+
+
+def test_elisions_and_apostrophes(engine: Engine) -> None:
+    assert engine.normaliser.words("l’école") == engine.normaliser.words("l'ecole")
+    assert "ecole" in engine.normaliser.words("d'école")
+
+
+def test_huge_input_is_cut_not_refused(engine: Engine) -> None:
+    norm = engine.normaliser.normalise("stage " * 5000)
+    assert 0 < len(norm.words) <= 2000
+
+
+def test_markup_is_just_text(engine: Engine) -> None:
+    assert engine.normaliser.words("<b>stage</b> & cio") == ("b", "stage", "b", "cio")
