@@ -43,7 +43,7 @@ from bot import messages
 from bot import telegram_render as render
 from bot.engine import SERVICE, Conversation, Engine, Reply
 from bot.flood import FloodGuard, Verdict
-from bot.loader import load_knowledge
+from bot.loader import Problem, load_knowledge
 from bot.telegram_errors import error_handler
 
 if TYPE_CHECKING:
@@ -109,23 +109,21 @@ def _is_private(chat: Chat | None) -> bool:
 
 async def _send(
     update: Update, context: ContextTypes.DEFAULT_TYPE, outgoing: list[render.Outgoing]
-) -> Message | None:
+) -> None:
     """Send rendered messages to the update's chat; in groups, the first one quotes the
     message it answers so everyone sees who it is for."""
     chat = update.effective_chat
     if chat is None:
-        return None
+        return
     quote = None
     if not _is_private(chat) and update.message is not None:
         quote = ReplyParameters(update.message.message_id, allow_sending_without_reply=True)
-    last = None
     for out in outgoing:
-        last = await context.bot.send_message(
+        await context.bot.send_message(
             chat.id, out.text, parse_mode=out.parse_mode, reply_markup=out.reply_markup,
             link_preview_options=out.link_preview_options, reply_parameters=quote,
         )
         quote = None
-    return last
 
 
 async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
@@ -136,7 +134,8 @@ async def _send_reply(
     update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, question: str
 ) -> None:
     """Send an engine reply, then log it and remember the commune it names."""
-    await _send(update, context, render.render_reply(reply, private=_is_private(update.effective_chat)))
+    private = _is_private(update.effective_chat)
+    await _send(update, context, render.render_reply(reply, private=private))
     await _record(update, context, reply, question)
 
 
@@ -325,7 +324,7 @@ async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     kb, problems = await asyncio.to_thread(load_knowledge, root)
     errors = [p for p in problems if p.is_error]
     if errors:
-        ordered = errors + [p for p in problems if not p.is_error]
+        ordered = _by_file(errors) + _by_file([p for p in problems if not p.is_error])
         lines = [str(p) for p in ordered[:MAX_PROBLEM_LINES]]
         if len(ordered) > MAX_PROBLEM_LINES:
             lines.append(messages.MORE_PROBLEMS.format(count=len(ordered) - MAX_PROBLEM_LINES))
@@ -340,6 +339,17 @@ async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await _say(update, context, messages.RELOAD_DONE.format(
         entries=len(kb.entries), topics=len(kb.topics), services=len(kb.services),
         communes=len(kb.communes), warnings=len(problems)))
+
+
+def _by_file(problems: list[Problem]) -> list[Problem]:
+    """First problem of each file, then the second of each...: one file's many problems
+    (e.g. every reference to entries of a file that failed to parse) must not hide the
+    others in the few lines shown."""
+    files: dict[str, list[Problem]] = {}
+    for problem in problems:
+        files.setdefault(problem.file, []).append(problem)
+    rounds = max((len(found) for found in files.values()), default=0)
+    return [found[i] for i in range(rounds) for found in files.values() if i < len(found)]
 
 
 # --- messages -----------------------------------------------------------------------------
@@ -407,6 +417,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: render.Button) -> None:
+    """Record a 👍/👎 once per answer, thank the user and remove the vote buttons."""
     query = update.callback_query
     assert query is not None
     if pressed.target not in _engine(context).kb.entries:

@@ -847,6 +847,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _serve(self) -> None:
+        self.server.set_busy(self.connection, busy=True)
         try:
             body = self._read_body()
             if body is None:
@@ -868,6 +869,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         except OSError:
             self.close_connection = True  # the client went away (e.g. a cancelled long poll)
+        finally:
+            # After stop() the answer still goes out, then the connection closes.
+            if not self.server.set_busy(self.connection, busy=False):
+                self.close_connection = True
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -875,22 +880,31 @@ class _HttpServer(ThreadingHTTPServer):
 
     def __init__(self, fake: FakeBotApi) -> None:
         self.fake = fake
-        self._connections: set[socket.socket] = set()
+        self._busy: dict[socket.socket, bool] = {}  # open connection -> serving a request
         self._connections_lock = threading.Lock()
+        self._closing = False
         super().__init__(("127.0.0.1", 0), _RequestHandler)
 
     def track(self, connection: socket.socket, *, add: bool) -> None:
         with self._connections_lock:
             if add:
-                self._connections.add(connection)
+                self._busy[connection] = False
             else:
-                self._connections.discard(connection)
+                self._busy.pop(connection, None)
+
+    def set_busy(self, connection: socket.socket, *, busy: bool) -> bool:
+        """Mark a connection busy/idle; False once the server is closing."""
+        with self._connections_lock:
+            self._busy[connection] = busy
+            return not self._closing
 
     def close_connections(self) -> None:
-        # Unblocks handler threads waiting on idle keep-alive connections.
+        # Idle keep-alive connections would pin their handler threads; busy ones
+        # finish their answer first and then close themselves (see set_busy).
         with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
+            self._closing = True
+            idle = [connection for connection, busy in self._busy.items() if not busy]
+        for connection in idle:
             with suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
 
@@ -1039,6 +1053,10 @@ class FakeBotApi:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing the project's bot (bot/settings.py) at this fake."""
+        return {"TELEGRAM_BOT_TOKEN": self.token, "TELEGRAM_API_BASE_URL": self.base_url}
+
     # ----------------------------------------------------------------- fault injection
 
     def fail_next(
@@ -1177,11 +1195,17 @@ class FakeBotApi:
 
     def _timeout_report(self, method: str, count: int, got: int, timeout: float) -> str:
         lines = [f"expected {count} call(s) of {method} within {timeout:.1f}s, got {got}. Received:"]
+        empty_polls = 0
         for index, call in enumerate(self.calls(), 1):
+            if call.method == "getUpdates" and call.ok and call.result == []:
+                empty_polls += 1  # idle long polls would drown the interesting calls
+                continue
             outcome = "ok" if call.ok else f"{call.status} {call.description or call.response or 'dropped'}"
             lines.append(f"  {index}. {call.method}({_short(call.params, 200)}) -> {_short(outcome, 200)}")
         if len(lines) == 1:
             lines.append("  (nothing)")
+        if empty_polls:
+            lines.append(f"  ({empty_polls} empty getUpdates polls not shown)")
         lines.append(f"pending updates: {len(self.pending_updates())}")
         if self.internal_errors:
             lines.append("fake internal errors:\n" + "\n".join(self.internal_errors))
@@ -1578,7 +1602,8 @@ class FakeBotApi:
         if not token or not method or "/" in method:
             response: _Response | None = self._error_response(_ApiError(404, "Not Found"))
         elif not re.fullmatch(r"[1-9]\d{0,15}:[^/]+", token) or int(token.split(":")[0]) >= 1 << 54:
-            response = self._error_response(_ApiError(401, "Unauthorized: invalid token specified"))
+            # api.telegram.org answers malformed tokens like unknown paths (PTB relies on it).
+            response = self._error_response(_ApiError(404, "Not Found"))
         elif self.strict_token and token != self.token:
             response = self._error_response(_ApiError(401, "Unauthorized"))
         else:

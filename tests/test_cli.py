@@ -1,0 +1,74 @@
+"""The command line as users run it: ask --json, the terminal chat, eval."""
+
+from __future__ import annotations
+
+import json
+
+from cli_runner import run_cli
+
+STATUSES = {"answer", "service", "ask_location", "suggest", "fallback"}
+FIELDS = {"question", "status", "id", "topic", "score", "text", "suggestions", "services"}
+
+
+def test_ask_json_one_question() -> None:
+    result = run_cli("ask", "--json", "c koi un cio")
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    data = json.loads(line)
+    assert set(data) >= FIELDS
+    assert data["status"] == "answer" and data["id"] == "cio-quest-ce" and data["topic"] == "cio"
+    assert isinstance(data["score"], float) and data["text"]
+
+
+def test_ask_json_reads_lines_in_order() -> None:
+    questions = ["stage de surf en bretagne", "cio 94400", "trouver un stage", "où est le cio le plus proche", ""]
+    result = run_cli("ask", "--json", stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in rows] == questions
+    assert all(r["status"] in STATUSES for r in rows)
+    surf, cio, stage, nearest, empty = rows
+    assert surf["status"] == "fallback" and surf["id"] is None
+    assert cio["status"] == "service" and cio["topic"] == "cio"
+    first = cio["services"][0]
+    assert {"name", "commune", "distance_km"} <= set(first)
+    distances = [s["distance_km"] for s in cio["services"]]
+    assert distances == sorted(distances)
+    assert stage["status"] == "suggest" and 2 <= len(stage["suggestions"]) <= 3
+    assert {"id", "topic", "question"} <= set(stage["suggestions"][0])
+    assert nearest["status"] == "ask_location"
+    assert empty["status"] == "fallback"
+
+
+def test_ask_plain_text() -> None:
+    result = run_cli("ask", "Le CIO est-il gratuit ?")
+    assert result.returncode == 0
+    assert "gratuit" in result.stdout.lower()
+
+
+def test_chat_remembers_the_pending_place() -> None:
+    result = run_cli("chat", stdin="où est le CIO le plus proche ?\nVillejuif\nquitter\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Dans quelle commune" in out
+    assert "Les CIO les plus proches de Villejuif" in out and "CIO de Villejuif" in out
+
+
+def test_chat_numbers_pick_a_choice() -> None:
+    result = run_cli("chat", stdin="trouver un stage\n1\n")
+    assert result.returncode == 0
+    assert "Vouliez-vous dire" in result.stdout
+    assert result.stdout.count("stage") > 3
+
+
+def test_run_without_token_starts_the_terminal_chat() -> None:
+    result = run_cli(stdin="bonjour\n")
+    assert result.returncode == 0
+    assert "TELEGRAM_BOT_TOKEN" in result.stdout  # the one-line note on how to connect Telegram
+    assert "Orientation 94" in result.stdout
+
+
+def test_eval_meets_its_bars() -> None:
+    result = run_cli("eval", timeout=120)
+    assert "bonne réponse du premier coup" in result.stdout
+    assert result.returncode == 0, result.stdout[-3000:]
