@@ -48,15 +48,16 @@ def run_console(
         if text in ("/aide", "/help", "aide ?"):
             say(messages.HELP)
             continue
+        if text == "/cio":
+            say(render(engine.ask_place("cio", conversation)))
+            continue
         if text == "/themes":
             topics = list(engine.kb.topics.values())
             say(messages.THEMES_INTRO + "\n" + "\n".join(f"- {t.title}" for t in topics))
             continue
         if text.isdigit() and 1 <= int(text) <= len(conversation.last_choices):
-            reply = engine.entry_reply(conversation.last_choices[int(text) - 1])
+            reply = engine.entry_reply(conversation.last_choices[int(text) - 1], conversation)
             if reply is not None:
-                conversation.awaiting_place = reply.awaiting_place
-                conversation.last_choices = tuple(e.id for e in reply.choices)
                 say(render(reply))
                 continue
         say(render(engine.respond(text, conversation)))

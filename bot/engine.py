@@ -100,44 +100,57 @@ class Engine:
         self.normaliser = Normaliser(kb.language)
         self.gazetteer = Gazetteer(kb)
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
-        # "frapp*" matches frappe, frapper, frappent: the star is kept through normalising.
-        self._triggers = [
-            (entry, _trigger_words(self.normaliser, t))
-            for entry in kb.safety_entries
-            for t in entry.triggers
-        ]
+        self._safety = SafetyIndex(self.normaliser, kb.safety_entries)
 
     @classmethod
     def load(cls, root: Path) -> tuple[Engine, list[Problem]]:
-        kb, problems = load_knowledge(root)
+        kb, problems = load_knowledge(root, check_eval=False)
         return cls(kb), problems
 
     # --- entry points -------------------------------------------------------------------
 
     def respond(self, text: str, conversation: Conversation | None = None) -> Reply:
         conversation = conversation or Conversation()
-        reply = self._respond(text, conversation)
-        conversation.awaiting_place = reply.awaiting_place
-        conversation.last_choices = tuple(e.id for e in reply.choices)
-        return reply
+        return self._remember(self._respond(text, conversation), conversation)
 
     def respond_location(
         self, lat: float, lon: float, conversation: Conversation | None = None
     ) -> Reply:
         conversation = conversation or Conversation()
         kind = conversation.awaiting_place or "cio"
-        reply = self._services_reply(self.gazetteer.locate(lat, lon), kind, None)
-        conversation.awaiting_place = None
-        return reply
+        return self._remember(self._services_reply(self.gazetteer.locate(lat, lon), kind, None), conversation)
 
-    def entry_reply(self, entry_id: str) -> Reply | None:
+    def entry_reply(self, entry_id: str, conversation: Conversation | None = None) -> Reply | None:
         """The reply for a button or a deep link naming an entry (None if it is unknown)."""
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return None
-        if entry.needs_place:
-            return self._ask_location(entry)
-        return self._answer(entry, 100.0)
+        reply = self._ask_location(entry) if entry.needs_place else self._answer(entry, 100.0)
+        return self._remember(reply, conversation)
+
+    def respond_commune(self, insee: str, kind: str = "cio", conversation: Conversation | None = None) -> Reply:
+        """Nearest services for a commune already known (one the user saved earlier)."""
+        commune = self.kb.communes.get(insee)
+        if commune is None:
+            return self.ask_place(kind, conversation)
+        return self._remember(self._services_reply(Place(commune), kind, None), conversation)
+
+    def ask_place(self, kind: str = "cio", conversation: Conversation | None = None) -> Reply:
+        """Ask where the user is, for the given kind of service (/cio)."""
+        entry = self._service_entry(kind)
+        reply = (
+            self._ask_location(entry)
+            if entry
+            else Reply(ASK_LOCATION, messages.ASK_LOCATION_CONSOLE, topic=kind, awaiting_place=kind)
+        )
+        return self._remember(reply, conversation)
+
+    @staticmethod
+    def _remember(reply: Reply, conversation: Conversation | None) -> Reply:
+        if conversation is not None:
+            conversation.awaiting_place = reply.awaiting_place
+            conversation.last_choices = tuple(e.id for e in reply.choices)
+        return reply
 
     # --- decision -----------------------------------------------------------------------
 
@@ -242,11 +255,7 @@ class Engine:
         return self.normaliser.normalise_words(self.gazetteer.strip(_place_folded(words), place))
 
     def _safety_entry(self, words: tuple[str, ...]) -> Entry | None:
-        """The first securite entry (in file order) one of whose triggers the message holds."""
-        for entry, trigger in self._triggers:
-            if _contains(words, trigger):
-                return entry
-        return None
+        return self._safety.find(words)
 
     # --- reply builders -----------------------------------------------------------------
 
@@ -362,27 +371,47 @@ def _place_folded(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple("saint" if w == "st" else w for w in words)
 
 
-def _trigger_words(normaliser: Normaliser, trigger: str) -> tuple[str, ...]:
-    words = list(normaliser.words(trigger.rstrip("*")))
-    if trigger.endswith("*") and words:
-        words[-1] += "*"
-    return tuple(words)
+class SafetyIndex:
+    """The securite entries' triggers, indexed by first word so a long message is read once.
+
+    A trigger is a word or phrase; a last word ending in * is a prefix ("frapp*" matches
+    frappe, frapper, frappent). When several entries fire, the first in file order wins.
+    """
+
+    def __init__(self, normaliser: Normaliser, entries: list[Entry]) -> None:
+        self._rank = {entry.id: i for i, entry in enumerate(entries)}
+        self._by_first: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
+        self._prefixes: list[tuple[str, tuple[str, ...], Entry]] = []  # first word is a prefix
+        for entry in entries:
+            for trigger in entry.triggers:
+                words = list(normaliser.words(trigger.rstrip("*")))
+                if not words:
+                    continue
+                if trigger.endswith("*"):
+                    words[-1] += "*"
+                if len(words) == 1 and words[0].endswith("*"):
+                    self._prefixes.append((words[0][:-1], tuple(words), entry))
+                else:
+                    self._by_first.setdefault(words[0], []).append((tuple(words), entry))
+
+    def find(self, words: tuple[str, ...]) -> Entry | None:
+        best: Entry | None = None
+        for i, word in enumerate(words):
+            found = [entry for trigger, entry in self._by_first.get(word, ()) if _holds(words, i, trigger)]
+            found += [entry for prefix, _, entry in self._prefixes if word.startswith(prefix)]
+            for entry in found:
+                if best is None or self._rank[entry.id] < self._rank[best.id]:
+                    best = entry
+        return best
 
 
-def _contains(words: tuple[str, ...], trigger: tuple[str, ...]) -> bool:
-    """Whether the words hold the trigger in a row; a last word ending in * is a prefix."""
+def _holds(words: tuple[str, ...], i: int, trigger: tuple[str, ...]) -> bool:
+    """Whether the trigger stands at position i; its last word may end in * (a prefix)."""
     size = len(trigger)
-    if not size:
+    if i + size > len(words) or words[i : i + size - 1] != trigger[:-1]:
         return False
-    last = trigger[-1]
-    prefix = last[:-1] if last.endswith("*") else None
-    for i in range(len(words) - size + 1):
-        if words[i : i + size - 1] != trigger[:-1]:
-            continue
-        word = words[i + size - 1]
-        if (prefix is not None and word.startswith(prefix)) or word == last:
-            return True
-    return False
+    last, word = trigger[-1], words[i + size - 1]
+    return word.startswith(last[:-1]) if last.endswith("*") else word == last
 
 
 def _map_link(nearby: NearbyService) -> Link:

@@ -76,8 +76,14 @@ class _Report:
             return str(path)
 
 
-def load_knowledge(root: Path, today: date | None = None) -> tuple[KnowledgeBase, list[Problem]]:
-    """Load everything under `root`; what is broken is reported and left out, never fatal."""
+def load_knowledge(
+    root: Path, today: date | None = None, check_eval: bool = True
+) -> tuple[KnowledgeBase, list[Problem]]:
+    """Load everything under `root`; what is broken is reported and left out, never fatal.
+
+    `check_eval` also checks that the question set names existing entries (maintainers'
+    `check`); the bot itself skips it to start faster.
+    """
     today = today or date.today()
     report = _Report(root)
     if not root.is_dir():
@@ -88,8 +94,10 @@ def load_knowledge(root: Path, today: date | None = None) -> tuple[KnowledgeBase
     outside = _load_outside(root / "outside_places.yaml", report)
     topics, entries = _load_faq(root / "faq", report, today, services)
     kb = KnowledgeBase(topics, entries, services, communes, language, outside)
-    _check_eval(root / "eval.yaml", report, kb)
-    report.problems.sort(key=lambda p: (p.file, p.line))
+    if check_eval:
+        _check_eval(root / "eval.yaml", report, kb)
+    # A file that is not valid YAML comes first: its absence causes the later problems.
+    report.problems.sort(key=lambda p: (not p.message.startswith("YAML invalide"), p.file, p.line))
     return kb, report.problems
 
 

@@ -93,8 +93,11 @@ class Matcher:
         self.questions: list[_Question] = []
         self.entry_tokens: list[frozenset[str]] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
+        self._entry_postings: dict[str, list[int]] = defaultdict(list)
         for index, entry_docs in enumerate(docs):
             self.entry_tokens.append(frozenset().union(*entry_docs))
+            for token in self.entry_tokens[-1]:
+                self._entry_postings[token].append(index)
             for tokens in entry_docs:
                 if not tokens:
                     continue
@@ -141,32 +144,29 @@ class Matcher:
             mapped[target] = max(mapped.get(target, 0.0), certainty)
         if not mapped:
             return [], 0.0
-        best_question: dict[int, float] = {}
-        for token in mapped:
+        # One pass over the postings of the query's words: per question, the weight of the
+        # query it explains (gain) and the weight of its own words present (hit).
+        gain: dict[int, float] = defaultdict(float)
+        hit: dict[int, float] = defaultdict(float)
+        entry_gain: dict[int, float] = defaultdict(float)
+        for token, certainty in mapped.items():
+            weight = self.idf[token]
             for q_index in self._postings.get(token, ()):
-                if q_index in best_question:
-                    continue
-                question = self.questions[q_index]
-                shared = question.tokens.intersection(mapped)
-                gained = sum(self.idf[t] * mapped[t] for t in shared)
-                query_cov = gained / total
-                question_cov = sum(self.idf[t] for t in shared) / question.weight
-                score = query_cov**alpha * question_cov ** (1 - alpha)
-                entry = question.entry_index
-                best_question[q_index] = score
-                if score > best_question.get(-1 - entry, 0.0):
-                    best_question[-1 - entry] = score
+                gain[q_index] += weight * certainty
+                hit[q_index] += weight
+            for entry_index in self._entry_postings.get(token, ()):
+                entry_gain[entry_index] += weight * certainty
+        best_question: dict[int, float] = {}
+        for q_index, gained in gain.items():
+            question = self.questions[q_index]
+            score = (gained / total) ** alpha * (hit[q_index] / question.weight) ** (1 - alpha)
+            if score > best_question.get(question.entry_index, 0.0):
+                best_question[question.entry_index] = score
         candidates = []
-        for key, question_score in best_question.items():
-            if key >= 0:
-                continue
-            index = -1 - key
-            entry_tokens = self.entry_tokens[index]
-            coverage = sum(self.idf[t] * c for t, c in mapped.items() if t in entry_tokens) / total
+        for index, question_score in best_question.items():
+            coverage = entry_gain[index] / total
             # Words spread over several of an entry's questions still count, a little less.
             score = 100 * (0.7 * question_score + 0.3 * coverage)
-            candidates.append(
-                Candidate(self.entries[index], round(score, 1), coverage, len(distinct))
-            )
+            candidates.append(Candidate(self.entries[index], round(score, 1), coverage, len(distinct)))
         candidates.sort(key=lambda c: (-c.score, c.entry.id))
         return candidates[:limit], known / total

@@ -90,8 +90,13 @@ class Gazetteer:
             for postcode in commune.postcodes:
                 self.by_postcode.setdefault(postcode, []).append(commune)
         self._longest = max((len(k) for k in [*self.names, *self.outside]), default=1)
-        # Fuzzy matching only on long names: short ones ("bry", "kb") must be exact.
-        self._fuzzy = {" ".join(k): c for k, c in self.names.items() if len(" ".join(k)) >= 7}
+        # Fuzzy matching only on long names: short ones ("bry", "kb") must be exact. Names are
+        # filed under their first two letters: a typo there is rare, and it keeps this fast.
+        self._fuzzy: dict[str, list[tuple[str, Commune]]] = {}
+        for key, commune in self.names.items():
+            phrase = " ".join(key)
+            if len(phrase) >= 7:
+                self._fuzzy.setdefault(phrase[:2], []).append((phrase, commune))
 
     def find(self, text: str) -> Place | None:
         """The first place named in the message, or None."""
@@ -136,12 +141,15 @@ class Gazetteer:
     def _fuzzy_find(self, words: tuple[str, ...]) -> Place | None:
         best: tuple[float, Commune, tuple[str, ...]] | None = None
         for i in range(len(words)):
+            names = self._fuzzy.get(words[i][:2])
+            if not names:
+                continue
             for size in range(1, min(self._longest, len(words) - i) + 1):
                 key = words[i : i + size]
                 phrase = " ".join(key)
                 if len(phrase) < 7:
                     continue
-                for name, commune in self._fuzzy.items():
+                for name, commune in names:
                     if abs(len(name) - len(phrase)) > 3:
                         continue
                     score = fuzz.ratio(phrase, name, score_cutoff=FUZZY_NAME_CUTOFF)

@@ -58,7 +58,6 @@ ENGINE, STORE, SETTINGS, FLOOD = "engine", "store", "settings", "flood"
 CONVERSATION = "conversation"  # user_data key
 VOTED = "voted"  # chat_data key: messages already given a 👍/👎
 VOTED_MEMORY = 200
-CIO_ENTRY = "cio-plus-proche"  # the entry /cio opens when no commune is known
 MAX_PROBLEM_LINES = 15
 MAX_STATS_LINES = 10
 
@@ -89,15 +88,6 @@ def _conversation(context: ContextTypes.DEFAULT_TYPE) -> Conversation:
     if not isinstance(conversation, Conversation):
         conversation = context.user_data[CONVERSATION] = Conversation()
     return conversation
-
-
-def _remember(context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
-    """Keep the conversation in step after a reply not made by `respond` (buttons, /cio)."""
-    if context.user_data is None:
-        return
-    conversation = _conversation(context)
-    conversation.awaiting_place = reply.awaiting_place
-    conversation.last_choices = tuple(e.id for e in reply.choices)
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -225,9 +215,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _send(update, context, render.topic_menu(
             engine.kb.topics[target], engine.kb.entries_of(target)))
     elif target in engine.kb.entries:
-        reply = engine.entry_reply(target)
+        reply = engine.entry_reply(target, _conversation(context))
         if reply is not None:
-            _remember(context, reply)
             await _send_reply(update, context, reply, reply.entry.title if reply.entry else "")
 
 
@@ -245,13 +234,8 @@ async def cio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Give the nearest CIO for the saved commune, or ask where the user lives."""
     engine, user = _engine(context), update.effective_user
     insee = await asyncio.to_thread(_store(context).get_commune, user.id) if user else None
-    commune = engine.kb.communes.get(insee) if insee else None
-    if commune is not None:
-        # The core has no "services near this commune" call: its town hall stands for it.
-        reply = engine.respond_location(commune.lat, commune.lon, Conversation())
-    else:
-        reply = engine.entry_reply(CIO_ENTRY) or engine.respond("CIO", Conversation())
-    _remember(context, reply)
+    conversation = _conversation(context)
+    reply = engine.respond_commune(insee, "cio", conversation) if insee else engine.ask_place("cio", conversation)
     await _send_reply(update, context, reply, "/cio")
 
 
@@ -321,7 +305,7 @@ async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if chat is not None:
         await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
     root = _settings(context).knowledge_dir
-    kb, problems = await asyncio.to_thread(load_knowledge, root)
+    kb, problems = await asyncio.to_thread(load_knowledge, root, None, False)
     errors = [p for p in problems if p.is_error]
     if errors:
         ordered = _by_file(errors) + _by_file([p for p in problems if not p.is_error])
@@ -405,12 +389,11 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         await _send(update, context, render.topic_menu(topic, engine.kb.entries_of(topic.id)))
     elif pressed.kind == "e":
-        reply = engine.entry_reply(pressed.target)
+        reply = engine.entry_reply(pressed.target, _conversation(context))
         if reply is None:
             await query.answer(messages.STALE_BUTTON)
             return
         await query.answer()
-        _remember(context, reply)
         await _send_reply(update, context, reply, reply.entry.title if reply.entry else "")
     else:
         await _vote(update, context, pressed)

@@ -38,7 +38,11 @@ class YamlError(Exception):
     message: str
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when present: ten times faster, with the same line marks.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """SafeLoader that builds LineDict/LineList and refuses duplicate keys."""
 
 
@@ -97,22 +101,27 @@ def load_yaml(path: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or exc.context or "erreur"
-        return_msg = f"YAML invalide : {_translate(what)}"
-        raise YamlError(line, return_msg) from exc
+        lines = text.splitlines()
+        if 0 < line <= len(lines) and "\t" in lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]:
+            what = "tab"
+        raise YamlError(line, f"YAML invalide : {_translate(what)}") from exc
     except yaml.YAMLError as exc:
         raise YamlError(1, f"YAML invalide : {exc}") from exc
 
 
 _TRANSLATIONS = {
-    "mapping values are not allowed here": (
-        "« : » inattendu (mettez le texte entre guillemets s'il contient « : »)"
-    ),
+    "tab": "tabulation interdite : indentez avec des espaces",
+    "found character '\\t' that cannot start any token": "tabulation interdite : indentez avec des espaces",
+    "mapping values are not allowed": "« : » inattendu (mettez le texte entre guillemets s'il contient « : »)",
     "could not find expected ':'": "il manque « : » après une clé",
-    "found character '\\t' that cannot start any token": (
-        "tabulation interdite : indentez avec des espaces"
-    ),
-    "found undefined alias": "alias inconnu",
+    "did not find expected key": "indentation incohérente : cette ligne n'est pas alignée avec les autres",
+    "did not find expected ',' or ']'": "un crochet « [ » n'est pas refermé par « ] »",
+    "did not find expected ',' or '}'": "une accolade « { » n'est pas refermée par « } »",
+    "found unexpected end of stream": "un guillemet n'est pas refermé",
+    "found character that cannot start any token": "caractère inattendu : mettez ce texte entre guillemets",
+    "found undefined alias": "« * » inattendu : mettez ce texte entre guillemets",
     "expected <block end>, but found '-'": "indentation incohérente avant ce « - »",
+    "did not find expected '-' indicator": "indentation incohérente avant ce « - »",
 }
 
 
