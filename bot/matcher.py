@@ -9,6 +9,7 @@ has never seen ("surf", "guitare") count against the match instead of being igno
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -24,6 +25,9 @@ from bot.text import Normalised, Normaliser, stem
 TYPO_CUTOFF_LONG = 84  # words of 7+ letters
 TYPO_CUTOFF_SHORT = 89  # words of 4 to 6 letters
 UNKNOWN_WEIGHT_SHARE = 1.0
+MIN_ROOT = 5  # letters a word and its family member must share at least...
+ROOT_SHARE = 0.75  # ...and this share of the shorter one
+ROOT_CERTAINTY = 0.7
 FUZZY_WEIGHT_POWER = 3  # a corrected word counts (similarity ** 3): 0.9 -> 0.73
 QUERY_COVERAGE_WEIGHT = 0.65  # how much of the query an entry explains, vs. the reverse
 # Long messages carry context ("we arrived in France two years ago...") that no entry
@@ -59,6 +63,10 @@ def tokens_of(norm: Normalised) -> tuple[str, ...]:
     if norm.content:
         return norm.content
     return tuple(stem(w) for w in norm.words)
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 class Matcher:
@@ -119,9 +127,27 @@ class Matcher:
             return None, 0.0
         cutoff = TYPO_CUTOFF_LONG if len(word) >= 7 else TYPO_CUTOFF_SHORT
         found = process.extractOne(word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
-        if found is None:
+        if found is not None:
+            return found[0], (found[1] / 100) ** FUZZY_WEIGHT_POWER
+        return self._same_root(word)
+
+    def _same_root(self, word: str) -> tuple[str | None, float]:
+        """A vocabulary word of the same family: 'inscrit' and 'inscription' share 'inscri'.
+
+        The shared beginning must cover most of the shorter word, so that 'information'
+        and 'informatique' stay apart.
+        """
+        if len(word) < MIN_ROOT:
             return None, 0.0
-        return found[0], (found[1] / 100) ** FUZZY_WEIGHT_POWER
+        start = bisect.bisect_left(self.vocabulary, word[:MIN_ROOT])
+        best: tuple[int, str] | None = None
+        for candidate in self.vocabulary[start:]:
+            if not candidate.startswith(word[:MIN_ROOT]):
+                break
+            shared = _shared_prefix(word, candidate)
+            if shared >= ROOT_SHARE * min(len(word), len(candidate)) and (best is None or shared > best[0]):
+                best = (shared, candidate)
+        return (best[1], ROOT_CERTAINTY) if best else (None, 0.0)
 
     def rank(self, norm: Normalised, limit: int = 5) -> tuple[list[Candidate], float]:
         """Entries by score, best first, and the share of the query the FAQ knows at all."""

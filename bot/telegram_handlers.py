@@ -44,6 +44,7 @@ from bot import telegram_render as render
 from bot.engine import SERVICE, Conversation, Engine, Reply
 from bot.flood import FloodGuard, Verdict
 from bot.loader import Problem, load_knowledge
+from bot.report import group_similar
 from bot.telegram_errors import error_handler
 
 if TYPE_CHECKING:
@@ -277,6 +278,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await unknown_command(update, context)
         return
     figures = await asyncio.to_thread(_store(context).stats)
+    declined = await asyncio.to_thread(_store(context).declined_questions)
+    groups = group_similar((text, normalised) for text, normalised, _ in declined)
     week = figures.questions_last_week
     lines = [
         messages.STATS_HEADER.format(day=figures.questions_last_day, week=week),
@@ -287,8 +290,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         share = round(100 * count / week) if week else 0
         lines.append(f"- {messages.STATUS_LABELS.get(status, status)} : {count} ({share} %)")
     lines += ["", messages.STATS_DECLINED]
-    lines += [f"- {count} × {text}" for text, count in figures.declined[:MAX_STATS_LINES]]
-    lines += [messages.STATS_NONE] if not figures.declined else []
+    lines += [f"- {g.count} × {g.example}" for g in groups[:MAX_STATS_LINES]]
+    lines += [messages.STATS_NONE] if not groups else []
     disliked = [f for f in figures.feedback if f[2] > 0][:MAX_STATS_LINES]
     lines += ["", messages.STATS_FEEDBACK]
     lines += [f"- {entry} : {down} 👎, {up} 👍" for entry, up, down in disliked]
