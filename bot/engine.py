@@ -22,6 +22,7 @@ from bot.text import Normalised, Normaliser
 # number of meaningful words: a two-word message must match almost exactly.
 ANSWER_MARGIN = 8.0  # the best entry must lead the next one by this much
 CLEAR_LEAD = 14.0  # ...or lead by this much, with a score at the suggestion bar
+AGREEMENT = 0.7  # ...or be preferred this much by the matcher's second, independent view
 SUGGEST_SPREAD = 22.0  # suggestions stay within this distance of the best
 SUGGEST_SCORE = 38.0  # the lowest suggestion bar, for long messages
 
@@ -165,15 +166,16 @@ class Engine:
         if safety is not None:
             return self._safety_reply(safety, candidates)
         best = candidates[0] if candidates else None
-        confident = best is not None and self._is_confident(candidates)
+        confident = best is not None and self._is_confident(candidates, norm)
+        if confident and best is not None:
+            return self._for_entry(best, place)
         if place is not None:
+            # A town named with a topic but no clear question: that topic's places.
             located = self._entry_listing_places(candidates)
             if located is not None:
                 return self._for_entry(located, place)
-            if conversation.awaiting_place and not confident:
+            if conversation.awaiting_place:
                 return self._services_reply(place, conversation.awaiting_place, None)
-        if confident and best is not None:
-            return self._for_entry(best, place)
         chosen = self._bare_name(candidates) or self._small_talk(norm, candidates)
         if chosen is not None:
             return self._for_entry(chosen, place)
@@ -187,14 +189,19 @@ class Engine:
                          awaiting_place=conversation.awaiting_place if place is None else None)
         return Reply(FALLBACK, messages.FALLBACK, score=best.score if best else 0.0)
 
-    def _is_confident(self, candidates: list[Candidate]) -> bool:
+    def _is_confident(self, candidates: list[Candidate], norm: Normalised) -> bool:
         best = candidates[0]
-        if best.coverage < coverage_bar(best.word_count):
+        if best.coverage < coverage_bar(best.word_count) or best.score < suggest_bar(best.word_count):
             return False
         margin = best.score - candidates[1].score if len(candidates) > 1 else best.score
-        if best.score >= answer_bar(best.word_count):
-            return margin >= ANSWER_MARGIN
-        return best.score >= suggest_bar(best.word_count) and margin >= CLEAR_LEAD
+        if best.score >= answer_bar(best.word_count) and margin >= ANSWER_MARGIN:
+            return True
+        if margin >= CLEAR_LEAD:
+            return True
+        # A close call: answer only if the second view (word frequencies in each entry's own
+        # questions) clearly agrees with the first.
+        close = [c.entry for c in candidates if best.score - c.score <= SUGGEST_SPREAD]
+        return self.matcher.agreement(norm, close).get(best.entry.id, 0.0) >= AGREEMENT
 
     def _close(self, candidates: list[Candidate]) -> list[Candidate]:
         """The candidates too close to the best one to tell apart."""

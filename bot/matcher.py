@@ -28,6 +28,7 @@ UNKNOWN_WEIGHT_SHARE = 1.0
 MIN_ROOT = 5  # letters a word and its family member must share at least...
 ROOT_SHARE = 0.75  # ...and this share of the shorter one
 ROOT_CERTAINTY = 0.7
+BAYES_SMOOTHING = 0.5
 FUZZY_WEIGHT_POWER = 3  # a corrected word counts (similarity ** 3): 0.9 -> 0.73
 QUERY_COVERAGE_WEIGHT = 0.65  # how much of the query an entry explains, vs. the reverse
 # Long messages carry context ("we arrived in France two years ago...") that no entry
@@ -115,9 +116,39 @@ class Matcher:
                 for token in tokens:
                     self._postings[token].append(q_index)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        # A second, independent view for close calls: how often each word appears among an
+        # entry's own questions (naive Bayes), so that "qui" points to the "who" entries.
+        self._word_counts: list[dict[str, int]] = []
+        self._word_totals: list[int] = []
+        for entry_docs in docs:
+            counts: dict[str, int] = defaultdict(int)
+            for tokens in entry_docs:
+                for token in tokens:
+                    counts[token] += 1
+            self._word_counts.append(counts)
+            self._word_totals.append(sum(counts.values()))
+        self._index_of = {entry.id: i for i, entry in enumerate(self.entries)}
         self.title_tokens: dict[str, frozenset[str]] = {
             e.id: frozenset(tokens_of(normaliser.normalise(e.title))) for e in self.entries
         }
+
+    def agreement(self, norm: Normalised, entries: list[Entry]) -> dict[str, float]:
+        """Share of belief (naive Bayes over the FAQ's questions) each entry gets among `entries`."""
+        words = [target for target, _ in map(self._correct, dict.fromkeys(tokens_of(norm))) if target]
+        size = len(self.vocabulary)
+        logs: dict[str, float] = {}
+        for entry in entries:
+            index = self._index_of[entry.id]
+            counts, total = self._word_counts[index], self._word_totals[index]
+            logs[entry.id] = sum(
+                math.log((counts.get(w, 0) + BAYES_SMOOTHING) / (total + BAYES_SMOOTHING * size)) for w in words
+            )
+        if not logs:
+            return {}
+        top = max(logs.values())
+        weights = {entry_id: math.exp(value - top) for entry_id, value in logs.items()}
+        norm_sum = sum(weights.values())
+        return {entry_id: weight / norm_sum for entry_id, weight in weights.items()}
 
     def _correct_uncached(self, word: str) -> tuple[str | None, float]:
         """The vocabulary word this one stands for, and how sure we are (1.0 = exact)."""
