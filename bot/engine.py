@@ -280,6 +280,8 @@ class Engine:
 
     def _for_entry(self, candidate: Candidate, place: Place | None) -> Reply:
         entry = candidate.entry
+        if place is not None and place.is_outside and not entry.needs_place:
+            place = None  # "is it in Paris or in the 94?": the entry itself answers
         if entry.service and place is not None:
             if entry.needs_place or place.is_outside:
                 return self._services_reply(place, entry.service, entry, candidate.score)

@@ -18,6 +18,8 @@ _FIRST = re.compile(r"\b1\s?(?:ere|er|re)\b")
 # Elided articles and pronouns: l', d', j', qu', n', s', m', t', c' (kept apart, then dropped)
 _ELISION = re.compile(r"\b(qu|[ldjnsmtc])'")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# SMS contractions of "je": jtrouve, jhabite, jsuis, jpeux (not "jump": a vowel follows)
+_SMS_JE = re.compile(r"\bj(?=[bcdfghklmnpqrstvwxz][a-z]{2,})")
 
 
 def fold(text: str) -> str:
@@ -60,6 +62,7 @@ class Normaliser:
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
         text = _ELISION.sub(r"\1 ", text)
+        text = _SMS_JE.sub("j ", text)
         text = _FIRST.sub("1ere", text)
         text = _SECOND.sub("2nde", text)
         text = _ORDINAL.sub(r"\1e", text)
