@@ -93,6 +93,11 @@ def load_knowledge(
     language = _load_language(root / "language.yaml", report)
     outside = _load_outside(root / "outside_places.yaml", report)
     topics, entries = _load_faq(root / "faq", report, today, services)
+    for service in services.values():
+        for topic in service.topics:
+            if topic not in topics:
+                message = f"« topics » de « {service.id} » : thème « {topic} » inconnu"
+                report.error(Path(service.file), service.line, message)
     kb = KnowledgeBase(topics, entries, services, communes, language, outside)
     if check_eval:
         _check_eval(root / "eval.yaml", report, kb)

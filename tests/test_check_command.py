@@ -187,3 +187,15 @@ def test_broken_file_does_not_take_the_bot_down(kb_copy: Path) -> None:
     assert result.returncode == 0
     assert '"status": "answer"' in result.stdout
     assert "erreur" in result.stderr
+
+
+def test_impossible_date_and_unknown_service_topic(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "petit-dejeuner.yaml"
+    first = re.search(r"verified: (\S+)", path.read_text(encoding="utf-8")).group(1)  # type: ignore[union-attr]
+    replace_once(path, f"verified: {first}", "verified: 2026-25-11")
+    services = kb_copy / "services.yaml"
+    replace_once(services, "topics: [afev]", "topics: [afevv]")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert reported(lines, path, line_of(path, "2026-25-11"), "date impossible"), lines
+    assert any(str(services) in entry and "thème « afevv » inconnu" in entry for entry in lines), lines
