@@ -436,3 +436,13 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         store.record_feedback("after", True, NOW)
         assert ("après le crash", "apres crash", []) in store.declined_questions(NOW)
         assert ("after", 1, 0) in store.stats(NOW).feedback
+
+    # The real program starts again on the killed file (the maintainers' report reads it).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env["BOT_DATA_DIR"] = str(data_dir)
+    report = subprocess.run(
+        [sys.executable, str(REPO / "run_bot.py"), "report", "--format", "csv"],
+        capture_output=True, text=True, timeout=60, env=env, cwd=REPO,
+    )
+    assert report.returncode == 0, report.stderr
+    assert "après le crash" in report.stdout
