@@ -13,7 +13,7 @@ from pathlib import Path
 from bot import messages
 from bot.knowledge import Entry, KnowledgeBase, Link
 from bot.loader import Problem, load_knowledge
-from bot.matcher import Candidate, Matcher
+from bot.matcher import Candidate, Matcher, tokens_of
 from bot.places import Gazetteer, NearbyService, Place, nearest_services
 from bot.text import Normalised, Normaliser
 
@@ -22,7 +22,7 @@ from bot.text import Normalised, Normaliser
 # number of meaningful words: a two-word message must match almost exactly.
 ANSWER_MARGIN = 8.0  # the best entry must lead the next one by this much
 CLEAR_LEAD = 14.0  # ...or lead by this much, with a score at the suggestion bar
-AGREEMENT = 0.7  # ...or be preferred this much by the matcher's second, independent view
+AGREEMENT = 0.8  # ...or be preferred this much by the matcher's second, independent view
 SUGGEST_SPREAD = 22.0  # suggestions stay within this distance of the best
 SUGGEST_SCORE = 38.0  # the lowest suggestion bar, for long messages
 
@@ -176,7 +176,7 @@ class Engine:
                 return self._for_entry(located, place)
             if conversation.awaiting_place:
                 return self._services_reply(place, conversation.awaiting_place, None)
-        chosen = self._bare_name(candidates) or self._small_talk(norm, candidates)
+        chosen = self._bare_name(candidates, norm) or self._small_talk(norm, candidates)
         if chosen is not None:
             return self._for_entry(chosen, place)
         if place and not norm.content:
@@ -222,7 +222,7 @@ class Engine:
             return None
         return Candidate(entry, best.score, best.coverage, best.word_count)
 
-    def _bare_name(self, candidates: list[Candidate]) -> Candidate | None:
+    def _bare_name(self, candidates: list[Candidate], norm: Normalised) -> Candidate | None:
         """A programme's name alone ("CIO", "jump in tech"): the theme's first entry says what it is."""
         if not candidates or candidates[0].score < answer_bar(candidates[0].word_count):
             return None
@@ -234,12 +234,14 @@ class Engine:
         first = next((c for c in close if c.entry.id == first_id), None)
         if first is None:
             return None
-        return first if self._query_within_title(first) else None
+        return first if self._names_only(norm, first.entry) else None
 
-    def _query_within_title(self, candidate: Candidate) -> bool:
-        return candidate.coverage >= 0.99 and candidate.word_count <= len(
-            self.matcher.title_tokens[candidate.entry.id]
-        ) + 1
+    def _names_only(self, norm: Normalised, entry: Entry) -> bool:
+        """Whether every meaningful word of the message is in the entry's title or theme name."""
+        words = {self.matcher.vocabulary_word(w) for w in tokens_of(norm)}
+        topic_title = self.kb.topics[entry.topic].title
+        allowed = self.matcher.title_tokens[entry.id] | set(tokens_of(self.normaliser.normalise(topic_title)))
+        return None not in words and words <= allowed
 
     def _small_talk(self, norm: Normalised, candidates: list[Candidate]) -> Candidate | None:
         """A message of small words only ("salut ca va") gets the closest small-talk answer."""

@@ -132,6 +132,10 @@ class Matcher:
             e.id: frozenset(tokens_of(normaliser.normalise(e.title))) for e in self.entries
         }
 
+    def vocabulary_word(self, word: str) -> str | None:
+        """The FAQ's own word this one stands for (typos and word families), or None."""
+        return self._correct(word)[0]
+
     def agreement(self, norm: Normalised, entries: list[Entry]) -> dict[str, float]:
         """Share of belief (naive Bayes over the FAQ's questions) each entry gets among `entries`."""
         words = [target for target, _ in map(self._correct, dict.fromkeys(tokens_of(norm))) if target]
