@@ -29,6 +29,7 @@ MIN_ROOT = 5  # letters a word and its family member must share at least...
 ROOT_SHARE = 0.75  # ...and this share of the shorter one
 ROOT_CERTAINTY = 0.7
 BAYES_SMOOTHING = 0.5
+SCORED_PER_RESULT = 4  # entries scored in full per result returned, best coverage first
 FUZZY_WEIGHT_POWER = 3  # a corrected word counts (similarity ** 3): 0.9 -> 0.73
 QUERY_COVERAGE_WEIGHT = 0.65  # how much of the query an entry explains, vs. the reverse
 # Long messages carry context ("we arrived in France two years ago...") that no entry
@@ -52,18 +53,16 @@ class Candidate:
     word_count: int  # distinct meaningful words in the query
 
 
-@dataclass(frozen=True)
-class _Question:
-    entry_index: int
-    tokens: frozenset[str]
-    weight: float  # sum of idf of its tokens
-
-
 def tokens_of(norm: Normalised) -> tuple[str, ...]:
     """Meaningful words; a message made only of small words (\"qui es-tu\") keeps them all."""
     if norm.content:
         return norm.content
     return tuple(stem(w) for w in norm.words)
+
+
+def _combine(question_score: float, coverage: float) -> float:
+    """The 0-100 score: the best single question, and a little the entry as a whole."""
+    return 100 * (0.7 * question_score + 0.3 * coverage)
 
 
 def _shared_prefix(a: str, b: str) -> int:
@@ -99,22 +98,20 @@ class Matcher:
         self.unknown_weight = math.log(1 + n) * UNKNOWN_WEIGHT_SHARE
         self.vocabulary: list[str] = sorted(self.idf)
         self._vocab_set = frozenset(self.vocabulary)
-        self.questions: list[_Question] = []
-        self.entry_tokens: list[frozenset[str]] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
+        # Per entry: which of its questions hold each word, and each question's weight (the
+        # sum of its words' rarity); across entries: which entries hold each word.
+        self._local_postings: list[dict[str, list[int]]] = [defaultdict(list) for _ in self.entries]
+        self._question_weights: list[list[float]] = [[] for _ in self.entries]
         self._entry_postings: dict[str, list[int]] = defaultdict(list)
         for index, entry_docs in enumerate(docs):
-            self.entry_tokens.append(frozenset().union(*entry_docs))
-            for token in self.entry_tokens[-1]:
+            for token in frozenset().union(*entry_docs):
                 self._entry_postings[token].append(index)
             for tokens in entry_docs:
                 if not tokens:
                     continue
-                q_index = len(self.questions)
-                weight = sum(self.idf[t] for t in tokens)
-                self.questions.append(_Question(index, tokens, weight))
                 for token in tokens:
-                    self._postings[token].append(q_index)
+                    self._local_postings[index][token].append(len(self._question_weights[index]))
+                self._question_weights[index].append(sum(self.idf[t] for t in tokens))
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         # A second, independent view for close calls: how often each word appears among an
         # entry's own questions (naive Bayes), so that "qui" points to the "who" entries.
@@ -184,6 +181,24 @@ class Matcher:
                 best = (shared, candidate)
         return (best[1], ROOT_CERTAINTY) if best else (None, 0.0)
 
+    def _best_question(self, index: int, mapped: dict[str, float], total: float, alpha: float) -> float:
+        """Score of the entry's question closest to the query, through the entry's own postings."""
+        postings = self._local_postings[index]
+        gain: dict[int, float] = defaultdict(float)
+        hit: dict[int, float] = defaultdict(float)
+        for token, certainty in mapped.items():
+            found = postings.get(token)
+            if found:
+                weight = self.idf[token]
+                for q_local in found:
+                    gain[q_local] += weight * certainty
+                    hit[q_local] += weight
+        weights = self._question_weights[index]
+        return max(
+            ((gained / total) ** alpha * (hit[q] / weights[q]) ** (1 - alpha) for q, gained in gain.items()),
+            default=0.0,
+        )
+
     def rank(self, norm: Normalised, limit: int = 5) -> tuple[list[Candidate], float]:
         """Entries by score, best first, and the share of the query the FAQ knows at all."""
         words = tokens_of(norm)
@@ -205,29 +220,30 @@ class Matcher:
             mapped[target] = max(mapped.get(target, 0.0), certainty)
         if not mapped:
             return [], 0.0
-        # One pass over the postings of the query's words: per question, the weight of the
-        # query it explains (gain) and the weight of its own words present (hit).
-        gain: dict[int, float] = defaultdict(float)
-        hit: dict[int, float] = defaultdict(float)
+        # Entries first: the share of the query an entry explains (its coverage) bounds the
+        # score of every one of its questions, so entries are scored best-bound first and the
+        # search stops when no remaining entry can enter the top `limit` (exact, and fast on
+        # a large base).
         entry_gain: dict[int, float] = defaultdict(float)
         for token, certainty in mapped.items():
-            weight = self.idf[token]
-            for q_index in self._postings.get(token, ()):
-                gain[q_index] += weight * certainty
-                hit[q_index] += weight
+            weight = self.idf[token] * certainty
             for entry_index in self._entry_postings.get(token, ()):
-                entry_gain[entry_index] += weight * certainty
-        best_question: dict[int, float] = {}
-        for q_index, gained in gain.items():
-            question = self.questions[q_index]
-            score = (gained / total) ** alpha * (hit[q_index] / question.weight) ** (1 - alpha)
-            if score > best_question.get(question.entry_index, 0.0):
-                best_question[question.entry_index] = score
-        candidates = []
-        for index, question_score in best_question.items():
-            coverage = entry_gain[index] / total
+                entry_gain[entry_index] += weight
+        order = sorted(entry_gain.items(), key=lambda item: -item[1])
+        candidates: list[Candidate] = []
+        floor = -1.0  # the lowest score still in the top `limit`
+        for index, gained in order[: limit * SCORED_PER_RESULT]:
+            coverage = gained / total
+            if len(candidates) >= limit and _combine(coverage**alpha, coverage) < floor:
+                break
+            question_score = self._best_question(index, mapped, total, alpha)
             # Words spread over several of an entry's questions still count, a little less.
-            score = 100 * (0.7 * question_score + 0.3 * coverage)
-            candidates.append(Candidate(self.entries[index], round(score, 1), coverage, len(distinct)))
+            candidates.append(
+                Candidate(self.entries[index], round(_combine(question_score, coverage), 1), coverage, len(distinct))
+            )
+            if len(candidates) >= limit:
+                candidates.sort(key=lambda c: (-c.score, c.entry.id))
+                del candidates[limit:]
+                floor = candidates[-1].score
         candidates.sort(key=lambda c: (-c.score, c.entry.id))
         return candidates[:limit], known / total

@@ -90,6 +90,7 @@ class Gazetteer:
             for postcode in commune.postcodes:
                 self.by_postcode.setdefault(postcode, []).append(commune)
         self._longest = max((len(k) for k in [*self.names, *self.outside]), default=1)
+        self._first_words = {k[0] for k in [*self.names, *self.outside]}
         # Fuzzy matching only on long names: short ones ("bry", "kb") must be exact. Names are
         # filed under their first two letters: a typo there is rare, and it keeps this fast.
         self._fuzzy: dict[str, list[tuple[str, Commune]]] = {}
@@ -128,6 +129,8 @@ class Gazetteer:
 
     def _exact(self, words: tuple[str, ...]) -> Place | None:
         for i in range(len(words)):
+            if words[i] not in self._first_words:
+                continue
             for size in range(min(self._longest, len(words) - i), 0, -1):
                 key = words[i : i + size]
                 commune = self.names.get(key)
@@ -187,6 +190,8 @@ class Gazetteer:
 
     def _name_at(self, words: tuple[str, ...], i: int) -> int:
         """Length of the longest place name starting at word i (0 if none)."""
+        if words[i] not in self._first_words:
+            return 0
         for size in range(min(self._longest, len(words) - i), 0, -1):
             key = words[i : i + size]
             if key in self.names or key in self.outside:

@@ -55,7 +55,12 @@ class Normaliser:
 
     def __init__(self, language: Language) -> None:
         self.language = language
-        self._longest = max((len(k) for k in language.replacements), default=1)
+        # For each first word, the lengths of the written forms starting with it, longest first.
+        self._sizes: dict[str, list[int]] = {}
+        for key in language.replacements:
+            self._sizes.setdefault(key[0], []).append(len(key))
+        for sizes in self._sizes.values():
+            sizes.sort(reverse=True)
 
     def words(self, text: str) -> tuple[str, ...]:
         text = text[:MAX_INPUT_CHARS].translate(_LIGATURES).lower()
@@ -74,8 +79,8 @@ class Normaliser:
         out: list[str] = []
         i = 0
         while i < len(tokens):
-            for size in range(min(self._longest, len(tokens) - i), 0, -1):
-                meant = replacements.get(tokens[i : i + size])
+            for size in self._sizes.get(tokens[i], ()):
+                meant = replacements.get(tokens[i : i + size]) if i + size <= len(tokens) else None
                 if meant is not None:
                     out.extend(meant)
                     i += size
