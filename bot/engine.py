@@ -162,7 +162,7 @@ class Engine:
             return Reply(FALLBACK, messages.EMPTY_MESSAGE)
         place = self.gazetteer.find(text)
         norm = self._without_place(words, place)
-        candidates, _ = self.matcher.rank(norm)
+        candidates = self.matcher.rank(norm)
         safety = self._safety_entry(words) or self._safety_candidate(candidates)
         if safety is not None:
             return self._safety_reply(safety, candidates)
@@ -274,7 +274,7 @@ class Engine:
             c.entry for c in candidates
             if c.entry.topic != entry.topic and c.score >= suggest_bar(c.word_count)
         )[:1]
-        related = tuple(self.kb.entries[i] for i in entry.follow_up if i in self.kb.entries)
+        related = self._follow_ups(entry)
         body = entry.answer + (f"\n\n{messages.SAFETY_ALSO}" if others else "")
         return Reply(
             ANSWER, body, title=entry.title, entry=entry, topic=entry.topic, score=100.0,
@@ -293,8 +293,11 @@ class Engine:
             return self._ask_location(entry, candidate.score)
         return self._answer(entry, candidate.score)
 
+    def _follow_ups(self, entry: Entry | None) -> tuple[Entry, ...]:
+        return tuple(self.kb.entries[i] for i in (entry.follow_up if entry else ()) if i in self.kb.entries)
+
     def _answer(self, entry: Entry, score: float) -> Reply:
-        follow = tuple(self.kb.entries[i] for i in entry.follow_up if i in self.kb.entries)
+        follow = self._follow_ups(entry)
         title = None if entry.topic == "chit-chat" else entry.title
         return Reply(ANSWER, entry.answer, title=title, entry=entry, topic=entry.topic,
                      score=score, follow_ups=follow, links=entry.links)
@@ -317,13 +320,9 @@ class Engine:
         lines = [messages.NEAREST_TITLE.format(kinds=label, place=where)]
         lines += [self._describe(i, s) for i, s in enumerate(found, 1)]
         lines.append(self._notes(found))
-        follow = tuple(
-            self.kb.entries[i] for i in (service_entry.follow_up if service_entry else ())
-            if i in self.kb.entries
-        )
         return Reply(SERVICE, "\n\n".join(line for line in lines if line), entry=service_entry,
                      topic=kind, score=score, services=tuple(found), place=place,
-                     links=tuple(_map_link(s) for s in found), follow_ups=follow)
+                     links=tuple(_map_link(s) for s in found), follow_ups=self._follow_ups(service_entry))
 
     def _local_reply(self, entry: Entry, place: Place, score: float) -> Reply:
         """A topic question naming a town: the answer, then that topic's places near it."""
@@ -339,7 +338,7 @@ class Engine:
             [entry.answer, heading, *(self._describe(i, s) for i, s in enumerate(shown, 1)),
              self._notes(shown)]
         )
-        follow = tuple(self.kb.entries[i] for i in entry.follow_up if i in self.kb.entries)
+        follow = self._follow_ups(entry)
         return Reply(SERVICE, body.strip(), title=entry.title, entry=entry, topic=entry.topic,
                      score=score, services=tuple(shown), place=place, follow_ups=follow,
                      links=entry.links)

@@ -199,14 +199,13 @@ class Matcher:
             default=0.0,
         )
 
-    def rank(self, norm: Normalised, limit: int = 5) -> tuple[list[Candidate], float]:
-        """Entries by score, best first, and the share of the query the FAQ knows at all."""
+    def rank(self, norm: Normalised, limit: int = 5) -> list[Candidate]:
+        """The `limit` best entries for the message, best first."""
         words = tokens_of(norm)
         if not words:
-            return [], 0.0
+            return []
         mapped: dict[str, float] = {}  # vocabulary word -> certainty
         total = 0.0
-        known = 0.0
         distinct = tuple(dict.fromkeys(words))
         alpha = query_weight(len(distinct))
         for word in distinct:
@@ -216,10 +215,9 @@ class Matcher:
                 continue
             weight = self.idf[target]
             total += weight
-            known += weight * certainty
             mapped[target] = max(mapped.get(target, 0.0), certainty)
         if not mapped:
-            return [], 0.0
+            return []
         # Entries first: the share of the query an entry explains (its coverage) bounds the
         # score of every one of its questions, so entries are scored best-bound first and the
         # search stops when no remaining entry can enter the top `limit` (exact, and fast on
@@ -246,4 +244,4 @@ class Matcher:
                 del candidates[limit:]
                 floor = candidates[-1].score
         candidates.sort(key=lambda c: (-c.score, c.entry.id))
-        return candidates[:limit], known / total
+        return candidates[:limit]

@@ -65,7 +65,7 @@ def build(data_dir: Path, engine: Engine, retention_days: int, today: date | Non
         feedback = [f for f in store.stats().feedback if f[2] > 0]
     groups = group_similar((text, normalised) for text, normalised, _ in declined)
     for group in groups:
-        candidates, _ = engine.matcher.rank(engine.normaliser.normalise(group.example))
+        candidates = engine.matcher.rank(engine.normaliser.normalise(group.example))
         if candidates:
             group.closest, group.closest_score = candidates[0].entry.id, candidates[0].score
     stale = sorted(
