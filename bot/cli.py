@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.engine import Engine, Reply
-from bot.settings import PROJECT_DIR, Settings
+from bot.settings import Settings, SettingsError
 
 TELEGRAM_NOTE = (
     "(Mode terminal : aucun TELEGRAM_BOT_TOKEN n'est défini. Pour brancher Telegram, "
@@ -113,6 +113,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if not settings.token:
         return cmd_chat(args, note=TELEGRAM_NOTE)
+    if settings.webhook_url and not settings.webhook_secret:
+        # Without it, anyone who finds the URL could post updates (and claim an admin's id).
+        print("BOT_WEBHOOK_SECRET est obligatoire en mode webhook (voir README.md).", file=sys.stderr)
+        return 2
     from bot.telegram_app import run_telegram
 
     run_telegram(settings)
@@ -121,8 +125,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.report import build_report
+    from bot.store import DB_FILE
 
     settings = Settings.from_env()
+    if not (settings.data_dir / DB_FILE).exists():
+        print(f"Aucune base dans {settings.data_dir} (BOT_DATA_DIR) : le bot n'a encore rien enregistré.",
+              file=sys.stderr)
+        return 1
     engine = _engine(args.knowledge, quiet=True)
     print(build_report(settings.data_dir, engine, args.format, settings.retention_days))
     return 0
@@ -163,10 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args)
+    except SettingsError as exc:
+        print(f"Réglage invalide : {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
 
-
-__all__ = ["PROJECT_DIR", "main"]

@@ -16,7 +16,7 @@ from bot.loader import Problem, load_knowledge
 from bot.matcher import Candidate, Matcher, tokens_of
 from bot.places import Gazetteer, NearbyService, Place, nearest_services
 from bot.safety import SafetyIndex
-from bot.text import Normalised, Normaliser
+from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser
 
 # Decision thresholds on the matcher's 0-100 score, measured with `run_bot.py eval`.
 # Scores of long messages run lower (context no entry explains), so the bars depend on the
@@ -163,7 +163,8 @@ class Engine:
         place = self.gazetteer.find(text)
         norm = self._without_place(words, place)
         candidates = self.matcher.rank(norm)
-        safety = self._safety_entry(words) or self._safety_candidate(candidates)
+        whole = self.normaliser.words(text, MAX_SAFETY_CHARS) if len(text) > MAX_INPUT_CHARS else words
+        safety = self._safety.find(whole) or self._safety_candidate(candidates)
         if safety is not None:
             return self._safety_reply(safety, candidates)
         best = candidates[0] if candidates else None
@@ -263,9 +264,6 @@ class Engine:
     def _without_place(self, words: tuple[str, ...], place: Place | None) -> Normalised:
         """Drop the words that named a place: they say where, not what."""
         return self.normaliser.normalise_words(self.gazetteer.strip(_place_folded(words), place))
-
-    def _safety_entry(self, words: tuple[str, ...]) -> Entry | None:
-        return self._safety.find(words)
 
     # --- reply builders -----------------------------------------------------------------
 

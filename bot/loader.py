@@ -25,12 +25,12 @@ from bot.yaml_source import LineDict, LineList, YamlError, load_yaml
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 POSTCODE_94 = re.compile(r"^94\d{3}$")
 STALE_AFTER_DAYS = 365
+SAFETY_TOPIC = "securite"
 
 ENTRY_FIELDS = {
     "id", "questions", "answer", "links", "follow_up", "sources", "verified",
     "keywords", "triggers", "service", "needs_place", "audience",
 }
-ENTRY_REQUIRED = ("id", "questions", "answer", "sources", "verified")
 TOPIC_FIELDS = {"topic", "title", "entries", "description"}
 SERVICE_FIELDS = {
     "id", "kind", "name", "address", "postcode", "commune_insee", "phone", "email",
@@ -65,6 +65,10 @@ class _Report:
 
     def error(self, path: Path, line: int, message: str) -> None:
         self.problems.append(Problem(self._show(path), line, message))
+
+    @property
+    def error_count(self) -> int:
+        return sum(p.is_error for p in self.problems)
 
     def warn(self, path: Path, line: int, message: str) -> None:
         self.problems.append(Problem(self._show(path), line, message, is_error=False))
@@ -112,10 +116,13 @@ def _read(path: Path, report: _Report, required: bool = True) -> Any:
             report.error(path, 1, "fichier manquant")
         return None
     try:
-        return load_yaml(path)
+        data = load_yaml(path)
     except YamlError as exc:
         report.error(path, exc.line, exc.message)
         return None
+    if data is None:
+        report.error(path, 1, "fichier vide")
+    return data
 
 
 def _mapping(value: Any, path: Path, line: int, what: str, report: _Report) -> LineDict | None:
@@ -313,6 +320,7 @@ def _load_services(
 def _service(
     item: LineDict, path: Path, report: _Report, communes: dict[str, Commune], today: date
 ) -> Service | None:
+    errors_before = report.error_count  # a place with any error is left out, not half-shown
     _unknown_fields(item, SERVICE_FIELDS, path, report)
     missing = [key for key in SERVICE_REQUIRED if key not in item]
     for key in missing:
@@ -337,13 +345,12 @@ def _service(
     _check_sources(sources, item, path, report)
     verified = _verified(item, path, report, today)
     position = _position(item, path, report) if "lat" in item and "lon" in item else None
-    if missing or not service_id or not insee or insee not in communes or position is None:
-        return None
-    if verified is None or not sources:
+    kind = _text(item, "kind", path, report)
+    if report.error_count > errors_before or position is None or verified is None:
         return None
     return Service(
         id=service_id,
-        kind=_text(item, "kind", path, report),
+        kind=kind,
         name=_text(item, "name", path, report),
         commune_insee=insee,
         lat=position[0],
@@ -428,7 +435,17 @@ def _load_faq(
         _unknown_fields(doc, TOPIC_FIELDS, path, report)
         topic_id = _text(doc, "topic", path, report, required=True)
         title = _text(doc, "title", path, report, required=True)
-        if topic_id and topic_id != path.stem:
+        if topic_id and not ID_PATTERN.match(topic_id):
+            report.error(
+                path, doc.line_of("topic"),
+                f"nom de thème « {topic_id} » invalide : minuscules, chiffres et tirets, 40 caractères au plus",
+            )
+            continue
+        if not (topic_id and title):
+            continue  # reported above; its entries cannot be shown without their theme
+        if len(title) > 60:
+            report.error(path, doc.line_of("title"), "le titre du thème doit tenir sur un bouton (60 caractères max.)")
+        if topic_id != path.stem:
             report.error(
                 path, doc.line_of("topic"),
                 f"le thème « {topic_id} » doit s'appeler comme son fichier « {path.stem} »",
@@ -458,8 +475,7 @@ def _load_faq(
             entries[entry.id] = entry
             ids.append(entry.id)
             follow_ups.extend((path, item.line_of("follow_up"), entry.id, f) for f in entry.follow_up)
-        if topic_id and title:
-            topics[topic_id] = Topic(topic_id, title, tuple(ids), str(path))
+        topics[topic_id] = Topic(topic_id, title, tuple(ids), str(path))
     for path, line, entry_id, target in follow_ups:
         if target not in entries:
             report.error(path, line, f"« follow_up » de « {entry_id} » : aucune entrée « {target} »")
@@ -469,6 +485,7 @@ def _load_faq(
 def _entry(
     item: LineDict, topic: str, path: Path, report: _Report, today: date, service_kinds: set[str]
 ) -> Entry | None:
+    errors_before = report.error_count  # an entry with any error is left out, not half-shown
     _unknown_fields(item, ENTRY_FIELDS, path, report)
     entry_id = _text(item, "id", path, report, required=True)
     if entry_id and not ID_PATTERN.match(entry_id):
@@ -488,6 +505,8 @@ def _entry(
             "la réponse contient du HTML ou du Markdown : il sera affiché tel quel, écrivez du texte simple",
         )
     links = _links(item, path, report)
+    if item.get("triggers") and topic != SAFETY_TOPIC:
+        report.error(path, item.line_of("triggers"), f"« triggers » est réservé au thème « {SAFETY_TOPIC} »")
     service = _text(item, "service", path, report) or None
     if service and service not in service_kinds:
         report.error(
@@ -500,7 +519,7 @@ def _entry(
     if needs_place and not service:
         report.error(path, item.line_of("needs_place"), "« needs_place » demande un « service »")
         needs_place = False
-    if not (entry_id and questions and answer and sources and verified):
+    if report.error_count > errors_before or not (entry_id and questions and answer and sources and verified):
         return None
     return Entry(
         id=entry_id,

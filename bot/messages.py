@@ -1,7 +1,5 @@
 """Every fixed sentence the bot says, in French, in one place (the FAQ holds the rest)."""
 
-BOT_NAME = "Orientation 94"
-
 WELCOME = (
     "Bonjour ! Je suis Orientation 94, un assistant automatique (pas une personne) qui répond "
     "aux questions des familles et des élèves du Val-de-Marne sur l'orientation : stage de 3e "
@@ -84,19 +82,19 @@ ERROR = "Désolé, quelque chose s'est mal passé de mon côté. Réessayez dans
 UNKNOWN_COMMAND = "Je ne connais pas cette commande. Tapez /aide pour voir ce que je sais faire."
 PRIVACY = (
     "Ce que je garde, et pourquoi :\n"
-    "- Les questions auxquelles je n'ai pas su répondre, sans votre nom ni votre identifiant, "
-    "avec les numéros de téléphone et adresses e-mail masqués : l'équipe s'en sert pour "
-    "améliorer les réponses.\n"
+    "- Le texte des questions auxquelles je n'ai pas su répondre avec certitude, sans votre nom "
+    "ni votre identifiant, avec les numéros de téléphone, adresses e-mail et longues suites de "
+    "chiffres masqués : l'équipe s'en sert pour améliorer les réponses.\n"
+    "- Pour les autres questions : seulement la réponse donnée et la date (statistiques).\n"
     "- Les 👍 et 👎 donnés aux réponses, sans savoir qui les a donnés.\n"
-    "- Pour les questions auxquelles je réponds : seulement le thème et la date (statistiques).\n"
-    "- Votre commune, si vous me la donnez pour trouver un CIO, liée à un code secret "
-    "calculé à partir de votre compte (pas votre numéro) : pour ne pas vous la redemander.\n\n"
+    "- Votre commune, si vous me la donnez en privé pour trouver un CIO, liée à un code secret "
+    "calculé à partir de votre compte (pas votre identifiant lui-même) : pour ne pas vous la "
+    "redemander à /cio.\n\n"
     "Tout est effacé automatiquement au bout de {days} jours. Tapez /oubli pour effacer tout "
     "de suite ce qui est lié à vous.\n"
     "Telegram, lui, transmet vos messages : voir sa propre politique de confidentialité."
 )
 FORGOTTEN = "C'est fait : j'ai effacé tout ce qui était lié à vous ({count} élément(s))."
-GROUP_HINT = "Dans un groupe, mentionnez-moi (@{username}) ou écrivez-moi en privé."
 
 # --- Telegram adapter -------------------------------------------------------------------------
 LOCATION_PLACEHOLDER = "Ville ou code postal"

@@ -9,7 +9,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rapidfuzz import fuzz
@@ -19,6 +19,7 @@ from bot.loader import STALE_AFTER_DAYS
 from bot.store import Store
 
 SIMILAR = 80  # token_set_ratio between two normalised questions of one group
+MAX_GROUPED = 2000  # the most recent declined questions grouped (grouping is quadratic)
 
 
 @dataclass
@@ -51,6 +52,13 @@ def group_similar(rows: Iterable[tuple[str, str]]) -> list[Group]:
     return groups
 
 
+def inbox_groups(store: Store, retention_days: int) -> list[Group]:
+    """Declined questions still within the retention period, grouped; blocking: run in a thread."""
+    since = datetime.now(UTC) - timedelta(days=retention_days)
+    declined = store.declined_questions(since)[-MAX_GROUPED:]
+    return group_similar((text, normalised) for text, normalised, _ in declined)
+
+
 @dataclass(frozen=True)
 class Report:
     groups: list[Group]
@@ -61,9 +69,8 @@ class Report:
 def build(data_dir: Path, engine: Engine, retention_days: int, today: date | None = None) -> Report:
     today = today or date.today()
     with Store.open(data_dir, retention_days) as store:
-        declined = store.declined_questions()
+        groups = inbox_groups(store, retention_days)
         feedback = [f for f in store.stats().feedback if f[2] > 0]
-    groups = group_similar((text, normalised) for text, normalised, _ in declined)
     for group in groups:
         candidates = engine.matcher.rank(engine.normaliser.normalise(group.example))
         if candidates:

@@ -8,6 +8,7 @@ kind, id and chat type only: no message text (users are often minors) and never 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
@@ -39,6 +40,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         logger.error("Exception while handling %s", describe(update), exc_info=error)
 
     chat = update.effective_chat if isinstance(update, Update) else None
+    query = update.callback_query if isinstance(update, Update) else None
+    if query is not None:
+        # An unanswered button keeps spinning on the user's phone.
+        with contextlib.suppress(TelegramError):  # already answered, or too old
+            await query.answer()
     if chat is None:
         return
     try:

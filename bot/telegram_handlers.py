@@ -44,7 +44,8 @@ from bot import telegram_render as render
 from bot.engine import SERVICE, Conversation, Engine, Reply
 from bot.flood import FloodGuard, Verdict
 from bot.loader import Problem, load_knowledge
-from bot.report import group_similar
+from bot.privacy import mask_personal_data
+from bot.report import inbox_groups
 from bot.telegram_errors import error_handler
 
 if TYPE_CHECKING:
@@ -136,17 +137,23 @@ async def _record(
     # The answer is already sent: a storage failure is logged, never shown to the user.
     store, engine = _store(context), _engine(context)
     try:
-        await asyncio.to_thread(
-            store.record_question,
-            reply.status,
-            reply.entry.id if reply.entry else None,
-            question,
-            engine.normaliser.normalise(question).text,
-            [e.id for e in reply.suggestions],
-        )
+        if question.strip():  # a shared position or a bare mention has no question to learn from
+            masked = mask_personal_data(question)  # before folding, which hides "@" from the mask
+            await asyncio.to_thread(
+                store.record_question,
+                reply.status,
+                reply.entry.id if reply.entry else None,
+                masked,
+                engine.normaliser.normalise(masked).text,
+                [e.id for e in reply.suggestions],
+            )
+        # Only the commune given to find a CIO, in a private chat, is kept (see PRIVACY).
         user = update.effective_user
         commune = reply.place.commune if reply.place else None
-        if reply.status == SERVICE and commune is not None and user is not None:
+        if (
+            reply.status == SERVICE and reply.topic == "cio" and commune is not None
+            and user is not None and _is_private(update.effective_chat)
+        ):
             await asyncio.to_thread(store.save_commune, user.id, commune.insee)
     except Exception:
         logger.exception("Could not record a reply (%s)", reply.status)
@@ -278,8 +285,9 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await unknown_command(update, context)
         return
     figures = await asyncio.to_thread(_store(context).stats)
-    declined = await asyncio.to_thread(_store(context).declined_questions)
-    groups = group_similar((text, normalised) for text, normalised, _ in declined)
+    groups = await asyncio.to_thread(
+        inbox_groups, _store(context), _settings(context).retention_days
+    )
     week = figures.questions_last_week
     lines = [
         messages.STATS_HEADER.format(day=figures.questions_last_day, week=week),

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from bot.knowledge import Language
 
-MAX_INPUT_CHARS = 2000  # a longer message is cut: meaning is in the first lines
+MAX_INPUT_CHARS = 2000  # matching reads the first lines: meaning is there
+MAX_SAFETY_CHARS = 20000  # helplines are looked for in the whole message, whatever its length
 
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "‘": "'", "`": "'"})
 # "3ème", "3eme", "3e", "3°", "3 eme", "2nde", "2de", "1ère" -> "3e", "2nde", "1ere"
@@ -45,9 +46,6 @@ class Normalised:
     def text(self) -> str:
         return " ".join(self.words)
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.words
 
 
 class Normaliser:
@@ -62,8 +60,8 @@ class Normaliser:
         for sizes in self._sizes.values():
             sizes.sort(reverse=True)
 
-    def words(self, text: str) -> tuple[str, ...]:
-        text = text[:MAX_INPUT_CHARS].translate(_LIGATURES).lower()
+    def words(self, text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, ...]:
+        text = text[:limit].translate(_LIGATURES).lower()
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
         text = _ELISION.sub(r"\1 ", text)

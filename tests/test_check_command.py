@@ -199,3 +199,34 @@ def test_impossible_date_and_unknown_service_topic(kb_copy: Path) -> None:
     assert code == 1
     assert reported(lines, path, line_of(path, "2026-25-11"), "date impossible"), lines
     assert any(str(services) in entry and "thème « afevv » inconnu" in entry for entry in lines), lines
+
+
+def test_empty_file_bad_theme_name_and_missing_title(kb_copy: Path) -> None:
+    (kb_copy / "faq" / "chit-chat.yaml").write_text("", encoding="utf-8")
+    (kb_copy / "faq" / "Thème Test.yaml").write_text(
+        (kb_copy / "faq" / "afev.yaml").read_text(encoding="utf-8").replace("topic: afev", "topic: Thème Test", 1),
+        encoding="utf-8",
+    )
+    cio = kb_copy / "faq" / "cio.yaml"
+    cio.write_text(re.sub(r"(?m)^title:.*\n", "", cio.read_text(encoding="utf-8"), count=1), encoding="utf-8")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert any("chit-chat.yaml:1: fichier vide" in entry for entry in lines), lines
+    assert any("Thème Test.yaml" in entry and "nom de thème" in entry for entry in lines), lines
+    assert any(f"{cio}:" in entry and "« title » est obligatoire" in entry for entry in lines), lines
+    # The bot still answers, without the broken theme rather than with half of it.
+    result = run_cli("ask", "--json", "--knowledge", str(kb_copy), "c koi un cio")
+    assert result.returncode == 0, result.stderr
+    assert '"status": "answer"' not in result.stdout or '"topic": "cio"' not in result.stdout
+
+
+def test_triggers_outside_securite_and_bad_phone_leave_the_item_out(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "afev.yaml"
+    replace_once(path, "    answer:", "    triggers: [afev]\n    answer:")
+    services = kb_copy / "services.yaml"
+    replace_once(services, 'phone: "01 46 77 69 33"', 'phone: "0146776933"')
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert any("réservé au thème « securite »" in entry for entry in lines), lines
+    result = run_cli("ask", "--knowledge", str(kb_copy), "cio villejuif")
+    assert "0146776933" not in result.stdout  # the broken place is not shown half-right

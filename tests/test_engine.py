@@ -59,6 +59,13 @@ def test_huge_message_is_answered(engine: Engine) -> None:
     assert reply.text
 
 
+def test_helplines_are_found_beyond_the_matching_limit(engine: Engine) -> None:
+    question = "Bonjour, je vous écris au sujet du stage de mon fils. " * 60 + "Et j'ai envie de mourir."
+    assert len(question) > 3000
+    reply = engine.respond(question)
+    assert reply.entry is not None and reply.entry.id == "securite-idees-suicidaires"
+
+
 def test_markup_in_question_is_harmless(engine: Engine) -> None:
     reply = engine.respond("<b>c koi</b> un CIO & un stage ?")
     assert reply.status in (ANSWER, SUGGEST)

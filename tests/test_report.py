@@ -59,6 +59,14 @@ def test_stale_entries_are_listed(tmp_path: Path) -> None:
     path = knowledge / "faq" / "afev.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("verified: 2026-11-25", "verified: 2024-01-10", 1), encoding="utf-8")
+    fill(tmp_path / "data")
     result = run_cli("report", "--knowledge", str(knowledge), env={"BOT_DATA_DIR": str(tmp_path / "data")})
     assert result.returncode == 0, result.stderr
     assert "vérifiée le 2024-01-10" in result.stdout
+
+
+def test_report_without_a_base_says_so(tmp_path: Path) -> None:
+    result = run_cli("report", env={"BOT_DATA_DIR": str(tmp_path / "nothing")})
+    assert result.returncode == 1
+    assert "Aucune base" in result.stderr
+    assert not (tmp_path / "nothing").exists()  # nothing created by looking
