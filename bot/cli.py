@@ -94,11 +94,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import evaluate, format_scores, load_questions
+    from bot.yaml_source import YamlError
 
     engine = _engine(args.knowledge)
     root = args.knowledge or Settings.from_env().knowledge_dir
     path = args.questions or root / "eval.yaml"
-    scores = evaluate(engine, load_questions(path))
+    try:
+        questions = load_questions(path)
+    except (OSError, KeyError, TypeError, ValueError, YamlError) as exc:
+        print(f"Jeu de questions illisible ({path}) : {exc}. Chaque élément a un texte « q » "
+              "et un « expect » (voir knowledge/README.md).", file=sys.stderr)
+        return 2
+    scores = evaluate(engine, questions)
     print(format_scores(scores, str(path)))
     return 0 if scores.passes() else 1
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from bot.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Engine, Reply
 from bot.loader import expectations
+from bot.yaml_source import load_yaml
 
 CONFIDENT = (ANSWER, SERVICE, ASK_LOCATION)
 BARS = {"top1": 0.92, "confident_wrong": 0.02, "declined": 0.95}
@@ -64,7 +63,7 @@ class Scores:
 
 
 def load_questions(path: Path) -> list[tuple[str, tuple[str, ...]]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path) or {}  # the project's loader: "q: non" stays text, not False
     return [(str(item["q"]), expectations(item.get("expect"))) for item in data["questions"]]
 
 

@@ -427,7 +427,7 @@ def _load_faq(
         report.error(folder, 1, "dossier faq/ introuvable")
         return topics, entries
     service_kinds = {s.kind for s in services.values()}
-    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+    for path in sorted(folder.glob("*.yaml")):
         data = _read(path, report)
         doc = _mapping(data, path, 1, "un fichier de thème", report) if data is not None else None
         if doc is None:
