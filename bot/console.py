@@ -49,7 +49,7 @@ def run_console(
             say(messages.HELP)
             continue
         if text == "/cio":
-            say(render(engine.ask_place("cio", conversation)))
+            say(render(engine.nearest_cio(None, conversation)))
             continue
         if text == "/themes":
             topics = list(engine.kb.topics.values())

@@ -85,6 +85,13 @@ class Reply:
     def choices(self) -> tuple[Entry, ...]:
         return self.suggestions or self.follow_ups
 
+    @property
+    def commune_to_remember(self) -> str | None:
+        """The commune a person gave to find a CIO: the only thing kept about them (see PRIVACY)."""
+        if self.status == SERVICE and self.topic == "cio" and self.place and self.place.commune:
+            return self.place.commune.insee
+        return None
+
 
 @dataclass
 class Conversation:
@@ -136,6 +143,12 @@ class Engine:
         if commune is None:
             return self.ask_place(kind, conversation)
         return self._remember(self._services_reply(Place(commune), kind, None), conversation)
+
+    def nearest_cio(self, saved_insee: str | None, conversation: Conversation | None = None) -> Reply:
+        """/cio: the CIO near the commune the person saved, or a question about where they are."""
+        if saved_insee:
+            return self.respond_commune(saved_insee, "cio", conversation)
+        return self.ask_place("cio", conversation)
 
     def ask_place(self, kind: str = "cio", conversation: Conversation | None = None) -> Reply:
         """Ask where the user is, for the given kind of service (/cio)."""

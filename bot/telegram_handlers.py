@@ -41,7 +41,7 @@ from telegram.ext import (
 
 from bot import messages
 from bot import telegram_render as render
-from bot.engine import SERVICE, Conversation, Engine, Reply
+from bot.engine import Conversation, Engine, Reply
 from bot.flood import FloodGuard, Verdict
 from bot.loader import Problem, load_knowledge
 from bot.privacy import mask_personal_data
@@ -149,12 +149,9 @@ async def _record(
             )
         # Only the commune given to find a CIO, in a private chat, is kept (see PRIVACY).
         user = update.effective_user
-        commune = reply.place.commune if reply.place else None
-        if (
-            reply.status == SERVICE and reply.topic == "cio" and commune is not None
-            and user is not None and _is_private(update.effective_chat)
-        ):
-            await asyncio.to_thread(store.save_commune, user.id, commune.insee)
+        insee = reply.commune_to_remember
+        if insee and user is not None and _is_private(update.effective_chat):
+            await asyncio.to_thread(store.save_commune, user.id, insee)
     except Exception:
         logger.exception("Could not record a reply (%s)", reply.status)
 
@@ -243,7 +240,7 @@ async def cio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     engine, user = _engine(context), update.effective_user
     insee = await asyncio.to_thread(_store(context).get_commune, user.id) if user else None
     conversation = _conversation(context)
-    reply = engine.respond_commune(insee, "cio", conversation) if insee else engine.ask_place("cio", conversation)
+    reply = engine.nearest_cio(insee, conversation)
     await _send_reply(update, context, reply, "/cio")
 
 
