@@ -14,7 +14,7 @@ from bot import messages
 from bot.knowledge import Entry, KnowledgeBase, Link
 from bot.loader import Problem, load_knowledge
 from bot.matcher import Candidate, Matcher, tokens_of
-from bot.places import Gazetteer, NearbyService, Place, nearest_services
+from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
 from bot.safety import SafetyIndex
 from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser
 
@@ -276,7 +276,7 @@ class Engine:
 
     def _without_place(self, words: tuple[str, ...], place: Place | None) -> Normalised:
         """Drop the words that named a place: they say where, not what."""
-        return self.normaliser.normalise_words(self.gazetteer.strip(_place_folded(words), place))
+        return self.normaliser.normalise_words(self.gazetteer.strip(place_spelling(words), place))
 
     # --- reply builders -----------------------------------------------------------------
 
@@ -386,11 +386,6 @@ class Engine:
         if years and any(s.service.kind in ("cio", "point-accueil") for s in found):
             notes.append(messages.OLD_DATA_NOTE.format(year=years[0]))
         return "\n".join(notes)
-
-
-def _place_folded(words: tuple[str, ...]) -> tuple[str, ...]:
-    """Words as the gazetteer spells place names ("st" and "saint" are one)."""
-    return tuple("saint" if w == "st" else w for w in words)
 
 
 def _map_link(nearby: NearbyService) -> Link:

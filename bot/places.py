@@ -208,10 +208,17 @@ class Gazetteer:
         return Place(nearest, lat, lon)
 
 
+_SAINT = {"st": "saint", "ste": "sainte"}
+
+
+def place_spelling(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Words as place names are filed: 'St-Maur' and 'Saint Maur' meet."""
+    return tuple(_SAINT.get(w, w) for w in words)
+
+
 def _place_words(text: str) -> tuple[str, ...]:
-    """Fold a place name: 'St-Maur' and 'Saint Maur' meet, articles stay (they distinguish)."""
-    words = fold(text).split()
-    return tuple("saint" if w == "st" else "sainte" if w == "ste" else w for w in words)
+    """Fold a place name; articles stay (they tell 'Le Perreux' from other names)."""
+    return place_spelling(tuple(fold(text).split()))
 
 
 def nearest_services(

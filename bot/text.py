@@ -23,11 +23,15 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 _SMS_JE = re.compile(r"\bj(?=[bcdfghklmnpqrstvwxz][a-z]{2,})")
 
 
+def _plain_lower(text: str) -> str:
+    """Lowercase without accents or ligatures: "Œuvre Élève" -> "oeuvre eleve"."""
+    text = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
 def fold(text: str) -> str:
     """Lowercase, strip accents and punctuation; keep letters and digits as words."""
-    text = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    return " ".join(_NON_WORD.sub(" ", _plain_lower(text)).split())
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,7 @@ class Normaliser:
             sizes.sort(reverse=True)
 
     def words(self, text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, ...]:
-        text = text[:limit].translate(_LIGATURES).lower()
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = _plain_lower(text[:limit])
         text = _ELISION.sub(r"\1 ", text)
         text = _SMS_JE.sub("j ", text)
         text = _FIRST.sub("1ere", text)

@@ -42,9 +42,7 @@ def test_run_bot_answers_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=15)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+            _kill_if_running(process)
 
     assert process.returncode == 0, err
     assert welcome.startswith(messages.WELCOME[:40])
@@ -53,6 +51,13 @@ def test_run_bot_answers_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     secret = TEST_TOKEN.split(":", 1)[1]
     assert TEST_TOKEN not in out + err and secret not in out + err
     assert (tmp_path / "data" / DB_FILE).exists()
+
+
+def _kill_if_running(process: subprocess.Popen[str]) -> None:
+    """Never leave a bot behind when a test fails half-way."""
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
 
 
 def _free_port() -> int:
@@ -94,9 +99,7 @@ def test_webhook_mode_registers_the_url_and_checks_the_secret(tmp_path: Path) ->
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=15)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+            _kill_if_running(process)
     assert process.returncode == 0, err
     assert TEST_TOKEN not in out + err
 
