@@ -7,10 +7,11 @@ that each adapter renders its own way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot import messages
+from bot.intents import IntentFinder
 from bot.knowledge import Entry, KnowledgeBase, Link
 from bot.loader import Problem, load_knowledge
 from bot.matcher import Candidate, Matcher, tokens_of
@@ -42,6 +43,8 @@ def coverage_bar(word_count: int) -> float:
 
 
 MAX_SUGGESTIONS = 3
+WHERE_INTENT = "endroit"  # also asked by a short message naming a town ("cordées à Orly")
+PLACE_ASKS_WHERE_WORDS = 5  # in longer messages the town is context ("un lycée de Créteil")
 SAFETY_SCORE = 50.0  # a helpline entry this close is shown even if not certain
 # Which kinds of place answer a request for a given service.
 SERVICE_KINDS: dict[str, tuple[str, ...]] = {"cio": ("cio", "point-accueil")}
@@ -110,6 +113,7 @@ class Engine:
         self.gazetteer = Gazetteer(kb)
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
         self._safety = SafetyIndex(self.normaliser, kb.safety_entries)
+        self.intents = IntentFinder(self.normaliser, kb.language.intents)
 
     @classmethod
     def load(cls, root: Path) -> tuple[Engine, list[Problem]]:
@@ -181,6 +185,16 @@ class Engine:
         if safety is not None:
             return self._safety_reply(safety, candidates)
         best = candidates[0] if candidates else None
+        named = self._bare_name(candidates, norm) if place is None else None
+        if named is not None:
+            return self._for_entry(named, place)
+        asked = self._by_intent(candidates, norm, place)
+        if asked is not None:
+            chosen, also_asked = asked
+            reply = self._for_entry(chosen, place)
+            # The other asks of the message come first among the buttons that follow.
+            follow = tuple(dict.fromkeys((*also_asked, *reply.follow_ups)))[:MAX_SUGGESTIONS]
+            return replace(reply, follow_ups=follow)
         confident = best is not None and self._is_confident(candidates, norm)
         if confident and best is not None:
             return self._for_entry(best, place)
@@ -218,6 +232,45 @@ class Engine:
         close = [c.entry for c in candidates if best.score - c.score <= SUGGEST_SPREAD]
         return self.matcher.agreement(norm, close).get(best.entry.id, 0.0) >= AGREEMENT
 
+    def _by_intent(
+        self, candidates: list[Candidate], norm: Normalised, place: Place | None
+    ) -> tuple[Candidate, tuple[Entry, ...]] | None:
+        """Within a clear theme, the entry that answers what the message asks ("c'est pour qui ?").
+
+        Siblings share the theme's words, so the few words of the ask decide between them.
+        Only entries that declare an intent take part: a specific entry ("la convention de
+        stage") that leads stays for the normal decision.
+        """
+        if not candidates:
+            return None
+        best = candidates[0]
+        if not best.entry.intents or best.score < suggest_bar(best.word_count):
+            return None
+        if best.coverage < coverage_bar(best.word_count):
+            return None
+        if any(c.entry.topic != best.entry.topic for c in candidates if best.score - c.score < ANSWER_MARGIN):
+            return None
+        wanted = set(self.intents.find(norm.words))
+        if place is not None and not place.is_outside and best.word_count <= PLACE_ASKS_WHERE_WORDS:
+            wanted.add(WHERE_INTENT)
+        if not wanted:
+            return None
+        siblings = [e for e in self.kb.entries_of(best.entry.topic) if wanted.intersection(e.intents)]
+        fitting = [c for c in self.matcher.score(norm, siblings) if c.score >= best.score - SUGGEST_SPREAD]
+        if not fitting:
+            return None
+        if len(wanted) > 1:
+            # Several asks in one message: confirm the leader if it answers one, never switch.
+            if fitting[0].entry.id != best.entry.id:
+                return None
+            return best, tuple(c.entry for c in fitting[1:])
+        if len(fitting) > 1 and fitting[0].score - fitting[1].score < ANSWER_MARGIN:
+            return None
+        switching = fitting[0].entry.id != best.entry.id
+        if switching and len(candidates) > 1 and best.score - candidates[1].score >= CLEAR_LEAD:
+            return None  # the words already chose clearly: an ask in passing does not overrule them
+        return fitting[0], ()
+
     def _close(self, candidates: list[Candidate]) -> list[Candidate]:
         """The candidates too close to the best one to tell apart."""
         best = candidates[0]
@@ -238,24 +291,23 @@ class Engine:
         return Candidate(entry, best.score, best.coverage, best.word_count)
 
     def _bare_name(self, candidates: list[Candidate], norm: Normalised) -> Candidate | None:
-        """A programme's name alone ("CIO", "jump in tech"): the theme's first entry says what it is."""
+        """A programme's name alone ("CIO", "alpha ina"): the theme's first entry says what it is,
+        even when a sibling happens to score higher on those words."""
         if not candidates or candidates[0].score < answer_bar(candidates[0].word_count):
             return None
-        close = self._close(candidates)
-        topic = close[0].entry.topic
-        if any(c.entry.topic != topic for c in close):
-            return None
+        topic = candidates[0].entry.topic
         first_id = self.kb.topics[topic].entry_ids[0]
-        first = next((c for c in close if c.entry.id == first_id), None)
+        first = next((c for c in candidates if c.entry.id == first_id), None)
         if first is None:
             return None
         return first if self._names_only(norm, first.entry) else None
 
     def _names_only(self, norm: Normalised, entry: Entry) -> bool:
-        """Whether every meaningful word of the message is in the entry's title or theme name."""
+        """Whether the message is the theme's name, perhaps with what the entry answers ("c'est quoi")."""
         words = {self.matcher.vocabulary_word(w) for w in tokens_of(norm)}
         topic_title = self.kb.topics[entry.topic].title
-        allowed = self.matcher.title_tokens[entry.id] | set(tokens_of(self.normaliser.normalise(topic_title)))
+        allowed = set(tokens_of(self.normaliser.normalise(topic_title)))
+        allowed |= self.intents.words_of(entry.intents)
         return None not in words and words <= allowed
 
     def _small_talk(self, norm: Normalised, candidates: list[Candidate]) -> Candidate | None:
@@ -398,3 +450,4 @@ def _map_link(nearby: NearbyService) -> Link:
     if len(title) > 60:
         title = title[:59] + "…"
     return Link(title, "https://www.openstreetmap.org/search?query=" + quote_plus(query))
+

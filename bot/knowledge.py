@@ -28,6 +28,7 @@ class Entry:
     triggers: tuple[str, ...] = ()
     service: str | None = None  # kind of place listed when the message names a town
     needs_place: bool = False  # without a town, ask for one (the nearest-CIO question)
+    intents: tuple[str, ...] = ()  # what it answers among its theme ("qui", "prix"...)
     file: str = ""
     line: int = 0
 
@@ -87,6 +88,8 @@ class Language:
     replacements: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     stopwords: frozenset[str] = frozenset()
     politeness: frozenset[str] = frozenset()
+    # What a question asks ("prix", "quand"...) -> the phrases that ask it, as people write them.
+    intents: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ SAFETY_TOPIC = "securite"
 
 ENTRY_FIELDS = {
     "id", "questions", "answer", "links", "follow_up", "sources", "verified",
-    "keywords", "triggers", "service", "needs_place", "audience",
+    "keywords", "triggers", "service", "needs_place", "audience", "intent",
 }
 TOPIC_FIELDS = {"topic", "title", "entries", "description"}
 SERVICE_FIELDS = {
@@ -96,7 +96,7 @@ def load_knowledge(
     services = _load_services(root / "services.yaml", report, communes, today)
     language = _load_language(root / "language.yaml", report)
     outside = _load_outside(root / "outside_places.yaml", report)
-    topics, entries = _load_faq(root / "faq", report, today, services)
+    topics, entries = _load_faq(root / "faq", report, today, services, language)
     for service in services.values():
         for topic in service.topics:
             if topic not in topics:
@@ -379,7 +379,7 @@ def _load_language(path: Path, report: _Report) -> Language:
     doc = _mapping(data, path, 1, "language.yaml", report) if data is not None else None
     if doc is None:
         return Language()
-    _unknown_fields(doc, {"replacements", "stopwords", "politeness"}, path, report)
+    _unknown_fields(doc, {"replacements", "stopwords", "politeness", "intents"}, path, report)
     replacements: dict[tuple[str, ...], tuple[str, ...]] = {}
     raw = doc.get("replacements") or LineDict()
     if not isinstance(raw, dict):
@@ -396,7 +396,27 @@ def _load_language(path: Path, report: _Report) -> Language:
         replacements[key] = tuple(fold(meant).split())
     stopwords = frozenset(fold(w) for w in _strings(doc, "stopwords", path, report))
     politeness = frozenset(fold(w) for w in _strings(doc, "politeness", path, report))
-    return Language(replacements, stopwords, politeness)
+    return Language(replacements, stopwords, politeness, _intents(doc, path, report))
+
+
+def _intents(doc: LineDict, path: Path, report: _Report) -> dict[str, tuple[str, ...]]:
+    raw = doc.get("intents")
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict):
+        report.error(path, doc.line_of("intents"), "« intents » doit associer « nom: [façons de demander] »")
+        return {}
+    intents: dict[str, tuple[str, ...]] = {}
+    for name in raw:
+        if not isinstance(name, str) or not ID_PATTERN.match(name):
+            report.error(path, raw.line_of(name), f"intention « {name} » : minuscules, chiffres et tirets")
+            continue
+        cues = _strings(raw, name, path, report, required=True)
+        if cues and all(fold(c) for c in cues):
+            intents[name] = cues
+        elif cues:
+            report.error(path, raw.line_of(name), f"intention « {name} » : une façon de demander est vide")
+    return intents
 
 
 def _load_outside(path: Path, report: _Report) -> tuple[OutsidePlace, ...]:
@@ -418,7 +438,7 @@ def _load_outside(path: Path, report: _Report) -> tuple[OutsidePlace, ...]:
 # --- FAQ ----------------------------------------------------------------------------------
 
 def _load_faq(
-    folder: Path, report: _Report, today: date, services: dict[str, Service]
+    folder: Path, report: _Report, today: date, services: dict[str, Service], language: Language
 ) -> tuple[dict[str, Topic], dict[str, Entry]]:
     topics: dict[str, Topic] = {}
     entries: dict[str, Entry] = {}
@@ -462,7 +482,7 @@ def _load_faq(
             item = _mapping(raw, path, items.line_of(index), "une entrée", report)
             if item is None:
                 continue
-            entry = _entry(item, topic_id, path, report, today, service_kinds)
+            entry = _entry(item, topic_id, path, report, today, service_kinds, language)
             if entry is None:
                 continue
             if entry.id in entries:
@@ -483,7 +503,8 @@ def _load_faq(
 
 
 def _entry(
-    item: LineDict, topic: str, path: Path, report: _Report, today: date, service_kinds: set[str]
+    item: LineDict, topic: str, path: Path, report: _Report, today: date, service_kinds: set[str],
+    language: Language,
 ) -> Entry | None:
     errors_before = report.error_count  # an entry with any error is left out, not half-shown
     _unknown_fields(item, ENTRY_FIELDS, path, report)
@@ -519,6 +540,14 @@ def _entry(
     if needs_place and not service:
         report.error(path, item.line_of("needs_place"), "« needs_place » demande un « service »")
         needs_place = False
+    intents = _strings(item, "intent", path, report)
+    for intent in intents:
+        if intent not in language.intents:
+            known = ", ".join(sorted(language.intents)) or "aucune"
+            report.error(
+                path, item.line_of("intent"),
+                f"« intent » : « {intent} » n'est pas dans « intents » de language.yaml (connues : {known})",
+            )
     if report.error_count > errors_before or not (entry_id and questions and answer and sources and verified):
         return None
     return Entry(
@@ -534,6 +563,7 @@ def _entry(
         triggers=_strings(item, "triggers", path, report),
         service=service,
         needs_place=needs_place,
+        intents=intents,
         file=str(path),
         line=item.line,
     )

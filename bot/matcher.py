@@ -199,25 +199,40 @@ class Matcher:
             default=0.0,
         )
 
-    def rank(self, norm: Normalised, limit: int = 5) -> list[Candidate]:
-        """The `limit` best entries for the message, best first."""
-        words = tokens_of(norm)
-        if not words:
-            return []
+    def _query(self, norm: Normalised) -> tuple[dict[str, float], float, int]:
+        """The message as vocabulary words with their certainty, its total weight, its size."""
         mapped: dict[str, float] = {}  # vocabulary word -> certainty
         total = 0.0
-        distinct = tuple(dict.fromkeys(words))
-        alpha = query_weight(len(distinct))
+        distinct = tuple(dict.fromkeys(tokens_of(norm)))
         for word in distinct:
             target, certainty = self._correct(word)
             if target is None:
                 total += self.unknown_weight
                 continue
-            weight = self.idf[target]
-            total += weight
+            total += self.idf[target]
             mapped[target] = max(mapped.get(target, 0.0), certainty)
+        return mapped, total, len(distinct)
+
+    def _candidate(self, index: int, mapped: dict[str, float], total: float, size: int) -> Candidate:
+        coverage = sum(self.idf[t] * c for t, c in mapped.items() if t in self._local_postings[index]) / total
+        # Words spread over several of an entry's questions still count, a little less.
+        question_score = self._best_question(index, mapped, total, query_weight(size))
+        return Candidate(self.entries[index], round(_combine(question_score, coverage), 1), coverage, size)
+
+    def score(self, norm: Normalised, entries: list[Entry]) -> list[Candidate]:
+        """The given entries scored for the message (as `rank` would), best first."""
+        mapped, total, size = self._query(norm)
         if not mapped:
             return []
+        found = [self._candidate(self._index_of[e.id], mapped, total, size) for e in entries]
+        return sorted(found, key=lambda c: (-c.score, c.entry.id))
+
+    def rank(self, norm: Normalised, limit: int = 5) -> list[Candidate]:
+        """The `limit` best entries for the message, best first."""
+        mapped, total, size = self._query(norm)
+        if not mapped:
+            return []
+        alpha = query_weight(size)
         # Entries first: the share of the query an entry explains (its coverage) bounds the
         # score of every one of its questions, so entries are scored best-bound first and the
         # search stops when no remaining entry can enter the top `limit` (exact, and fast on
@@ -234,11 +249,9 @@ class Matcher:
             coverage = gained / total
             if len(candidates) >= limit and _combine(coverage**alpha, coverage) < floor:
                 break
-            question_score = self._best_question(index, mapped, total, alpha)
             # Words spread over several of an entry's questions still count, a little less.
-            candidates.append(
-                Candidate(self.entries[index], round(_combine(question_score, coverage), 1), coverage, len(distinct))
-            )
+            score = round(_combine(self._best_question(index, mapped, total, alpha), coverage), 1)
+            candidates.append(Candidate(self.entries[index], score, coverage, size))
             if len(candidates) >= limit:
                 candidates.sort(key=lambda c: (-c.score, c.entry.id))
                 del candidates[limit:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Conversation, Engine
@@ -145,3 +147,61 @@ def test_entry_reply_for_buttons(engine: Engine) -> None:
     assert reply is not None and reply.status == ANSWER
     assert engine.entry_reply("no-such-entry") is None
     assert engine.entry_reply("cio-plus-proche").status == ASK_LOCATION  # type: ignore[union-attr]
+
+
+def _without_intent_phrases(engine: Engine) -> Engine:
+    language = replace(engine.kb.language, intents={})
+    return Engine(replace(engine.kb, language=language))
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("le PRE c pour qui", "pre-qui"),
+        ("la cité éducative c ou", "cites-educatives-94"),
+    ],
+)
+def test_what_is_asked_chooses_among_siblings(engine: Engine, question: str, entry_id: str) -> None:
+    reply = engine.respond(question)
+    assert reply.status == ANSWER and reply.entry is not None and reply.entry.id == entry_id, reply.text
+    # The same words without the intent phrases of language.yaml: the siblings stay too close.
+    assert _without_intent_phrases(engine).respond(question).status == SUGGEST
+
+
+def test_intent_phrases_are_read_as_people_write_them(engine: Engine) -> None:
+    def asks(text: str) -> frozenset[str]:
+        return engine.intents.find(engine.normaliser.words(text))
+
+    assert asks("ça coûte combien ?") == {"prix"}
+    assert asks("c gratuit") == {"prix"}
+    assert asks("c'est pour qui") == {"qui"}
+    assert asks("C'est quand ? et il faut s'inscrire ?") == {"quand", "inscription"}
+    assert asks("stage de 3e") == frozenset()
+
+
+def test_a_short_message_naming_a_town_asks_where(engine: Engine) -> None:
+    reply = engine.respond("des cordées de la réussite à Orly ?")
+    assert reply.entry is not None and reply.entry.id == "cordees-reussite-94", reply.text
+
+
+def test_a_specific_entry_is_not_overruled_by_an_ask(engine: Engine) -> None:
+    # "c'est quoi" asks what, but the convention entry explains the message's own words.
+    reply = engine.respond("c'est quoi la convention pour le stage de seconde")
+    assert reply.entry is not None and reply.entry.id == "stage-2nde-convention", reply.text
+
+
+def test_two_asks_in_one_message_answer_one_and_offer_the_other(engine: Engine) -> None:
+    reply = engine.respond("jump in tech : c'est pour qui et c'est quand ?")
+    asked = {"jump-in-tech-qui", "jump-in-tech-dates"}
+    assert reply.status == ANSWER and reply.entry is not None and reply.entry.id in asked, reply.text
+    assert reply.follow_ups[0].id == (asked - {reply.entry.id}).pop()
+
+
+@pytest.mark.parametrize("question", ["jump in tech c gratuit", "Bonjour, mon fils cherche un stage de 3eme à Vitry"])
+def test_scoring_chosen_entries_agrees_with_the_ranking(engine: Engine, question: str) -> None:
+    norm = engine.normaliser.normalise(question)
+    ranked = engine.matcher.rank(norm)
+    rescored = engine.matcher.score(norm, [c.entry for c in reversed(ranked)])
+    assert ranked and [(c.entry.id, c.score, c.coverage) for c in rescored] == [
+        (c.entry.id, c.score, c.coverage) for c in ranked
+    ]
