@@ -7,6 +7,7 @@ that each adapter renders its own way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -54,6 +55,8 @@ OUTSIDE_LINKS = (
     Link("Annuaire des CIO (service-public.fr)", "https://lannuaire.service-public.gouv.fr"),
     Link("Mon orientation en ligne", "https://www.monorientationenligne.fr"),
 )
+
+_BRACKETS = re.compile(r"\(.*?\)")
 
 ANSWER, SERVICE, ASK_LOCATION, SUGGEST, FALLBACK = (
     "answer", "service", "ask_location", "suggest", "fallback",
@@ -114,6 +117,12 @@ class Engine:
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
         self._safety = SafetyIndex(self.normaliser, kb.safety_entries)
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
+        # A message that is exactly one entry's keyword ("mon stage de 3e", "ipe") names it.
+        owners: dict[tuple[str, ...], set[str]] = {}
+        for entry in kb.entries.values():
+            for keyword in entry.keywords:
+                owners.setdefault(self.normaliser.words(keyword), set()).add(entry.id)
+        self._keywords = {words: ids.pop() for words, ids in owners.items() if len(ids) == 1 and words}
 
     @classmethod
     def load(cls, root: Path) -> tuple[Engine, list[Problem]]:
@@ -185,7 +194,7 @@ class Engine:
         if safety is not None:
             return self._safety_reply(safety, candidates)
         best = candidates[0] if candidates else None
-        named = self._bare_name(candidates, norm) if place is None else None
+        named = self._keyword_alone(words) or self._bare_name(candidates, norm) if place is None else None
         if named is not None:
             return self._for_entry(named, place)
         asked = self._by_intent(candidates, norm, place)
@@ -290,6 +299,12 @@ class Engine:
             return None
         return Candidate(entry, best.score, best.coverage, best.word_count)
 
+    def _keyword_alone(self, words: tuple[str, ...]) -> Candidate | None:
+        entry_id = self._keywords.get(words)
+        if entry_id is None:
+            return None
+        return Candidate(self.kb.entries[entry_id], 100.0, 1.0, len(words))
+
     def _bare_name(self, candidates: list[Candidate], norm: Normalised) -> Candidate | None:
         """A programme's name alone ("CIO", "alpha ina"): the theme's first entry says what it is,
         even when a sibling happens to score higher on those words."""
@@ -305,8 +320,9 @@ class Engine:
     def _names_only(self, norm: Normalised, entry: Entry) -> bool:
         """Whether the message is the theme's name, perhaps with what the entry answers ("c'est quoi")."""
         words = {self.matcher.vocabulary_word(w) for w in tokens_of(norm)}
-        topic_title = self.kb.topics[entry.topic].title
-        allowed = set(tokens_of(self.normaliser.normalise(topic_title)))
+        # "Jump In Tech (filles et numérique)": the words in brackets describe, they do not name.
+        topic_name = _BRACKETS.sub(" ", self.kb.topics[entry.topic].title)
+        allowed = set(tokens_of(self.normaliser.normalise(topic_name)))
         allowed |= self.intents.words_of(entry.intents)
         return None not in words and words <= allowed
 
@@ -320,9 +336,13 @@ class Engine:
         return best if best.entry.topic == "chit-chat" else None
 
     def _safety_candidate(self, candidates: list[Candidate]) -> Entry | None:
-        """Helplines win with less certainty than other answers: missing them costs more."""
+        """Helplines win with less certainty than other answers: missing them costs more.
+
+        Still, one far behind a clear answer ("stage de 3e chez les pompiers") is not meant.
+        """
         for candidate in candidates[:2]:
-            if candidate.entry.triggers and candidate.score >= SAFETY_SCORE:
+            close = candidate.score >= candidates[0].score - SUGGEST_SPREAD
+            if candidate.entry.triggers and candidate.score >= SAFETY_SCORE and close:
                 return candidate.entry
         return None
 

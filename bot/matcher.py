@@ -37,6 +37,11 @@ QUERY_COVERAGE_WEIGHT = 0.65  # how much of the query an entry explains, vs. the
 SHORT_QUERY_WORDS = 5
 LONG_QUERY_DECAY = 0.035
 MIN_QUERY_COVERAGE_WEIGHT = 0.3
+# A word found in only one of an entry's questions may be incidental there ("faut sortir le
+# porte-monnaie ?" in the CIO-cost entry must not answer "tu veux sortir avec moi"): it counts
+# less than the words the entry's questions share. Measured with benchmarks/cross_validate.py
+# and a blind development set: fewer confident wrong answers for a little less top-1.
+SINGLE_USE_WEIGHT = 0.7
 
 
 def query_weight(word_count: int) -> float:
@@ -190,8 +195,9 @@ class Matcher:
             found = postings.get(token)
             if found:
                 weight = self.idf[token]
+                earned = weight * certainty * (SINGLE_USE_WEIGHT if len(found) == 1 else 1.0)
                 for q_local in found:
-                    gain[q_local] += weight * certainty
+                    gain[q_local] += earned
                     hit[q_local] += weight
         weights = self._question_weights[index]
         return max(
@@ -214,7 +220,11 @@ class Matcher:
         return mapped, total, len(distinct)
 
     def _candidate(self, index: int, mapped: dict[str, float], total: float, size: int) -> Candidate:
-        coverage = sum(self.idf[t] * c for t, c in mapped.items() if t in self._local_postings[index]) / total
+        postings = self._local_postings[index]
+        coverage = sum(
+            self.idf[t] * c * (SINGLE_USE_WEIGHT if len(postings[t]) == 1 else 1.0)
+            for t, c in mapped.items() if t in postings
+        ) / total
         # Words spread over several of an entry's questions still count, a little less.
         question_score = self._best_question(index, mapped, total, query_weight(size))
         return Candidate(self.entries[index], round(_combine(question_score, coverage), 1), coverage, size)
@@ -241,7 +251,8 @@ class Matcher:
         for token, certainty in mapped.items():
             weight = self.idf[token] * certainty
             for entry_index in self._entry_postings.get(token, ()):
-                entry_gain[entry_index] += weight
+                single = len(self._local_postings[entry_index][token]) == 1
+                entry_gain[entry_index] += weight * (SINGLE_USE_WEIGHT if single else 1.0)
         order = sorted(entry_gain.items(), key=lambda item: -item[1])
         candidates: list[Candidate] = []
         floor = -1.0  # the lowest score still in the top `limit`

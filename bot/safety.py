@@ -30,14 +30,20 @@ class SafetyIndex:
                     self._by_first.setdefault(words[0], []).append((tuple(words), entry))
 
     def find(self, words: tuple[str, ...]) -> Entry | None:
-        best: Entry | None = None
+        """The helpline entry the message calls for, or None.
+
+        A trigger inside a longer one that also holds gives way to it: in "il menace de me
+        tuer", "menace de me tuer" (danger) wins over "me tuer" (suicidal thoughts).
+        """
+        found: list[tuple[int, int, Entry]] = []  # start, end, entry
         for i, word in enumerate(words):
-            found = [entry for trigger, entry in self._by_first.get(word, ()) if _holds(words, i, trigger)]
-            found += [entry for prefix, _, entry in self._prefixes if word.startswith(prefix)]
-            for entry in found:
-                if best is None or self._rank[entry.id] < self._rank[best.id]:
-                    best = entry
-        return best
+            found += [(i, i + len(t), entry) for t, entry in self._by_first.get(word, ()) if _holds(words, i, t)]
+            found += [(i, i + 1, entry) for prefix, _, entry in self._prefixes if word.startswith(prefix)]
+        kept = [
+            (start, end, entry) for start, end, entry in found
+            if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)
+        ]
+        return min((entry for _, _, entry in kept), key=lambda entry: self._rank[entry.id], default=None)
 
 
 def _holds(words: tuple[str, ...], i: int, trigger: tuple[str, ...]) -> bool:

@@ -78,11 +78,6 @@ def _percent(out: str, label: str) -> float:
     return float(match.group(1))
 
 
-# Regression floors, measured on the shipped base: the bars (92 % top-1, at most 2 %
-# confident wrong) are not all reached yet, and `eval` itself keeps exiting 1 until they are.
-TOP1_FLOOR = 87.0
-CONFIDENT_WRONG_CEILING = 3.5
-
 
 def test_eval_scores_and_exit_code() -> None:
     result = run_cli("eval", timeout=120)
@@ -90,9 +85,23 @@ def test_eval_scores_and_exit_code() -> None:
     top1 = _percent(out, "bonne réponse du premier coup")
     wrong = _percent(out, "réponses sûres mais fausses")
     declined = _percent(out, "questions bien déclinées")
+    # The bars, on the shipped base: a change that breaks one of them fails CI.
+    assert top1 >= 92.0, out[-3000:]
+    assert wrong <= 2.0, out[-3000:]
     assert declined >= 95.0, out[-3000:]
-    assert top1 >= TOP1_FLOOR, out[-3000:]
-    assert wrong <= CONFIDENT_WRONG_CEILING, out[-3000:]
-    meets_bars = top1 >= 92.0 and wrong <= 2.0 and declined >= 95.0
-    assert (result.returncode == 0) == meets_bars
-    assert ("RÉUSSI" in out) == meets_bars
+    assert result.returncode == 0
+    assert "RÉUSSI" in out
+
+
+def test_eval_under_the_bars_exits_1_and_lists_failures(tmp_path) -> None:
+    questions = tmp_path / "hard.yaml"
+    questions.write_text(
+        'questions:\n  - q: "c koi un cio"\n    expect: cio-quest-ce\n'
+        '  - q: "recette de la blanquette"\n    expect: jump-in-tech-cout\n'
+        '  - q: "stage de surf"\n    expect: decline\n',
+        encoding="utf-8",
+    )
+    result = run_cli("eval", "--questions", str(questions))
+    assert result.returncode == 1
+    assert "SOUS LE SEUIL" in result.stdout
+    assert "recette de la blanquette" in result.stdout and "attendu jump-in-tech-cout" in result.stdout
