@@ -15,11 +15,13 @@ class IntentFinder:
 
     def __init__(self, normaliser: Normaliser, intents: dict[str, tuple[str, ...]]) -> None:
         self._phrases: list[tuple[tuple[str, ...], str]] = []
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # read a long message once
         for name, phrases in intents.items():
             for phrase in phrases:
                 words = normaliser.words(phrase)
                 if words:
                     self._phrases.append((words, name))
+                    self._by_first.setdefault(words[0], []).append((words, name))
 
     def words_of(self, intents: tuple[str, ...]) -> set[str]:
         """Every word of the phrases that ask these intents."""
@@ -28,8 +30,8 @@ class IntentFinder:
     def find(self, words: tuple[str, ...]) -> frozenset[str]:
         """The intents whose phrases appear, word for word, in the normalised message."""
         found = set()
-        for phrase, name in self._phrases:
-            size = len(phrase)
-            if name not in found and any(words[i : i + size] == phrase for i in range(len(words) - size + 1)):
-                found.add(name)
+        for i, word in enumerate(words):
+            for phrase, name in self._by_first.get(word, ()):
+                if words[i : i + len(phrase)] == phrase:
+                    found.add(name)
         return frozenset(found)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.knowledge import Entry
 from bot.text import Normaliser
 
+PREFIX_KEY = 3  # letters a one-word prefix trigger is filed under
+
 
 class SafetyIndex:
     """The securite entries' triggers, indexed by first word so a long message is read once.
@@ -16,7 +18,8 @@ class SafetyIndex:
     def __init__(self, normaliser: Normaliser, entries: list[Entry]) -> None:
         self._rank = {entry.id: i for i, entry in enumerate(entries)}
         self._by_first: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
-        self._prefixes: list[tuple[str, tuple[str, ...], Entry]] = []  # first word is a prefix
+        # One-word prefixes ("harcel*"), filed under their first letters: a word meets few of them.
+        self._prefixes: dict[str, list[tuple[str, Entry]]] = {}
         for entry in entries:
             for trigger in entry.triggers:
                 words = list(normaliser.words(trigger.rstrip("*")))
@@ -25,9 +28,12 @@ class SafetyIndex:
                 if trigger.endswith("*"):
                     words[-1] += "*"
                 if len(words) == 1 and words[0].endswith("*"):
-                    self._prefixes.append((words[0][:-1], tuple(words), entry))
+                    prefix = words[0][:-1]
+                    self._prefixes.setdefault(prefix[:PREFIX_KEY], []).append((prefix, entry))
                 else:
                     self._by_first.setdefault(words[0], []).append((tuple(words), entry))
+        # Prefixes shorter than the key ("ag*") are tried on every word.
+        self._short_keys = [key for key in self._prefixes if len(key) < PREFIX_KEY]
 
     def find(self, words: tuple[str, ...]) -> Entry | None:
         """The helpline entry the message calls for, or None.
@@ -38,7 +44,8 @@ class SafetyIndex:
         found: list[tuple[int, int, Entry]] = []  # start, end, entry
         for i, word in enumerate(words):
             found += [(i, i + len(t), entry) for t, entry in self._by_first.get(word, ()) if _holds(words, i, t)]
-            found += [(i, i + 1, entry) for prefix, _, entry in self._prefixes if word.startswith(prefix)]
+            for key in (word[:PREFIX_KEY], *self._short_keys):
+                found += [(i, i + 1, entry) for prefix, entry in self._prefixes.get(key, ()) if word.startswith(prefix)]
         kept = [
             (start, end, entry) for start, end, entry in found
             if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)
