@@ -14,7 +14,7 @@ from pathlib import Path
 from bot import messages
 from bot.intents import IntentFinder
 from bot.knowledge import Entry, KnowledgeBase, Link
-from bot.loader import Problem, load_knowledge
+from bot.loader import WHERE_INTENT, Problem, load_knowledge
 from bot.matcher import Candidate, Matcher, tokens_of
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
 from bot.safety import SafetyIndex
@@ -44,7 +44,6 @@ def coverage_bar(word_count: int) -> float:
 
 
 MAX_SUGGESTIONS = 3
-WHERE_INTENT = "endroit"  # also asked by a short message naming a town ("cordées à Orly")
 PLACE_ASKS_WHERE_WORDS = 5  # in longer messages the town is context ("un lycée de Créteil")
 SAFETY_SCORE = 50.0  # a helpline entry this close is shown even if not certain
 # Which kinds of place answer a request for a given service.
@@ -194,7 +193,7 @@ class Engine:
         if safety is not None:
             return self._safety_reply(safety, candidates)
         best = candidates[0] if candidates else None
-        named = self._keyword_alone(words) or self._bare_name(candidates, norm) if place is None else None
+        named = (self._keyword_alone(words) or self._bare_name(candidates, norm)) if place is None else None
         if named is not None:
             return self._for_entry(named, place)
         asked = self._by_intent(candidates, norm, place)
@@ -214,7 +213,8 @@ class Engine:
                 return self._for_entry(located, place)
             if conversation.awaiting_place:
                 return self._services_reply(place, conversation.awaiting_place, None)
-        chosen = self._bare_name(candidates, norm) or self._small_talk(norm, candidates)
+        # With a town, a theme's name alone comes after the theme's places ("méliès orly").
+        chosen = (self._bare_name(candidates, norm) if place else None) or self._small_talk(norm, candidates)
         if chosen is not None:
             return self._for_entry(chosen, place)
         if place and not norm.content:
@@ -306,16 +306,21 @@ class Engine:
         return Candidate(self.kb.entries[entry_id], 100.0, 1.0, len(words))
 
     def _bare_name(self, candidates: list[Candidate], norm: Normalised) -> Candidate | None:
-        """A programme's name alone ("CIO", "alpha ina"): the theme's first entry says what it is,
-        even when a sibling happens to score higher on those words."""
+        """A theme's name alone ("CIO", "Prépa Talents"): the theme's first entry says what it is,
+        even when a sibling happens to score a little higher on those words."""
         if not candidates or candidates[0].score < answer_bar(candidates[0].word_count):
             return None
-        topic = candidates[0].entry.topic
+        close = self._close(candidates)
+        topic = close[0].entry.topic
+        if any(c.entry.topic != topic for c in close):
+            return None
         first_id = self.kb.topics[topic].entry_ids[0]
         first = next((c for c in candidates if c.entry.id == first_id), None)
-        if first is None:
+        if first is None or not self._names_only(norm, first.entry):
             return None
-        return first if self._names_only(norm, first.entry) else None
+        # "petit déjeuner quelles écoles" asks something the overview does not answer.
+        asked = self.intents.find(norm.words)
+        return first if asked <= set(first.entry.intents) else None
 
     def _names_only(self, norm: Normalised, entry: Entry) -> bool:
         """Whether the message is the theme's name, perhaps with what the entry answers ("c'est quoi")."""
@@ -470,4 +475,3 @@ def _map_link(nearby: NearbyService) -> Link:
     if len(title) > 60:
         title = title[:59] + "…"
     return Link(title, "https://www.openstreetmap.org/search?query=" + quote_plus(query))
-

@@ -26,6 +26,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 POSTCODE_94 = re.compile(r"^94\d{3}$")
 STALE_AFTER_DAYS = 365
 SAFETY_TOPIC = "securite"
+WHERE_INTENT = "endroit"  # the intent a short message naming a town asks (see bot/engine.py)
 
 ENTRY_FIELDS = {
     "id", "questions", "answer", "links", "follow_up", "sources", "verified",
@@ -416,6 +417,12 @@ def _intents(doc: LineDict, path: Path, report: _Report) -> dict[str, tuple[str,
             intents[name] = cues
         elif cues:
             report.error(path, raw.line_of(name), f"intention « {name} » : une façon de demander est vide")
+    if intents and WHERE_INTENT not in intents:
+        report.warn(
+            path, doc.line_of("intents"),
+            f"« intents » sans « {WHERE_INTENT} » : un message court qui nomme une commune "
+            "ne sera plus lu comme « où ? »",
+        )
     return intents
 
 
@@ -540,14 +547,7 @@ def _entry(
     if needs_place and not service:
         report.error(path, item.line_of("needs_place"), "« needs_place » demande un « service »")
         needs_place = False
-    intents = _strings(item, "intent", path, report)
-    for intent in intents:
-        if intent not in language.intents:
-            known = ", ".join(sorted(language.intents)) or "aucune"
-            report.error(
-                path, item.line_of("intent"),
-                f"« intent » : « {intent} » n'est pas dans « intents » de language.yaml (connues : {known})",
-            )
+    intents = _entry_intents(item, path, report, language)
     if report.error_count > errors_before or not (entry_id and questions and answer and sources and verified):
         return None
     return Entry(
@@ -567,6 +567,23 @@ def _entry(
         file=str(path),
         line=item.line,
     )
+
+
+def _entry_intents(item: LineDict, path: Path, report: _Report, language: Language) -> tuple[str, ...]:
+    """The entry's intents; an unknown one is only a warning: intents break ties, nothing more."""
+    raw = item.get("intent")
+    kept = []
+    for index, intent in enumerate(_strings(item, "intent", path, report)):
+        if intent in language.intents:
+            kept.append(intent)
+            continue
+        line = raw.line_of(index) if isinstance(raw, LineList) else item.line_of("intent")
+        known = ", ".join(sorted(language.intents)) or "aucune"
+        report.warn(
+            path, line,
+            f"« intent » : « {intent} » n'est pas dans « intents » de language.yaml (connues : {known}) ; ignorée",
+        )
+    return tuple(kept)
 
 
 def _links(item: LineDict, path: Path, report: _Report) -> tuple[Link, ...]:

@@ -117,6 +117,11 @@ class Matcher:
                 for token in tokens:
                     self._local_postings[index][token].append(len(self._question_weights[index]))
                 self._question_weights[index].append(sum(self.idf[t] for t in tokens))
+        # What each word is worth to each entry: its rarity, less if only one question holds it.
+        self._worth: list[dict[str, float]] = [
+            {t: self.idf[t] * (SINGLE_USE_WEIGHT if len(qs) == 1 else 1.0) for t, qs in postings.items()}
+            for postings in self._local_postings
+        ]
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         # A second, independent view for close calls: how often each word appears among an
         # entry's own questions (naive Bayes), so that "qui" points to the "who" entries.
@@ -130,9 +135,6 @@ class Matcher:
             self._word_counts.append(counts)
             self._word_totals.append(sum(counts.values()))
         self._index_of = {entry.id: i for i, entry in enumerate(self.entries)}
-        self.title_tokens: dict[str, frozenset[str]] = {
-            e.id: frozenset(tokens_of(normaliser.normalise(e.title))) for e in self.entries
-        }
 
     def vocabulary_word(self, word: str) -> str | None:
         """The FAQ's own word this one stands for (typos and word families), or None."""
@@ -195,7 +197,7 @@ class Matcher:
             found = postings.get(token)
             if found:
                 weight = self.idf[token]
-                earned = weight * certainty * (SINGLE_USE_WEIGHT if len(found) == 1 else 1.0)
+                earned = self._worth[index][token] * certainty
                 for q_local in found:
                     gain[q_local] += earned
                     hit[q_local] += weight
@@ -220,11 +222,8 @@ class Matcher:
         return mapped, total, len(distinct)
 
     def _candidate(self, index: int, mapped: dict[str, float], total: float, size: int) -> Candidate:
-        postings = self._local_postings[index]
-        coverage = sum(
-            self.idf[t] * c * (SINGLE_USE_WEIGHT if len(postings[t]) == 1 else 1.0)
-            for t, c in mapped.items() if t in postings
-        ) / total
+        worth = self._worth[index]
+        coverage = sum(worth[t] * c for t, c in mapped.items() if t in worth) / total
         # Words spread over several of an entry's questions still count, a little less.
         question_score = self._best_question(index, mapped, total, query_weight(size))
         return Candidate(self.entries[index], round(_combine(question_score, coverage), 1), coverage, size)
@@ -249,10 +248,8 @@ class Matcher:
         # a large base).
         entry_gain: dict[int, float] = defaultdict(float)
         for token, certainty in mapped.items():
-            weight = self.idf[token] * certainty
             for entry_index in self._entry_postings.get(token, ()):
-                single = len(self._local_postings[entry_index][token]) == 1
-                entry_gain[entry_index] += weight * (SINGLE_USE_WEIGHT if single else 1.0)
+                entry_gain[entry_index] += self._worth[entry_index][token] * certainty
         order = sorted(entry_gain.items(), key=lambda item: -item[1])
         candidates: list[Candidate] = []
         floor = -1.0  # the lowest score still in the top `limit`

@@ -12,7 +12,8 @@ class SafetyIndex:
     """The securite entries' triggers, indexed by first word so a long message is read once.
 
     A trigger is a word or phrase; a last word ending in * is a prefix ("frapp*" matches
-    frappe, frapper, frappent). When several entries fire, the first in file order wins.
+    frappe, frapper, frappent). A trigger found inside a longer one that also fires gives
+    way to it; among the rest, the entry first in file order wins.
     """
 
     def __init__(self, normaliser: Normaliser, entries: list[Entry]) -> None:

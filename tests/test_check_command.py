@@ -232,25 +232,30 @@ def test_triggers_outside_securite_and_bad_phone_leave_the_item_out(kb_copy: Pat
     assert "0146776933" not in result.stdout  # the broken place is not shown half-right
 
 
-def test_unknown_intent_is_reported_with_the_known_ones(kb_copy: Path) -> None:
+def test_unknown_intent_is_a_warning_and_only_the_intent_is_dropped(kb_copy: Path) -> None:
     path = kb_copy / "faq" / "pre.yaml"
-    replace_once(path, "    intent: qui", "    intent: pour-qui")
+    replace_once(path, "    intent: qui", "    intent:\n      - qui\n      - pour-qui")
     code, lines = check(kb_copy)
-    assert code == 1
-    assert reported(lines, path, line_of(path, "intent: pour-qui"), "« pour-qui » n'est pas dans « intents »"), lines
-    assert any("connues : contact, endroit, inscription, prix, quand, qui, quoi" in entry for entry in lines)
+    assert code == 0, lines  # intents only break ties: the entry stays in service
+    line = line_of(path, "- pour-qui")  # the item itself, not the field
+    assert reported(lines, path, line, "avertissement : « intent » : « pour-qui » n'est pas dans « intents »"), lines
+    assert any("(connues : contact, endroit, inscription, prix, quand, qui, quoi) ; ignorée" in e for e in lines)
     kb, _ = load_knowledge(kb_copy)
-    assert "pre-qui" not in kb.entries and "pre-quest-ce" in kb.entries
+    assert kb.entries["pre-qui"].intents == ("qui",)
 
 
 def test_malformed_intents_in_language_file(kb_copy: Path) -> None:
     path = kb_copy / "language.yaml"
     replace_once(path, "  quand: [quand]", "  quand: []\n  Pour Qui: [qui]")
+    replace_once(path, "  endroit: [endroit,", "  ailleurs: [endroit,")
     code, lines = check(kb_copy)
     assert code == 1
     assert reported(lines, path, line_of(path, "quand: []"), "« quand » ne peut pas être vide"), lines
     assert reported(lines, path, line_of(path, "Pour Qui"), "intention « Pour Qui » : minuscules"), lines
-    # The entry that answered "quand" is reported too, and the bot still answers the rest.
+    assert reported(lines, path, line_of(path, "intents:"), "sans « endroit »"), lines
+    # The entries that answered "quand" lose that intent only, and the bot still answers.
     faq = kb_copy / "faq" / "jump-in-tech.yaml"
     assert reported(lines, faq, line_of(faq, "intent: quand"), "« quand » n'est pas dans « intents »"), lines
+    kb, _ = load_knowledge(kb_copy)
+    assert "jump-in-tech-dates" in kb.entries
     assert "cio-quest-ce" in run_cli("ask", "--json", "--knowledge", str(kb_copy), "c koi un cio").stdout

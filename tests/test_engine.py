@@ -231,8 +231,3 @@ def test_a_helpline_far_behind_a_clear_answer_is_not_forced(engine: Engine) -> N
     reply = engine.respond("stage de 3e à la caserne des pompiers")
     assert reply.entry is not None and reply.entry.id == "stage-3e-administration", reply.text
 
-
-def test_the_longer_trigger_decides_which_helpline(engine: Engine) -> None:
-    # "me tuer" alone is suicidal thoughts (3114); a threat from someone else is danger (17).
-    assert engine.respond("il menace de me tuer").entry.id == "securite-urgence"
-    assert engine.respond("je veux me tuer").entry.id == "securite-idees-suicidaires"

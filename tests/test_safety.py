@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.engine import Engine
 from bot.knowledge import Entry
 from bot.safety import SafetyIndex
@@ -28,3 +30,46 @@ def test_prefixes_of_any_length_phrases_and_overlaps(engine: Engine) -> None:
     assert found("je veux me tuer") == "premiere"
     assert found("on me suit et je veux me tuer") == "premiere"  # no overlap: file order
     assert found("bonjour, une question sur le stage") is None
+
+
+@pytest.mark.parametrize(
+    ("message", "entry_id"),
+    [
+        ("je veut me tuer", "securite-idees-suicidaires"),  # about oneself, misspelt: 3114
+        ("jveut me tuer", "securite-idees-suicidaires"),
+        ("moi va me tuer, trop triste", "securite-idees-suicidaires"),
+        ("mon fils dit qu'il va se jeter du pont", "securite-idees-suicidaires"),
+        ("ils vont me tuer", "securite-urgence"),  # a threat from someone else: 17
+        ("il va me frapper", "securite-urgence"),
+        ("il menace de me tuer", "securite-urgence"),
+        ("un adulte me touche et me dit de rien dire", "securite-enfance-danger"),
+        ("jme fais taper à la récré", "securite-harcelement"),
+    ],
+)
+def test_who_is_in_danger_decides_the_helpline(engine: Engine, message: str, entry_id: str) -> None:
+    reply = engine.respond(message)
+    assert reply.entry is not None and reply.entry.id == entry_id, (message, reply.entry)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "des coups de pouce pour les devoirs",
+        "passer des coups de fil aux entreprises pour le stage",
+        "c'est une claque ce site",
+        "il frappe à la porte de toutes les entreprises",
+        "la conseillère qui me suit au CIO",
+        "le CIO ne répond plus au téléphone",
+        "mon fils est entré dans une école d'ingénieur",
+        "il veut entrer chez Airbus en stage",
+        "la conseillère ne sera plus là en juillet",
+        "peur de me blesser pendant le stage",
+        "envoyer des photos d'identité pour le dossier",
+        "un cours qui traite de l'orientation",
+        "ça m'embête de vous déranger pour le stage",
+        "mon père me prive de sortie le week-end",
+    ],
+)
+def test_everyday_senses_of_alarming_words_are_not_helplines(engine: Engine, message: str) -> None:
+    reply = engine.respond(message)
+    assert reply.topic != "securite", (message, reply.entry)
