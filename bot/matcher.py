@@ -10,11 +10,13 @@ has never seen ("surf", "guitare") count against the match instead of being igno
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
@@ -122,6 +124,11 @@ class Matcher:
             {t: self.idf[t] * (SINGLE_USE_WEIGHT if len(qs) == 1 else 1.0) for t, qs in postings.items()}
             for postings in self._local_postings
         ]
+        # Across entries, each word's holders with its worth to them: the ranking's inner loop.
+        self._holders: dict[str, list[tuple[int, float]]] = {
+            token: [(index, self._worth[index][token]) for index in indexes]
+            for token, indexes in self._entry_postings.items()
+        }
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         # A second, independent view for close calls: how often each word appears among an
         # entry's own questions (naive Bayes), so that "qui" points to the "who" entries.
@@ -248,12 +255,12 @@ class Matcher:
         # a large base).
         entry_gain: dict[int, float] = defaultdict(float)
         for token, certainty in mapped.items():
-            for entry_index in self._entry_postings.get(token, ()):
-                entry_gain[entry_index] += self._worth[entry_index][token] * certainty
-        order = sorted(entry_gain.items(), key=lambda item: -item[1])
+            for entry_index, worth in self._holders.get(token, ()):
+                entry_gain[entry_index] += worth * certainty
+        order = heapq.nlargest(limit * SCORED_PER_RESULT, entry_gain.items(), key=itemgetter(1))
         candidates: list[Candidate] = []
         floor = -1.0  # the lowest score still in the top `limit`
-        for index, gained in order[: limit * SCORED_PER_RESULT]:
+        for index, gained in order:
             coverage = gained / total
             if len(candidates) >= limit and _combine(coverage**alpha, coverage) < floor:
                 break
