@@ -146,11 +146,12 @@ def main() -> int:
     knowledge = REPO / "knowledge"
     eval_questions = load_questions(knowledge / "eval.yaml")
     unseen = load_questions(REPO / "benchmarks" / "unseen_questions.yaml")
+    development = load_questions(REPO / "benchmarks" / "dev_questions.yaml")
     texts = [q for q, _ in eval_questions + unseen]
 
     engine, load_s, peak = timed_load(knowledge)
     report("Base livrée", engine, load_s, peak, texts)
-    for label, questions in (("eval.yaml", eval_questions), ("jamais vues", unseen)):
+    for label, questions in (("eval.yaml", eval_questions), ("développement", development), ("jamais vues", unseen)):
         ours = evaluate(engine, questions)
         naive = naive_accuracy(NaiveMatcher(engine), questions)
         print(

@@ -31,7 +31,9 @@ MIN_ROOT = 5  # letters a word and its family member must share at least...
 ROOT_SHARE = 0.75  # ...and this share of the shorter one
 ROOT_CERTAINTY = 0.7
 BAYES_SMOOTHING = 0.5
-SCORED_PER_RESULT = 4  # entries scored in full per result returned, best coverage first
+# Entries scored in full per result returned, best coverage first (4 gave the same answers on
+# the three question sets, and 0.1 point more cross-validation errors, for 30 % more time).
+SCORED_PER_RESULT = 2
 FUZZY_WEIGHT_POWER = 3  # a corrected word counts (similarity ** 3): 0.9 -> 0.73
 QUERY_COVERAGE_WEIGHT = 0.65  # how much of the query an entry explains, vs. the reverse
 # Long messages carry context ("we arrived in France two years ago...") that no entry
@@ -209,10 +211,14 @@ class Matcher:
                     gain[q_local] += earned
                     hit[q_local] += weight
         weights = self._question_weights[index]
-        return max(
-            ((gained / total) ** alpha * (hit[q] / weights[q]) ** (1 - alpha) for q, gained in gain.items()),
-            default=0.0,
-        )
+        # A question can score at most (its gain)^alpha: try the richest first, stop when none can win.
+        best = 0.0
+        for q, gained in sorted(gain.items(), key=itemgetter(1), reverse=True):
+            cap = (gained / total) ** alpha
+            if cap <= best:
+                break
+            best = max(best, cap * (hit[q] / weights[q]) ** (1 - alpha))
+        return best
 
     def _query(self, norm: Normalised) -> tuple[dict[str, float], float, int]:
         """The message as vocabulary words with their certainty, its total weight, its size."""
