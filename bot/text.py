@@ -18,6 +18,7 @@ _SECOND = re.compile(r"\b2\s?n?de?s?\b")
 _FIRST = re.compile(r"\b1\s?(?:ere|er|re)\b")
 # Elided articles and pronouns: l', d', j', qu', n', s', m', t', c' (kept apart, then dropped)
 _ELISION = re.compile(r"\b(qu|[ldjnsmtc])'")
+_LATIN_ACCENTS = re.compile("[\u0300-\u036f]+")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # SMS contractions of "je": jtrouve, jhabite, jsuis, jpeux (not "jump": a vowel follows)
 _SMS_JE = re.compile(r"\bj(?=[bcdfghklmnpqrstvwxz][a-z]{2,})")
@@ -26,7 +27,11 @@ _SMS_JE = re.compile(r"\bj(?=[bcdfghklmnpqrstvwxz][a-z]{2,})")
 def _plain_lower(text: str) -> str:
     """Lowercase without accents or ligatures: "Œuvre Élève" -> "oeuvre eleve"."""
     text = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = _LATIN_ACCENTS.sub("", text)  # the usual case, fast; then any other combining mark
+        if not text.isascii():
+            text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text
 
 
 def fold(text: str) -> str:
