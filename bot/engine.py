@@ -45,7 +45,9 @@ def coverage_bar(word_count: int) -> float:
 
 MAX_SUGGESTIONS = 3
 PLACE_ASKS_WHERE_WORDS = 5  # in longer messages the town is context ("un lycée de Créteil")
-SAFETY_SCORE = 50.0  # a helpline entry this close is shown even if not certain
+# A helpline entry this close is shown even if not certain (at 50, "une photo de moi pour le
+# CV" got the cyber-harassment line; 60 found every distress message 50 found, see cross_validate).
+SAFETY_SCORE = 60.0
 # Which kinds of place answer a request for a given service.
 SERVICE_KINDS: dict[str, tuple[str, ...]] = {"cio": ("cio", "point-accueil")}
 SERVICE_LABELS: dict[str, str] = {"cio": "Les CIO"}
@@ -116,11 +118,12 @@ class Engine:
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
         self._safety = SafetyIndex(self.normaliser, kb.safety_entries)
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
-        # A message that is exactly one entry's keyword ("mon stage de 3e", "ipe") names it.
+        # A message that is exactly one entry's keyword ("mon stage de 3e", "ipe") names it. As
+        # written, not as understood: "dates" must not claim every "quand ?".
         owners: dict[tuple[str, ...], set[str]] = {}
         for entry in kb.entries.values():
             for keyword in entry.keywords:
-                owners.setdefault(self.normaliser.words(keyword), set()).add(entry.id)
+                owners.setdefault(self.normaliser.spelled(keyword), set()).add(entry.id)
         self._keywords = {words: ids.pop() for words, ids in owners.items() if len(ids) == 1 and words}
 
     @classmethod
@@ -193,7 +196,9 @@ class Engine:
         if safety is not None:
             return self._safety_reply(safety, candidates)
         best = candidates[0] if candidates else None
-        named = (self._keyword_alone(words) or self._bare_name(candidates, norm)) if place is None else None
+        named = None
+        if place is None:
+            named = self._keyword_alone(self.normaliser.spelled(text)) or self._bare_name(candidates, norm)
         if named is not None:
             return self._for_entry(named, place)
         asked = self._by_intent(candidates, norm, place)

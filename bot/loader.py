@@ -26,6 +26,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 POSTCODE_94 = re.compile(r"^94\d{3}$")
 STALE_AFTER_DAYS = 365
 SAFETY_TOPIC = "securite"
+MIN_PREFIX_LETTERS = 4  # before the "*" of a prefix trigger
 WHERE_INTENT = "endroit"  # the intent a short message naming a town asks (see bot/engine.py)
 
 ENTRY_FIELDS = {
@@ -535,6 +536,7 @@ def _entry(
     links = _links(item, path, report)
     if item.get("triggers") and topic != SAFETY_TOPIC:
         report.error(path, item.line_of("triggers"), f"« triggers » est réservé au thème « {SAFETY_TOPIC} »")
+    _check_triggers(item, path, report)
     service = _text(item, "service", path, report) or None
     if service and service not in service_kinds:
         report.error(
@@ -567,6 +569,20 @@ def _entry(
         file=str(path),
         line=item.line,
     )
+
+
+def _check_triggers(item: LineDict, path: Path, report: _Report) -> None:
+    """A "*" only ends a trigger, after a few letters: "l*" would fire on every word in l."""
+    raw = item.get("triggers")
+    for index, trigger in enumerate(_strings(item, "triggers", path, report)):
+        line = raw.line_of(index) if isinstance(raw, LineList) else item.line_of("triggers")
+        if "*" in trigger.rstrip("*") or trigger.endswith("**"):
+            report.warn(path, line, f"déclencheur « {trigger} » : « * » seulement à la fin, une fois")
+        elif trigger.endswith("*") and len(fold(trigger).split()[-1]) < MIN_PREFIX_LETTERS:
+            report.warn(
+                path, line,
+                f"déclencheur « {trigger} » : au moins {MIN_PREFIX_LETTERS} lettres avant « * », sinon trop de mots",
+            )
 
 
 def _entry_intents(item: LineDict, path: Path, report: _Report, language: Language) -> tuple[str, ...]:

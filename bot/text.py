@@ -70,13 +70,18 @@ class Normaliser:
             sizes.sort(reverse=True)
 
     def words(self, text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, ...]:
+        """The message's words, with the knowledge base's spelling variants applied."""
+        return self._replace(self.spelled(text, limit))
+
+    def spelled(self, text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, ...]:
+        """The words as written, only folded ("3ème" -> "3e", "l'école" -> "l ecole")."""
         text = _plain_lower(text[:limit])
         text = _ELISION.sub(r"\1 ", text)
         text = _SMS_JE.sub("j ", text)
         text = _FIRST.sub("1ere", text)
         text = _SECOND.sub("2nde", text)
         text = _ORDINAL.sub(r"\1e", text)
-        return self._replace(tuple(_NON_WORD.sub(" ", text).split()))
+        return tuple(_NON_WORD.sub(" ", text).split())
 
     def _replace(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
         """Longest-first replacement of written forms by meant forms (one pass)."""

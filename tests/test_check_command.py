@@ -259,3 +259,12 @@ def test_malformed_intents_in_language_file(kb_copy: Path) -> None:
     kb, _ = load_knowledge(kb_copy)
     assert "jump-in-tech-dates" in kb.entries
     assert "cio-quest-ce" in run_cli("ask", "--json", "--knowledge", str(kb_copy), "c koi un cio").stdout
+
+
+def test_suspicious_triggers_are_warned_with_their_line(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "securite.yaml"
+    replace_once(path, "      - suicide\n", '      - suicide\n      - "l*"\n      - "frapp* moi"\n')
+    code, lines = check(kb_copy)
+    assert code == 0, lines  # warnings: the helplines stay in service
+    assert reported(lines, path, line_of(path, '- "l*"'), "au moins 4 lettres avant « \\* »"), lines
+    assert reported(lines, path, line_of(path, '- "frapp* moi"'), "« \\* » seulement à la fin"), lines

@@ -44,6 +44,17 @@ def test_prefixes_of_any_length_phrases_and_overlaps(engine: Engine) -> None:
         ("il menace de me tuer", "securite-urgence"),
         ("un adulte me touche et me dit de rien dire", "securite-enfance-danger"),
         ("jme fais taper à la récré", "securite-harcelement"),
+        ("jvais me foutre en l'air ce soir", "securite-idees-suicidaires"),
+        ("quel lycée choisir, ca sert a rien de vivre", "securite-idees-suicidaires"),
+        ("jsuis a bout jai pris plein de cachets", "securite-idees-suicidaires"),
+        ("jme fais du mal quand ca va pas", "securite-idees-suicidaires"),
+        ("nobody would care if I was gone", "securite-idees-suicidaires"),
+        ("mon copain me cogne", "securite-urgence"),
+        ("il m'a menacé avec un couteau", "securite-urgence"),
+        ("mon père me met des coups", "securite-enfance-danger"),
+        ("my stepdad hurts me", "securite-enfance-danger"),
+        ("il me force à faire des trucs sexuels", "securite-enfance-danger"),
+        ("ils me poussent dans les escaliers", "securite-harcelement"),
     ],
 )
 def test_who_is_in_danger_decides_the_helpline(engine: Engine, message: str, entry_id: str) -> None:
@@ -68,6 +79,15 @@ def test_who_is_in_danger_decides_the_helpline(engine: Engine, message: str, ent
         "un cours qui traite de l'orientation",
         "ça m'embête de vous déranger pour le stage",
         "mon père me prive de sortie le week-end",
+        "le climat est une menace",
+        "des bleus de travail pour le stage",
+        "mourir d'ennui en cours",
+        "il a battu son record au 100 m",
+        "mon mari me conseille de faire un bilan",
+        "une photo de moi pour le CV",
+        "les élèves s'embêtent en classe",
+        "j'ai vu jump in tech sur insta",
+        "mon fils s'embête en classe",
     ],
 )
 def test_everyday_senses_of_alarming_words_are_not_helplines(engine: Engine, message: str) -> None:
