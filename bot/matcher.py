@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
@@ -202,24 +201,26 @@ class Matcher:
     def _best_question(self, index: int, mapped: dict[str, float], total: float, alpha: float) -> float:
         """Score of the entry's question closest to the query, through the entry's own postings."""
         postings = self._local_postings[index]
-        gain: dict[int, float] = defaultdict(float)
-        hit: dict[int, float] = defaultdict(float)
+        worth = self._worth[index]
+        weights = self._question_weights[index]
+        gain = [0.0] * len(weights)  # per question: the query's weight it explains (lists: the hot loop)
+        hit = [0.0] * len(weights)  # ...and its own weight the query covers
         for token, certainty in mapped.items():
             found = postings.get(token)
             if found:
                 weight = self.idf[token]
-                earned = self._worth[index][token] * certainty
+                earned = worth[token] * certainty
                 for q_local in found:
                     gain[q_local] += earned
                     hit[q_local] += weight
-        weights = self._question_weights[index]
         # A question can score at most (its gain)^alpha: try the richest first, stop when none can win.
         best = 0.0
-        for q, gained in sorted(gain.items(), key=itemgetter(1), reverse=True):
-            cap = (gained / total) ** alpha
+        beta = 1 - alpha
+        for q in sorted(range(len(gain)), key=gain.__getitem__, reverse=True):
+            cap = (gain[q] / total) ** alpha
             if cap <= best:
                 break
-            best = max(best, cap * (hit[q] / weights[q]) ** (1 - alpha))
+            best = max(best, cap * (hit[q] / weights[q]) ** beta)
         return best
 
     def _query(self, norm: Normalised) -> tuple[dict[str, float], float, int]:
