@@ -185,7 +185,8 @@ class Engine:
     # --- decision -----------------------------------------------------------------------
 
     def _respond(self, text: str, conversation: Conversation) -> Reply:
-        words = self.normaliser.words(text)
+        spelled = self.normaliser.spelled(text)
+        words = self.normaliser.respell(spelled)
         if not words:
             return Reply(FALLBACK, messages.EMPTY_MESSAGE)
         place = self.gazetteer.find(text)
@@ -198,7 +199,7 @@ class Engine:
         best = candidates[0] if candidates else None
         named = None
         if place is None:
-            named = self._keyword_alone(self.normaliser.spelled(text)) or self._bare_name(candidates, norm)
+            named = self._keyword_alone(spelled) or self._bare_name(candidates, norm)
         if named is not None:
             return self._for_entry(named, place)
         asked = self._by_intent(candidates, norm, place)

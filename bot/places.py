@@ -109,7 +109,7 @@ class Gazetteer:
         postcode = self._postcode(folded)
         if postcode:
             return postcode
-        words = _place_words(text)
+        words = place_spelling(tuple(folded.split()))
         exact = self._exact(words)
         if exact:
             return exact

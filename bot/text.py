@@ -71,7 +71,7 @@ class Normaliser:
 
     def words(self, text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, ...]:
         """The message's words, with the knowledge base's spelling variants applied."""
-        return self._replace(self.spelled(text, limit))
+        return self.respell(self.spelled(text, limit))
 
     def spelled(self, text: str, limit: int = MAX_INPUT_CHARS) -> tuple[str, ...]:
         """The words as written, only folded ("3ème" -> "3e", "l'école" -> "l ecole")."""
@@ -83,7 +83,7 @@ class Normaliser:
         text = _ORDINAL.sub(r"\1e", text)
         return tuple(_NON_WORD.sub(" ", text).split())
 
-    def _replace(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
+    def respell(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
         """Longest-first replacement of written forms by meant forms (one pass)."""
         replacements = self.language.replacements
         out: list[str] = []
