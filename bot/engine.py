@@ -118,6 +118,11 @@ class Engine:
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
         self._safety = SafetyIndex(self.normaliser, kb.safety_entries)
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
+        # A theme's name: its title's words outside brackets ("Jump In Tech (filles et numérique)").
+        self._theme_names = {
+            topic.id: frozenset(tokens_of(self.normaliser.normalise(_BRACKETS.sub(" ", topic.title))))
+            for topic in kb.topics.values()
+        }
         # A message that is exactly one entry's keyword ("mon stage de 3e", "ipe") names it. As
         # written, not as understood: "dates" must not claim every "quand ?".
         owners: dict[tuple[str, ...], set[str]] = {}
@@ -263,7 +268,7 @@ class Engine:
             return None
         if best.coverage < coverage_bar(best.word_count):
             return None
-        if any(c.entry.topic != best.entry.topic for c in candidates if best.score - c.score < ANSWER_MARGIN):
+        if not self._one_theme(candidates):
             return None
         wanted = set(self.intents.find(norm.words))
         if place is not None and not place.is_outside and best.word_count <= PLACE_ASKS_WHERE_WORDS:
@@ -286,10 +291,11 @@ class Engine:
             return None  # the words already chose clearly: an ask in passing does not overrule them
         return fitting[0], ()
 
-    def _close(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The candidates too close to the best one to tell apart."""
+    @staticmethod
+    def _one_theme(candidates: list[Candidate]) -> bool:
+        """Whether the candidates too close to the best to tell apart are all of its theme."""
         best = candidates[0]
-        return [c for c in candidates if best.score - c.score < ANSWER_MARGIN]
+        return all(c.entry.topic == best.entry.topic for c in candidates if best.score - c.score < ANSWER_MARGIN)
 
     def _entry_listing_places(self, candidates: list[Candidate]) -> Candidate | None:
         """A message naming a town, about a topic with places: the entry that lists them."""
@@ -316,10 +322,9 @@ class Engine:
         even when a sibling happens to score a little higher on those words."""
         if not candidates or candidates[0].score < answer_bar(candidates[0].word_count):
             return None
-        close = self._close(candidates)
-        topic = close[0].entry.topic
-        if any(c.entry.topic != topic for c in close):
+        if not self._one_theme(candidates):
             return None
+        topic = candidates[0].entry.topic
         first_id = self.kb.topics[topic].entry_ids[0]
         first = next((c for c in candidates if c.entry.id == first_id), None)
         if first is None or not self._names_only(norm, first.entry):
@@ -331,10 +336,7 @@ class Engine:
     def _names_only(self, norm: Normalised, entry: Entry) -> bool:
         """Whether the message is the theme's name, perhaps with what the entry answers ("c'est quoi")."""
         words = {self.matcher.vocabulary_word(w) for w in tokens_of(norm)}
-        # "Jump In Tech (filles et numérique)": the words in brackets describe, they do not name.
-        topic_name = _BRACKETS.sub(" ", self.kb.topics[entry.topic].title)
-        allowed = set(tokens_of(self.normaliser.normalise(topic_name)))
-        allowed |= self.intents.words_of(entry.intents)
+        allowed = self._theme_names[entry.topic] | self.intents.words_of(entry.intents)
         return None not in words and words <= allowed
 
     def _small_talk(self, norm: Normalised, candidates: list[Candidate]) -> Candidate | None:

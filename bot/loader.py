@@ -536,7 +536,8 @@ def _entry(
     links = _links(item, path, report)
     if item.get("triggers") and topic != SAFETY_TOPIC:
         report.error(path, item.line_of("triggers"), f"« triggers » est réservé au thème « {SAFETY_TOPIC} »")
-    _check_triggers(item, path, report)
+    triggers = _strings(item, "triggers", path, report)
+    _check_triggers(triggers, item, path, report)
     service = _text(item, "service", path, report) or None
     if service and service not in service_kinds:
         report.error(
@@ -562,7 +563,7 @@ def _entry(
         links=links,
         follow_up=_strings(item, "follow_up", path, report),
         keywords=_strings(item, "keywords", path, report),
-        triggers=_strings(item, "triggers", path, report),
+        triggers=triggers,
         service=service,
         needs_place=needs_place,
         intents=intents,
@@ -571,10 +572,10 @@ def _entry(
     )
 
 
-def _check_triggers(item: LineDict, path: Path, report: _Report) -> None:
+def _check_triggers(triggers: tuple[str, ...], item: LineDict, path: Path, report: _Report) -> None:
     """A "*" only ends a trigger, after a few letters: "l*" would fire on every word in l."""
     raw = item.get("triggers")
-    for index, trigger in enumerate(_strings(item, "triggers", path, report)):
+    for index, trigger in enumerate(triggers):
         line = raw.line_of(index) if isinstance(raw, LineList) else item.line_of("triggers")
         if "*" in trigger.rstrip("*") or trigger.endswith("**"):
             report.warn(path, line, f"déclencheur « {trigger} » : « * » seulement à la fin, une fois")

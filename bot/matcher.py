@@ -112,10 +112,10 @@ class Matcher:
         # sum of its words' rarity); across entries: which entries hold each word.
         self._local_postings: list[dict[str, list[int]]] = [defaultdict(list) for _ in self.entries]
         self._question_weights: list[list[float]] = [[] for _ in self.entries]
-        self._entry_postings: dict[str, list[int]] = defaultdict(list)
+        entry_postings: dict[str, list[int]] = defaultdict(list)
         for index, entry_docs in enumerate(docs):
             for token in frozenset().union(*entry_docs):
-                self._entry_postings[token].append(index)
+                entry_postings[token].append(index)
             for tokens in entry_docs:
                 if not tokens:
                     continue
@@ -130,7 +130,7 @@ class Matcher:
         # Across entries, each word's holders with its worth to them: the ranking's inner loop.
         self._holders: dict[str, list[tuple[int, float]]] = {
             token: [(index, self._worth[index][token]) for index in indexes]
-            for token, indexes in self._entry_postings.items()
+            for token, indexes in entry_postings.items()
         }
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         # A second, independent view for close calls: how often each word appears among an
