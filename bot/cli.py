@@ -41,6 +41,8 @@ def reply_json(question: str, reply: Reply) -> dict:
             }
             for s in reply.services
         ],
+        "decided_by": reply.decided_by,
+        "lang": reply.lang,
     }
 
 
@@ -49,8 +51,9 @@ def _knowledge_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _engine(knowledge: Path | None, quiet: bool = False) -> Engine:
-    root = knowledge or Settings.from_env().knowledge_dir
-    engine, problems = Engine.load(root)
+    settings = Settings.from_env()
+    root = knowledge or settings.knowledge_dir
+    engine, problems = Engine.load(root, settings.cache_dir)
     errors = [p for p in problems if p.is_error]
     if errors and not quiet:
         # The bot still answers with what loaded: a maintainer's typo must not take it down.
@@ -60,10 +63,16 @@ def _engine(knowledge: Path | None, quiet: bool = False) -> Engine:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.languages import Catalog
     from bot.loader import load_knowledge
+    from bot.policy import load_policy
+    from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES
 
     root = args.knowledge or Settings.from_env().knowledge_dir
     kb, problems = load_knowledge(root)
+    if not any(p.is_error for p in problems):  # a policy is only judged against a sound base
+        problems += load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES)[1]
+    problems += Catalog.load(root)[1]
     for problem in problems:
         print(problem)
     errors = sum(p.is_error for p in problems)
@@ -108,6 +117,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     scores = evaluate(engine, questions)
     print(format_scores(scores, str(path)))
     return 0 if scores.passes() else 1
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from bot.fit import run_fit
+    from bot.semantic import EmbeddingCache, shared_encoder
+
+    settings = Settings.from_env()
+    root = args.knowledge or settings.knowledge_dir
+    try:
+        policy = run_fit(root, EmbeddingCache(shared_encoder(), settings.cache_dir),
+                         progress=lambda line: print(line, flush=True))
+    except ValueError as exc:
+        print(f"Calibrage impossible : {exc}", file=sys.stderr)
+        return 1
+    bars = policy.bars
+    f = policy.figures
+    print(
+        f"Politique écrite dans {root / 'policy.yaml'} ({f['messages']} messages lus).\n"
+        f"  seuils : réponse {bars.answer:.3f}, thème {bars.theme:.3f}, suggestion {bars.suggest:.3f}, "
+        f"numéros d'aide {bars.safety:.3f}\n"
+        f"  sur la FAQ (questions posées sans elles) : bonne réponse {f['top1_pct']} %, "
+        f"réponses fausses {f['answered_wrong_pct']} %\n"
+        f"  messages à décliner bien déclinés : {f['declined_pct']} %\n"
+        f"  numéros d'aide : {f['helplines_pct']} % des messages de détresse ; fausses alertes "
+        f"{f['false_alarms_ordinary_pct']} % (messages ordinaires), {f['false_alarms_faq_pct']} % (FAQ)\n"
+        "Mesurez ensuite : python run_bot.py eval"
+    )
+    return 0
 
 
 def cmd_chat(args: argparse.Namespace, note: str | None = None) -> int:
@@ -162,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="mesurer le bot sur le jeu de questions")
     _knowledge_arg(evaluate)
     evaluate.add_argument("--questions", type=Path, help="autre jeu de questions (YAML)")
+    fit = sub.add_parser("fit", help="recalculer la politique de décision (knowledge/policy.yaml)")
+    _knowledge_arg(fit)
     report = sub.add_parser("report", help="questions sans réponse et avis, pour l'équipe")
     report.add_argument("--format", choices=("md", "csv"), default="md")
     _knowledge_arg(report)
@@ -175,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
         None: cmd_run, "chat": cmd_chat, "ask": cmd_ask, "check": cmd_check,
-        "eval": cmd_eval, "report": cmd_report,
+        "eval": cmd_eval, "report": cmd_report, "fit": cmd_fit,
     }
     try:
         return handlers[args.command](args)

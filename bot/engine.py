@@ -8,56 +8,48 @@ that each adapter renders its own way.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot import messages
+import numpy as np
+
+from bot.decision import ANSWER as ANSWER_KIND
+from bot.decision import HELPLINE, THEME, Decision, decide
+from bot.decision import SUGGEST as SUGGEST_KIND
 from bot.intents import IntentFinder
 from bot.knowledge import Entry, KnowledgeBase, Link
+from bot.languages import FRENCH, Catalog, LanguageDetector
 from bot.loader import WHERE_INTENT, Problem, load_knowledge
-from bot.matcher import Candidate, Matcher, tokens_of
+from bot.matcher import Matcher
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
-from bot.safety import SafetyIndex
+from bot.policy import ContrastBanks, Policy, cautious, load_policy
+from bot.semantic import EmbeddingCache, shared_encoder
+from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading, Signals
 from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser
 
-# Decision thresholds on the matcher's 0-100 score, measured with `run_bot.py eval`.
-# Scores of long messages run lower (context no entry explains), so the bars depend on the
-# number of meaningful words: a two-word message must match almost exactly.
-ANSWER_MARGIN = 8.0  # the best entry must lead the next one by this much
-CLEAR_LEAD = 14.0  # ...or lead by this much, with a score at the suggestion bar
-AGREEMENT = 0.8  # ...or be preferred this much by the matcher's second, independent view
-SUGGEST_SPREAD = 22.0  # suggestions stay within this distance of the best
-SUGGEST_SCORE = 38.0  # the lowest suggestion bar, for long messages
-
-
-def answer_bar(word_count: int) -> float:
-    return min(70.0, max(45.0, 78.0 - 4.0 * word_count))
-
-
-def suggest_bar(word_count: int) -> float:
-    return min(55.0, max(SUGGEST_SCORE, 62.0 - 3.0 * word_count))
-
-
-def coverage_bar(word_count: int) -> float:
-    """Share of the question's meaning the best entry must explain."""
-    return min(0.6, max(0.2, 0.75 - 0.06 * word_count))
-
-
 MAX_SUGGESTIONS = 3
+# The language of the reply being built: set by each entry point, read by the builders below.
+_LANG: ContextVar[str] = ContextVar("reply_language", default=FRENCH)
+# Names every language writes the same way: they say nothing of the message's language.
+NEUTRAL_WORDS = (
+    "cio", "cios", "jump", "in", "tech", "prepa", "prépa", "talents", "affelnet", "parcoursup", "oepre",
+    "afev", "pre", "ulis", "aesh", "mdph", "pap", "pps", "cap", "bac", "pro", "melies", "méliès", "alpha",
+    "ina", "ipe", "face", "rep", "qpv", "psy", "en", "stage", "collège", "college", "lycée", "lycee",
+    "3e", "3eme", "3ème", "seconde", "2nde", "brevet", "cordées", "cordees", "ok", "svp", "stp",
+)
 PLACE_ASKS_WHERE_WORDS = 5  # in longer messages the town is context ("un lycée de Créteil")
-# A helpline entry this close is shown even if not certain (at 50, "une photo de moi pour le
-# CV" got the cyber-harassment line; 60 found every distress message 50 found, see cross_validate).
-SAFETY_SCORE = 60.0
+MAX_CHOICE_DIGITS = 3  # a bare number this short picks a choice; five digits are a postcode
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+MAX_PARTS = 40  # sentences read one by one for distress (a very long message: its first 40)
 # Which kinds of place answer a request for a given service.
 SERVICE_KINDS: dict[str, tuple[str, ...]] = {"cio": ("cio", "point-accueil")}
-SERVICE_LABELS: dict[str, str] = {"cio": "Les CIO"}
+SERVICE_LABELS: dict[str, str] = {"cio": "CIO"}
 # Shown when someone is outside the 94 (sources: shared/data README, programmes_orientation).
 OUTSIDE_LINKS = (
     Link("Annuaire des CIO (service-public.fr)", "https://lannuaire.service-public.gouv.fr"),
     Link("Mon orientation en ligne", "https://www.monorientationenligne.fr"),
 )
-
-_BRACKETS = re.compile(r"\(.*?\)")
 
 ANSWER, SERVICE, ASK_LOCATION, SUGGEST, FALLBACK = (
     "answer", "service", "ask_location", "suggest", "fallback",
@@ -78,6 +70,9 @@ class Reply:
     services: tuple[NearbyService, ...] = ()
     place: Place | None = None
     awaiting_place: str | None = None  # service kind the next place will answer
+    decided_by: str = "command"  # the step that chose this reply (see bot/decision.py)
+    lang: str = "fr"
+    overview_of: str | None = None
 
     @property
     def text(self) -> str:
@@ -85,7 +80,7 @@ class Reply:
         parts = [self.title, self.body] if self.title else [self.body]
         choices = self.choices
         if choices:
-            parts.append("\n".join(f"{i}. {e.title}" for i, e in enumerate(choices, 1)))
+            parts.append("\n".join(f"{i}. {e.title_in(self.lang)}" for i, e in enumerate(choices, 1)))
         return "\n\n".join(parts)
 
     @property
@@ -100,69 +95,125 @@ class Reply:
         return None
 
 
+@dataclass(frozen=True)
+class Understood:
+    reading: Reading
+    place: Place | None
+    norm: Normalised
+    asked: frozenset[str]  # what the message asks ("qui", "prix", "endroit"...)
+
+
 @dataclass
 class Conversation:
     """What the bot remembers between two messages of one person (in memory only)."""
 
     awaiting_place: str | None = None
     last_choices: tuple[str, ...] = field(default_factory=tuple)
+    lang: str | None = None  # the language of the last replies
+    chosen_lang: str | None = None  # a language the person chose (/langue): it wins
+    client_lang: str | None = None  # what the Telegram client says, a hint only
 
 
 class Engine:
     """Built once per knowledge base; `respond` is pure and fast."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        policy: Policy | None = None,
+        cache: EmbeddingCache | None = None,
+        banks: ContrastBanks | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
         self.kb = kb
+        self.catalog = catalog or Catalog({})
+        self.policy = policy or cautious(ENTRY_FEATURES, SAFETY_FEATURES)
         self.normaliser = Normaliser(kb.language)
         self.gazetteer = Gazetteer(kb)
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
-        self._safety = SafetyIndex(self.normaliser, kb.safety_entries)
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
-        # A theme's name: its title's words outside brackets ("Jump In Tech (filles et numérique)").
-        self._theme_names = {
-            topic.id: frozenset(tokens_of(self.normaliser.normalise(_BRACKETS.sub(" ", topic.title))))
-            for topic in kb.topics.values()
-        }
-        # A message that is exactly one entry's keyword ("mon stage de 3e", "ipe") names it. As
-        # written, not as understood: "dates" must not claim every "quand ?".
-        owners: dict[tuple[str, ...], set[str]] = {}
-        for entry in kb.entries.values():
-            for keyword in entry.keywords:
-                owners.setdefault(self.normaliser.spelled(keyword), set()).add(entry.id)
-        self._keywords = {words: ids.pop() for words, ids in owners.items() if len(ids) == 1 and words}
+        banks = banks or ContrastBanks()
+        self.signals = Signals(kb, self.normaliser, self.matcher, self.intents,
+                               cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary)
+        self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
+        places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
+        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places))
 
     @classmethod
-    def load(cls, root: Path) -> tuple[Engine, list[Problem]]:
+    def load(cls, root: Path, cache_dir: Path | None = None) -> tuple[Engine, list[Problem]]:
+        """The engine for a knowledge folder, with the problems found (the bot runs with what loaded)."""
         kb, problems = load_knowledge(root, check_eval=False)
-        return cls(kb), problems
+        policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES)
+        cache = EmbeddingCache(shared_encoder(), cache_dir)
+        catalog, catalog_problems = Catalog.load(root)
+        return cls(kb, policy, cache, ContrastBanks.load(root), catalog), problems + policy_problems + catalog_problems
 
     # --- entry points -------------------------------------------------------------------
 
     def respond(self, text: str, conversation: Conversation | None = None) -> Reply:
         conversation = conversation or Conversation()
-        return self._remember(self._respond(text, conversation), conversation)
+        lang = conversation.chosen_lang or self.detector.detect(
+            text[:MAX_INPUT_CHARS], conversation.client_lang, conversation.lang)
+        conversation.lang = lang
+        return self._remember(self._in(lang, self._respond, text, conversation), conversation)
+
+    @staticmethod
+    def _in(lang: str, build, *args):
+        """Build a reply in a language: the builders read it from `_LANG`."""
+        token = _LANG.set(lang)
+        try:
+            reply = build(*args)
+        finally:
+            _LANG.reset(token)
+        return replace(reply, lang=lang)
+
+    def _text(self, name: str, **values: object) -> str:
+        """A fixed message in the reply's language (French where no translation exists)."""
+        text = self.catalog.text(name, _LANG.get())
+        return text.format(**values) if values else text
+
+    def _answer_text(self, entry: Entry) -> str:
+        """An entry's answer in the reply's language, with the note that the French version is the reference."""
+        lang = _LANG.get()
+        if lang == FRENCH:
+            return entry.answer.strip()
+        translation = entry.translations.get(lang)
+        if translation is None:
+            return f"{self._text('NOT_TRANSLATED')}\n\n{entry.answer.strip()}"
+        return f"{translation.answer.strip()}\n\n{self._text('TRANSLATED_NOTE')}"
 
     def respond_location(
         self, lat: float, lon: float, conversation: Conversation | None = None
     ) -> Reply:
         conversation = conversation or Conversation()
         kind = conversation.awaiting_place or "cio"
-        return self._remember(self._services_reply(self.gazetteer.locate(lat, lon), kind, None), conversation)
+        reply = self._in(_lang_of(conversation), self._services_reply, self.gazetteer.locate(lat, lon), kind, None)
+        return self._remember(reply, conversation)
 
     def entry_reply(self, entry_id: str, conversation: Conversation | None = None) -> Reply | None:
         """The reply for a button or a deep link naming an entry (None if it is unknown)."""
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return None
-        reply = self._ask_location(entry) if entry.needs_place else self._answer(entry, 100.0)
-        return self._remember(reply, conversation)
+        build = self._ask_location if entry.needs_place else self._answer
+        reply = self._in(_lang_of(conversation), build, entry, 100.0)
+        return self._remember(replace(reply, decided_by="choice"), conversation)
+
+    def french_reply(self, entry_id: str, conversation: Conversation | None = None) -> Reply | None:
+        """The French version of an entry: the reference, behind the "Voir en français" button."""
+        entry = self.kb.entries.get(entry_id)
+        if entry is None:
+            return None
+        return self._remember(replace(self._in(FRENCH, self._answer, entry, 100.0), decided_by="choice"),
+                              conversation)
 
     def respond_commune(self, insee: str, kind: str = "cio", conversation: Conversation | None = None) -> Reply:
         """Nearest services for a commune already known (one the user saved earlier)."""
         commune = self.kb.communes.get(insee)
         if commune is None:
             return self.ask_place(kind, conversation)
-        return self._remember(self._services_reply(Place(commune), kind, None), conversation)
+        reply = self._in(_lang_of(conversation), self._services_reply, Place(commune), kind, None)
+        return self._remember(reply, conversation)
 
     def nearest_cio(self, saved_insee: str | None, conversation: Conversation | None = None) -> Reply:
         """/cio: the CIO near the commune the person saved, or a question about where they are."""
@@ -173,12 +224,18 @@ class Engine:
     def ask_place(self, kind: str = "cio", conversation: Conversation | None = None) -> Reply:
         """Ask where the user is, for the given kind of service (/cio)."""
         entry = self._service_entry(kind)
-        reply = (
-            self._ask_location(entry)
-            if entry
-            else Reply(ASK_LOCATION, messages.ASK_LOCATION_CONSOLE, topic=kind, awaiting_place=kind)
-        )
-        return self._remember(reply, conversation)
+
+        def build() -> Reply:
+            if entry:
+                return self._ask_location(entry)
+            return Reply(ASK_LOCATION, self._text("ASK_LOCATION_CONSOLE"), topic=kind, awaiting_place=kind)
+
+        return self._remember(self._in(_lang_of(conversation), build), conversation)
+
+    def fixed_text(self, name: str, conversation: Conversation | None = None, **values: object) -> str:
+        """A fixed message (welcome, help, privacy...) in the conversation's language."""
+        text = self.catalog.text(name, _lang_of(conversation))
+        return text.format(**values) if values else text
 
     @staticmethod
     def _remember(reply: Reply, conversation: Conversation | None) -> Reply:
@@ -190,174 +247,102 @@ class Engine:
     # --- decision -----------------------------------------------------------------------
 
     def _respond(self, text: str, conversation: Conversation) -> Reply:
+        stripped = text.strip()
+        if stripped.isdigit() and len(stripped) <= MAX_CHOICE_DIGITS:
+            return self._choice(int(stripped), conversation)
         spelled = self.normaliser.spelled(text)
         words = self.normaliser.respell(spelled)
-        if not words:
-            return Reply(FALLBACK, messages.EMPTY_MESSAGE)
+        if not words and not any(ch.isalpha() for ch in text[:MAX_INPUT_CHARS]):
+            return Reply(FALLBACK, self._text("EMPTY_MESSAGE"), decided_by="empty")
+        understood = self.understand(text, spelled, words)
+        place, norm = understood.place, understood.norm
+        decision = decide(understood.reading, self.policy, self._topic_sizes)
+        if decision.kind != HELPLINE:
+            decision = self._distress_in_a_part(text) or decision
+        score = round(100 * decision.confidence, 1)
+
+        if decision.kind == HELPLINE and decision.helpline is not None:
+            return self._safety_reply(decision)
+        if place is not None and conversation.awaiting_place:  # the town the bot asked for
+            return replace(self._services_reply(place, conversation.awaiting_place, None), decided_by="place")
+        if decision.kind == ANSWER_KIND and decision.best is not None:
+            return replace(self._for_entry(decision.best, place, score), decided_by=decision.step)
+        if decision.kind == THEME and decision.topic is not None:
+            return self._theme_reply(decision, place if WHERE_INTENT in understood.asked else None, score)
+        if place is not None and not norm.content:  # a town alone ("j'habite à Vitry", "94450")
+            return replace(self._services_reply(place, "cio", None), decided_by="place")
+        if decision.kind == SUGGEST_KIND:
+            return Reply(SUGGEST, self._text("SUGGEST"), score=score, decided_by=decision.step,
+                         suggestions=decision.ranked[:MAX_SUGGESTIONS],
+                         awaiting_place=conversation.awaiting_place if place is None else None)
+        return Reply(FALLBACK, self._text("FALLBACK"), score=score, decided_by=decision.step)
+
+    def understand(
+        self,
+        text: str,
+        spelled: tuple[str, ...] | None = None,
+        words: tuple[str, ...] | None = None,
+        vector: np.ndarray | None = None,
+    ) -> Understood:
+        """Both signals' reading of a message, with the place it names (the fit reads through this too)."""
+        if spelled is None or words is None:
+            spelled = self.normaliser.spelled(text)
+            words = self.normaliser.respell(spelled)
         place = self.gazetteer.find(text)
         norm = self._without_place(words, place)
-        candidates = self.matcher.rank(norm)
         whole = self.normaliser.words(text, MAX_SAFETY_CHARS) if len(text) > MAX_INPUT_CHARS else words
-        safety = self._safety.find(whole) or self._safety_candidate(candidates)
-        if safety is not None:
-            return self._safety_reply(safety, candidates)
-        best = candidates[0] if candidates else None
-        named = None
-        if place is None:
-            named = self._keyword_alone(spelled) or self._bare_name(candidates, norm)
-        if named is not None:
-            return self._for_entry(named, place)
-        asked = self._by_intent(candidates, norm, place)
-        if asked is not None:
-            chosen, also_asked = asked
-            reply = self._for_entry(chosen, place)
-            # The other asks of the message come first among the buttons that follow.
-            follow = tuple(dict.fromkeys((*also_asked, *reply.follow_ups)))[:MAX_SUGGESTIONS]
-            return replace(reply, follow_ups=follow)
-        confident = best is not None and self._is_confident(candidates, norm)
-        if confident and best is not None:
-            return self._for_entry(best, place)
+        asked = set(self.intents.find(norm.words))
+        if place is not None and not place.is_outside and len(norm.content) <= PLACE_ASKS_WHERE_WORDS:
+            asked.add(WHERE_INTENT)  # "jump in tech créteil": where, in that town
+        if vector is None:
+            vector = self.signals.embed(text)
+        reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked))
+        return Understood(reading, place, norm, frozenset(asked))
+
+    def _distress_in_a_part(self, text: str) -> Decision | None:
+        """A cry for help inside a longer message: each sentence is also read on its own.
+
+        A story about school with one sentence of distress in the middle reads, as a whole,
+        like a question about school; that sentence alone reads as what it is.
+        """
+        parts = [p.strip() for p in _SENTENCE_END.split(text[:MAX_SAFETY_CHARS]) if len(p.split()) >= 2]
+        if len(parts) < 2:
+            return None
+        parts = parts[:MAX_PARTS]
+        vectors = self.signals.semantic.cache.encoder.encode(parts)
+        best: Decision | None = None
+        for part, vector in zip(parts, vectors, strict=True):
+            decision = decide(self.understand(part, vector=vector).reading, self.policy, self._topic_sizes)
+            if decision.kind == HELPLINE and (best is None or decision.safety_probability > best.safety_probability):
+                best = decision
+        return replace(best, step=best.step.replace("helpline", "helpline-sentence")) if best else None
+
+    def _choice(self, number: int, conversation: Conversation) -> Reply:
+        """A bare number picks one of the choices just shown, and nothing else."""
+        choices = conversation.last_choices
+        if 1 <= number <= len(choices):
+            reply = self.entry_reply(choices[number - 1], conversation)
+            if reply is not None:
+                return reply
+        text = (self._text("NUMBER_OUT_OF_RANGE", last=len(choices)) if choices
+                else self._text("NUMBER_WITHOUT_CHOICES"))
+        return Reply(FALLBACK, text, decided_by="choice-number", awaiting_place=conversation.awaiting_place)
+
+    def _theme_reply(self, decision: Decision, place: Place | None, score: float) -> Reply:
+        """Sure of the theme, not of the entry: the theme's overview, its likely entries as buttons."""
+        topic = decision.topic
+        assert topic is not None
+        siblings = self.kb.entries_of(topic)
         if place is not None:
-            # A town named with a topic but no clear question: that topic's places.
-            located = self._entry_listing_places(candidates)
-            if located is not None:
-                return self._for_entry(located, place)
-            if conversation.awaiting_place:
-                return self._services_reply(place, conversation.awaiting_place, None)
-        # With a town, a theme's name alone comes after the theme's places ("méliès orly").
-        chosen = (self._bare_name(candidates, norm) if place else None) or self._small_talk(norm, candidates)
-        if chosen is not None:
-            return self._for_entry(chosen, place)
-        if place and not norm.content:
-            # "j'habite à Vitry", "94450": a place alone asks where to go.
-            return self._services_reply(place, "cio", None)
-        if best is not None and best.score >= suggest_bar(best.word_count):
-            close = [c for c in candidates if c.score >= best.score - SUGGEST_SPREAD]
-            entries = tuple(c.entry for c in close[:MAX_SUGGESTIONS])
-            return Reply(SUGGEST, messages.SUGGEST, score=best.score, suggestions=entries,
-                         awaiting_place=conversation.awaiting_place if place is None else None)
-        return Reply(FALLBACK, messages.FALLBACK, score=best.score if best else 0.0)
-
-    def _is_confident(self, candidates: list[Candidate], norm: Normalised) -> bool:
-        best = candidates[0]
-        if best.coverage < coverage_bar(best.word_count) or best.score < suggest_bar(best.word_count):
-            return False
-        margin = best.score - candidates[1].score if len(candidates) > 1 else best.score
-        if best.score >= answer_bar(best.word_count) and margin >= ANSWER_MARGIN:
-            return True
-        if margin >= CLEAR_LEAD:
-            return True
-        # A close call: answer only if the second view (word frequencies in each entry's own
-        # questions) clearly agrees with the first.
-        close = [c.entry for c in candidates if best.score - c.score <= SUGGEST_SPREAD]
-        return self.matcher.agreement(norm, close).get(best.entry.id, 0.0) >= AGREEMENT
-
-    def _by_intent(
-        self, candidates: list[Candidate], norm: Normalised, place: Place | None
-    ) -> tuple[Candidate, tuple[Entry, ...]] | None:
-        """Within a clear theme, the entry that answers what the message asks ("c'est pour qui ?").
-
-        Siblings share the theme's words, so the few words of the ask decide between them.
-        Only entries that declare an intent take part: a specific entry ("la convention de
-        stage") that leads stays for the normal decision.
-        """
-        if not candidates:
-            return None
-        best = candidates[0]
-        if not best.entry.intents or best.score < suggest_bar(best.word_count):
-            return None
-        if best.coverage < coverage_bar(best.word_count):
-            return None
-        if not self._one_theme(candidates):
-            return None
-        wanted = set(self.intents.find(norm.words))
-        if place is not None and not place.is_outside and best.word_count <= PLACE_ASKS_WHERE_WORDS:
-            wanted.add(WHERE_INTENT)
-        if not wanted:
-            return None
-        siblings = [e for e in self.kb.entries_of(best.entry.topic) if wanted.intersection(e.intents)]
-        fitting = [c for c in self.matcher.score(norm, siblings) if c.score >= best.score - SUGGEST_SPREAD]
-        if not fitting:
-            return None
-        if len(wanted) > 1:
-            # Several asks in one message: confirm the leader if it answers one, never switch.
-            if fitting[0].entry.id != best.entry.id:
-                return None
-            return best, tuple(c.entry for c in fitting[1:])
-        if len(fitting) > 1 and fitting[0].score - fitting[1].score < ANSWER_MARGIN:
-            return None
-        switching = fitting[0].entry.id != best.entry.id
-        if switching and len(candidates) > 1 and best.score - candidates[1].score >= CLEAR_LEAD:
-            return None  # the words already chose clearly: an ask in passing does not overrule them
-        return fitting[0], ()
-
-    @staticmethod
-    def _one_theme(candidates: list[Candidate]) -> bool:
-        """Whether the candidates too close to the best to tell apart are all of its theme."""
-        best = candidates[0]
-        return all(c.entry.topic == best.entry.topic for c in candidates if best.score - c.score < ANSWER_MARGIN)
-
-    def _entry_listing_places(self, candidates: list[Candidate]) -> Candidate | None:
-        """A message naming a town, about a topic with places: the entry that lists them."""
-        if not candidates or candidates[0].score < suggest_bar(candidates[0].word_count):
-            return None
-        best = candidates[0]
-        entry = next(
-            (self.kb.entries[i] for i in self.kb.topics[best.entry.topic].entry_ids
-             if self.kb.entries[i].service),
-            None,
-        )
-        if entry is None:
-            return None
-        return Candidate(entry, best.score, best.coverage, best.word_count)
-
-    def _keyword_alone(self, words: tuple[str, ...]) -> Candidate | None:
-        entry_id = self._keywords.get(words)
-        if entry_id is None:
-            return None
-        return Candidate(self.kb.entries[entry_id], 100.0, 1.0, len(words))
-
-    def _bare_name(self, candidates: list[Candidate], norm: Normalised) -> Candidate | None:
-        """A theme's name alone ("CIO", "Prépa Talents"): the theme's first entry says what it is,
-        even when a sibling happens to score a little higher on those words."""
-        if not candidates or candidates[0].score < answer_bar(candidates[0].word_count):
-            return None
-        if not self._one_theme(candidates):
-            return None
-        topic = candidates[0].entry.topic
-        first_id = self.kb.topics[topic].entry_ids[0]
-        first = next((c for c in candidates if c.entry.id == first_id), None)
-        if first is None or not self._names_only(norm, first.entry):
-            return None
-        # "petit déjeuner quelles écoles" asks something the overview does not answer.
-        asked = self.intents.find(norm.words)
-        return first if asked <= set(first.entry.intents) else None
-
-    def _names_only(self, norm: Normalised, entry: Entry) -> bool:
-        """Whether the message is the theme's name, perhaps with what the entry answers ("c'est quoi")."""
-        words = {self.matcher.vocabulary_word(w) for w in tokens_of(norm)}
-        allowed = self._theme_names[entry.topic] | self.intents.words_of(entry.intents)
-        return None not in words and words <= allowed
-
-    def _small_talk(self, norm: Normalised, candidates: list[Candidate]) -> Candidate | None:
-        """A message of small words only ("salut ca va") gets the closest small-talk answer."""
-        if norm.content or not candidates:
-            return None
-        if candidates[0].score < suggest_bar(candidates[0].word_count):
-            return None
-        best = candidates[0]
-        return best if best.entry.topic == "chit-chat" else None
-
-    def _safety_candidate(self, candidates: list[Candidate]) -> Entry | None:
-        """Helplines win with less certainty than other answers: missing them costs more.
-
-        Still, one far behind a clear answer ("stage de 3e chez les pompiers") is not meant.
-        """
-        for candidate in candidates[:2]:
-            close = candidate.score >= candidates[0].score - SUGGEST_SPREAD
-            if candidate.entry.triggers and candidate.score >= SAFETY_SCORE and close:
-                return candidate.entry
-        return None
+            located = next((e for e in siblings if e.service), None)
+            if located is not None:  # asked where, in a theme with places: that theme's places
+                return replace(self._for_entry(located, place, score), decided_by="theme-places")
+        overview = siblings[0]
+        likely = [e for e in decision.ranked if e.topic == topic and e.id != overview.id]
+        rest = [e for e in siblings if e.id != overview.id and e not in likely]
+        reply = self._answer(overview, score)
+        return replace(reply, follow_ups=tuple([*likely, *rest][:MAX_SUGGESTIONS]),
+                       decided_by=decision.step, overview_of=topic)
 
     def _without_place(self, words: tuple[str, ...], place: Place | None) -> Normalised:
         """Drop the words that named a place: they say where, not what."""
@@ -365,41 +350,43 @@ class Engine:
 
     # --- reply builders -----------------------------------------------------------------
 
-    def _safety_reply(self, entry: Entry, candidates: list[Candidate]) -> Reply:
+    def _safety_reply(self, decision: Decision) -> Reply:
+        entry = decision.helpline
+        assert entry is not None
         others = tuple(
-            c.entry for c in candidates
-            if c.entry.topic != entry.topic and c.score >= suggest_bar(c.word_count)
+            e for e, p in zip(decision.ranked, decision.probabilities, strict=True)
+            if e.topic != entry.topic and p >= self.policy.bars.answer
         )[:1]
         related = self._follow_ups(entry)
-        body = entry.answer + (f"\n\n{messages.SAFETY_ALSO}" if others else "")
+        body = self._answer_text(entry) + (f"\n\n{self._text('SAFETY_ALSO')}" if others else "")
         return Reply(
-            ANSWER, body, title=entry.title, entry=entry, topic=entry.topic, score=100.0,
-            follow_ups=(others + related)[:MAX_SUGGESTIONS], links=entry.links,
+            ANSWER, body, title=entry.title_in(_LANG.get()), entry=entry, topic=entry.topic,
+            score=round(100 * decision.safety_probability, 1),
+            follow_ups=(others + related)[:MAX_SUGGESTIONS], links=entry.links, decided_by=decision.step,
         )
 
-    def _for_entry(self, candidate: Candidate, place: Place | None) -> Reply:
-        entry = candidate.entry
+    def _for_entry(self, entry: Entry, place: Place | None, score: float) -> Reply:
         if place is not None and place.is_outside and not entry.needs_place:
             place = None  # "is it in Paris or in the 94?": the entry itself answers
         if entry.service and place is not None:
             if entry.needs_place or place.is_outside:
-                return self._services_reply(place, entry.service, entry, candidate.score)
-            return self._local_reply(entry, place, candidate.score)
+                return self._services_reply(place, entry.service, entry, score)
+            return self._local_reply(entry, place, score)
         if entry.needs_place:
-            return self._ask_location(entry, candidate.score)
-        return self._answer(entry, candidate.score)
+            return self._ask_location(entry, score)
+        return self._answer(entry, score)
 
     def _follow_ups(self, entry: Entry | None) -> tuple[Entry, ...]:
         return tuple(self.kb.entries[i] for i in (entry.follow_up if entry else ()) if i in self.kb.entries)
 
     def _answer(self, entry: Entry, score: float) -> Reply:
         follow = self._follow_ups(entry)
-        title = None if entry.topic == "chit-chat" else entry.title
-        return Reply(ANSWER, entry.answer, title=title, entry=entry, topic=entry.topic,
+        title = None if entry.topic == "chit-chat" else entry.title_in(_LANG.get())
+        return Reply(ANSWER, self._answer_text(entry), title=title, entry=entry, topic=entry.topic,
                      score=score, follow_ups=follow, links=entry.links)
 
     def _ask_location(self, entry: Entry, score: float = 100.0) -> Reply:
-        return Reply(ASK_LOCATION, messages.ASK_LOCATION_CONSOLE, entry=entry,
+        return Reply(ASK_LOCATION, self._text("ASK_LOCATION_CONSOLE"), entry=entry,
                      topic=entry.service, score=score, awaiting_place=entry.service)
 
     def _services_reply(
@@ -408,12 +395,12 @@ class Engine:
         service_entry = entry or self._service_entry(kind)
         if place.is_outside:
             name = place.outside_name or "ce lieu"
-            return Reply(FALLBACK, messages.OUTSIDE_94.format(place=name), place=place,
-                         links=OUTSIDE_LINKS, score=score)
+            return Reply(FALLBACK, self._text("OUTSIDE_94", place=name), place=place,
+                         links=OUTSIDE_LINKS, score=score, decided_by="outside-94")
         found = nearest_services(self.kb, place, SERVICE_KINDS.get(kind, (kind,)))
         where = place.label
-        label = SERVICE_LABELS.get(kind, "Les lieux")
-        lines = [messages.NEAREST_TITLE.format(kinds=label, place=where)]
+        label = SERVICE_LABELS.get(kind, "lieux")
+        lines = [self._text("NEAREST_TITLE", kinds=label, place=where)]
         lines += [self._describe(i, s) for i, s in enumerate(found, 1)]
         lines.append(self._notes(found))
         return Reply(SERVICE, "\n\n".join(line for line in lines if line), entry=service_entry,
@@ -429,13 +416,13 @@ class Engine:
         ]
         here = [s for s in nearby if s.commune.insee == place.commune.insee]
         shown = here or nearby[:3]
-        heading = (messages.LOCAL_TITLE if here else messages.LOCAL_NONE).format(place=place.label)
+        heading = (self._text("LOCAL_TITLE") if here else self._text("LOCAL_NONE")).format(place=place.label)
         body = "\n\n".join(
-            [entry.answer, heading, *(self._describe(i, s) for i, s in enumerate(shown, 1)),
+            [self._answer_text(entry), heading, *(self._describe(i, s) for i, s in enumerate(shown, 1)),
              self._notes(shown)]
         )
         follow = self._follow_ups(entry)
-        return Reply(SERVICE, body.strip(), title=entry.title, entry=entry, topic=entry.topic,
+        return Reply(SERVICE, body.strip(), title=entry.title_in(_LANG.get()), entry=entry, topic=entry.topic,
                      score=score, services=tuple(shown), place=place, follow_ups=follow,
                      links=entry.links)
 
@@ -458,7 +445,7 @@ class Engine:
             lines.append(f"   {s.email}")
         if s.attached_to and s.attached_to in self.kb.services:
             parent = self.kb.services[s.attached_to].name
-            lines.append("   " + messages.ATTACHED_NOTE.format(parent=parent))
+            lines.append("   " + self._text("ATTACHED_NOTE", parent=parent))
         if s.note and s.kind not in ("cio", "point-accueil"):
             lines.append(f"   {s.note}")
         return "\n".join(lines)
@@ -466,11 +453,17 @@ class Engine:
     def _notes(self, found: list[NearbyService]) -> str:
         notes = []
         if any(s.service.approximate_position for s in found):
-            notes.append(messages.APPROXIMATE_NOTE)
+            notes.append(self._text("APPROXIMATE_NOTE"))
         years = sorted({s.service.data_as_of[:4] for s in found if s.service.data_as_of})
         if years and any(s.service.kind in ("cio", "point-accueil") for s in found):
-            notes.append(messages.OLD_DATA_NOTE.format(year=years[0]))
+            notes.append(self._text("OLD_DATA_NOTE", year=years[0]))
         return "\n".join(notes)
+
+
+def _lang_of(conversation: Conversation | None) -> str:
+    if conversation is None:
+        return FRENCH
+    return conversation.chosen_lang or conversation.lang or FRENCH
 
 
 def _map_link(nearby: NearbyService) -> Link:

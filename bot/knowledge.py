@@ -13,6 +13,22 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """An entry in another language; `translates` names the French version it was made from."""
+
+    title: str
+    answer: str
+    translates: str
+
+
+def answer_version(answer: str) -> str:
+    """A short digest of a French answer: a translation records the one it translates."""
+    import hashlib
+
+    return hashlib.sha256(answer.strip().encode("utf-8")).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
 class Entry:
     """One question of the FAQ with its answer; `questions[0]` is its title."""
 
@@ -29,12 +45,17 @@ class Entry:
     service: str | None = None  # kind of place listed when the message names a town
     needs_place: bool = False  # without a town, ask for one (the nearest-CIO question)
     intents: tuple[str, ...] = ()  # what it answers among its theme ("qui", "prix"...)
+    translations: dict[str, Translation] = field(default_factory=dict, hash=False, compare=False)
     file: str = ""
     line: int = 0
 
     @property
     def title(self) -> str:
         return self.questions[0]
+
+    def title_in(self, lang: str) -> str:
+        translation = self.translations.get(lang)
+        return translation.title if translation else self.title
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from bot.knowledge import (
     OutsidePlace,
     Service,
     Topic,
+    Translation,
+    answer_version,
 )
 from bot.text import fold
 from bot.yaml_source import LineDict, LineList, YamlError, load_yaml
@@ -31,8 +33,10 @@ WHERE_INTENT = "endroit"  # the intent a short message naming a town asks (see b
 
 ENTRY_FIELDS = {
     "id", "questions", "answer", "links", "follow_up", "sources", "verified",
-    "keywords", "triggers", "service", "needs_place", "audience", "intent",
+    "keywords", "triggers", "service", "needs_place", "audience", "intent", "translations",
 }
+TRANSLATION_FIELDS = {"title", "answer", "translates"}
+TRANSLATED_LANGUAGES = ("en", "ar", "pt", "es", "tr", "zh")
 TOPIC_FIELDS = {"topic", "title", "entries", "description"}
 SERVICE_FIELDS = {
     "id", "kind", "name", "address", "postcode", "commune_insee", "phone", "email",
@@ -551,6 +555,7 @@ def _entry(
         report.error(path, item.line_of("needs_place"), "« needs_place » demande un « service »")
         needs_place = False
     intents = _entry_intents(item, path, report, language)
+    translations = _translations(item, answer, path, report)
     if report.error_count > errors_before or not (entry_id and questions and answer and sources and verified):
         return None
     return Entry(
@@ -567,9 +572,44 @@ def _entry(
         service=service,
         needs_place=needs_place,
         intents=intents,
+        translations=translations,
         file=str(path),
         line=item.line,
     )
+
+
+def _translations(item: LineDict, answer: str, path: Path, report: _Report) -> dict[str, Translation]:
+    """The entry in other languages; one made from an older French answer is only a warning."""
+    raw = item.get("translations")
+    if raw is None:
+        return {}
+    table = _mapping(raw, path, item.line_of("translations"), "« translations »", report)
+    if table is None:
+        return {}
+    found: dict[str, Translation] = {}
+    for lang, value in table.items():
+        line = table.line_of(lang)
+        if lang not in TRANSLATED_LANGUAGES:
+            known = ", ".join(TRANSLATED_LANGUAGES)
+            report.error(path, line, f"« translations » : langue « {lang} » inconnue (connues : {known})")
+            continue
+        fields = _mapping(value, path, line, f"« translations » / « {lang} »", report)
+        if fields is None:
+            continue
+        _unknown_fields(fields, TRANSLATION_FIELDS, path, report)
+        title = _text(fields, "title", path, report, required=True)
+        text = _text(fields, "answer", path, report, required=True)
+        version = _text(fields, "translates", path, report, required=True)
+        if not (title and text and version):
+            continue
+        if version != answer_version(answer):
+            report.warn(
+                path, fields.line_of("translates"),
+                f"traduction « {lang} » faite sur une ancienne version de la réponse en français : "
+                f"à revoir, puis mettez « translates: {answer_version(answer)} »",
+            )
+        found[lang] = Translation(title, text, version)
+    return found
 
 
 def _check_triggers(triggers: tuple[str, ...], item: LineDict, path: Path, report: _Report) -> None:

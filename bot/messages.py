@@ -21,8 +21,10 @@ HELP = (
     "/themes : la liste des thèmes\n"
     "/cio : le CIO le plus proche\n"
     "/confidentialite : ce que je garde et comment l'effacer\n"
-    "/oubli : effacer ce que je sais de vous\n\n"
-    "En cas de danger, appelez le 17 ou le 112. Harcèlement : 3020. Enfance en danger : 119."
+    "/oubli : effacer ce que je sais de vous\n"
+    "/langue : choisir la langue des réponses (English, العربية, Português, Español, Türkçe, 中文)\n\n"
+    "En cas de danger, appelez le 17 ou le 112. Harcèlement : 3018. Enfance en danger : 119. "
+    "Idées suicidaires : 3114."
 )
 THEMES_INTRO = "Choisissez un thème :"
 THEME_INTRO = "{title} : choisissez une question."
@@ -35,12 +37,23 @@ NOT_TEXT = (
     "vocaux ni les fichiers). Écrivez votre question en quelques mots, ou tapez /themes."
 )
 SUGGEST = "Je ne suis pas sûr d'avoir bien compris. Vouliez-vous dire :"
+# Ends every "I don't know": a message of distress the bot did not recognise still reaches help.
+HELPLINES_LINE = (
+    "En danger ou en détresse ? 119 (enfant en danger), 3114 (idées suicidaires), "
+    "3018 (harcèlement), 17 ou 112 (urgence) : appels gratuits."
+)
 FALLBACK = (
     "Je ne sais pas répondre à cette question, et je préfère ne pas vous répondre au hasard.\n\n"
     "- Reformulez en quelques mots, ou tapez /themes pour voir ce que je connais.\n"
     "- Un conseiller du CIO peut vous aider gratuitement : écrivez « CIO » et votre ville "
-    "pour avoir le plus proche."
+    "pour avoir le plus proche.\n\n"
+    + HELPLINES_LINE
 )
+NUMBER_WITHOUT_CHOICES = (
+    "Je n'ai pas de liste en cours : un numéro seul ne me dit rien. Écrivez votre question en "
+    "quelques mots, ou tapez /themes."
+)
+NUMBER_OUT_OF_RANGE = "Choisissez un numéro entre 1 et {last} dans la liste ci-dessus, ou écrivez votre question."
 ASK_LOCATION = (
     "Dans quelle commune habitez-vous ? Écrivez son nom ou son code postal (par exemple "
     "« Vitry » ou « 94400 »), ou partagez votre position avec le bouton ci-dessous."
@@ -56,7 +69,7 @@ OUTSIDE_94 = (
     "- Mon orientation en ligne (Onisep) répond aux questions d'orientation par tchat ou mail, "
     "où que vous soyez."
 )
-NEAREST_TITLE = "{kinds} les plus proches de {place} :"
+NEAREST_TITLE = "Les {kinds} les plus proches de {place} :"
 APPROXIMATE_NOTE = (
     "Distances à vol d'oiseau, approximatives : calculées entre les mairies des communes, "
     "pas jusqu'à la porte."
@@ -107,6 +120,7 @@ COMMANDS = (
     ("cio", "Le CIO le plus proche"),
     ("confidentialite", "Ce que je garde et comment l'effacer"),
     ("oubli", "Effacer ce que je sais de vous"),
+    ("langue", "Choisir la langue des réponses"),
 )
 
 # --- Maintainer commands (/stats, /recharger) ------------------------------------------------
@@ -131,3 +145,9 @@ RELOAD_FAILED = (
     "Corrigez puis relancez /recharger."
 )
 MORE_PROBLEMS = "… et {count} autre(s) (python run_bot.py check)."
+# Languages other than French (see knowledge/i18n/ and bot/languages.py).
+TRANSLATED_NOTE = "Réponse traduite : la version en français fait foi."
+SHOW_FRENCH_BUTTON = "Voir en français"
+NOT_TRANSLATED = "Cette réponse n'existe qu'en français pour l'instant."
+LANGUAGE_PROMPT = "Dans quelle langue voulez-vous que je réponde ?"
+LANGUAGE_CHOSEN = "Je vous réponds maintenant en français."

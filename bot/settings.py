@@ -28,6 +28,7 @@ class Settings:
     api_base_url: str | None
     knowledge_dir: Path
     data_dir: Path
+    cache_dir: Path  # the FAQ's sentence vectors (rebuilt if deleted)
     admin_ids: frozenset[int]
     webhook_url: str | None
     webhook_port: int
@@ -43,11 +44,13 @@ class Settings:
         )
         port = _whole_number(env, "BOT_WEBHOOK_PORT", 8443, 1, 65535)
         retention = _whole_number(env, "BOT_RETENTION_DAYS", 90, 1, 3650)
+        data_dir = Path(env.get("BOT_DATA_DIR") or PROJECT_DIR / "data")
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN") or None,
             api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
             knowledge_dir=Path(env.get("BOT_KNOWLEDGE_DIR") or PROJECT_DIR / "knowledge"),
-            data_dir=Path(env.get("BOT_DATA_DIR") or PROJECT_DIR / "data"),
+            data_dir=data_dir,
+            cache_dir=Path(env.get("BOT_CACHE_DIR") or data_dir / "cache"),
             admin_ids=admins,
             webhook_url=env.get("BOT_WEBHOOK_URL") or None,
             webhook_port=port,

@@ -79,17 +79,24 @@ async def _post_init(application: Application) -> None:
     settings: Settings = application.bot_data[SETTINGS]
     holder: EngineHolder = application.bot_data[ENGINE]
     if holder.engine is None:
-        engine, problems = await asyncio.to_thread(Engine.load, settings.knowledge_dir)
+        engine, problems = await asyncio.to_thread(Engine.load, settings.knowledge_dir, settings.cache_dir)
         for problem in problems:  # a maintainer's typo must not take the bot down
             (logger.warning if problem.is_error else logger.info)("Knowledge: %s", problem)
         holder.engine = engine
     store = await asyncio.to_thread(Store.open, settings.data_dir, settings.retention_days)
     application.bot_data[STORE] = store
     application.bot_data[PURGE_TASK] = asyncio.create_task(_purge_daily(store), name="purge")
+    catalog = holder.engine.catalog
     try:
         await application.bot.set_my_commands(
             [BotCommand(name, description) for name, description in messages.COMMANDS]
         )
+        # The same menu in each language the bot speaks, for clients set to that language.
+        for lang in catalog.texts:
+            await application.bot.set_my_commands(
+                [BotCommand(name, description) for name, description in catalog.commands(lang)],
+                language_code=lang,
+            )
     except TelegramError as exc:  # the menu is a convenience; commands work without it
         logger.warning("Could not register the command menu: %s", exc)
 

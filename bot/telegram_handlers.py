@@ -43,6 +43,7 @@ from bot import messages
 from bot import telegram_render as render
 from bot.engine import Conversation, Engine, Reply
 from bot.flood import FloodGuard, Verdict
+from bot.languages import client_language
 from bot.loader import Problem, load_knowledge
 from bot.privacy import mask_personal_data
 from bot.report import inbox_groups
@@ -122,12 +123,26 @@ async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) ->
     await _send(update, context, render.plain(text))
 
 
+async def _say_in(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, lang: str) -> None:
+    await _send(update, context, render.plain(text, lang=lang))
+
+
+def _fixed(context: ContextTypes.DEFAULT_TYPE, name: str, **values: object) -> str:
+    """A fixed message in the language of this person's conversation."""
+    return _engine(context).fixed_text(name, _conversation(context), **values)
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Let the person choose the language of the replies (/langue)."""
+    await _send(update, context, render.plain(_fixed(context, "LANGUAGE_PROMPT"), render.languages_keyboard()))
+
+
 async def _send_reply(
     update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, question: str
 ) -> None:
     """Send an engine reply, then log it and remember the commune it names."""
     private = _is_private(update.effective_chat)
-    await _send(update, context, render.render_reply(reply, private=private))
+    await _send(update, context, render.render_reply(reply, private=private, catalog=_engine(context).catalog))
     await _record(update, context, reply, question)
 
 
@@ -227,7 +242,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explain how to use the bot."""
-    await _say(update, context, messages.HELP)
+    await _say(update, context, _fixed(context, "HELP"))
 
 
 async def themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -246,7 +261,7 @@ async def cio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say what the bot keeps, for how long, and how to erase it."""
-    await _say(update, context, messages.PRIVACY.format(days=_settings(context).retention_days))
+    await _say(update, context, _fixed(context, "PRIVACY", days=_settings(context).retention_days))
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -257,14 +272,14 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     count = await asyncio.to_thread(_store(context).forget_user, user.id)
     if context.user_data is not None:
         context.user_data.clear()
-    await _say(update, context, messages.FORGOTTEN.format(count=count))
+    await _say(update, context, _fixed(context, "FORGOTTEN", count=count))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a command the bot does not know."""
     message = update.effective_message
     if message is not None and _command_for_us(message, context):
-        await _say(update, context, messages.UNKNOWN_COMMAND)
+        await _say(update, context, _fixed(context, "UNKNOWN_COMMAND"))
 
 
 def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -324,7 +339,7 @@ async def reload_knowledge(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await _say(update, context,
                    messages.RELOAD_FAILED.format(errors=len(errors)) + "\n\n" + "\n".join(lines))
         return
-    engine = await asyncio.to_thread(Engine, kb)
+    engine, _ = await asyncio.to_thread(Engine.load, root, _settings(context).cache_dir)
     holder: EngineHolder = context.bot_data[ENGINE]
     holder.engine = engine  # one assignment: every later update sees the new base
     logger.info("Knowledge reloaded from %s: %d entries", root, len(kb.entries))
@@ -353,7 +368,10 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message is None or message.text is None or not _addressed(message, context):
         return
     text = _mention(context.bot.username).sub(" ", message.text).strip()
-    reply = _engine(context).respond(text, _conversation(context))
+    conversation = _conversation(context)
+    user = update.effective_user
+    conversation.client_lang = client_language(user.language_code if user else None)
+    reply = _engine(context).respond(text, conversation)
     await _send_reply(update, context, reply, text)
 
 
@@ -373,7 +391,7 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say that only written questions are understood."""
     message = update.effective_message
     if message is not None and _addressed(message, context):
-        await _say(update, context, messages.NOT_TEXT)
+        await _say(update, context, _fixed(context, "NOT_TEXT"))
 
 
 # --- buttons ------------------------------------------------------------------------------
@@ -396,8 +414,14 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         await query.answer()
         await _send(update, context, render.topic_menu(topic, engine.kb.entries_of(topic.id)))
-    elif pressed.kind == "e":
-        reply = engine.entry_reply(pressed.target, _conversation(context))
+    elif pressed.kind == "l":
+        conversation = _conversation(context)
+        conversation.chosen_lang = conversation.lang = pressed.target
+        await query.answer()
+        await _say_in(update, context, engine.fixed_text("LANGUAGE_CHOSEN", conversation), pressed.target)
+    elif pressed.kind in ("e", "fr"):
+        pick = engine.entry_reply if pressed.kind == "e" else engine.french_reply
+        reply = pick(pressed.target, _conversation(context))
         if reply is None:
             await query.answer(messages.STALE_BUTTON)
             return
@@ -424,10 +448,10 @@ async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: ren
         voted.append(message.message_id)
     await asyncio.to_thread(_store(context).record_feedback, pressed.target, bool(pressed.positive))
     if pressed.positive:
-        await query.answer(messages.FEEDBACK_THANKS_UP)
+        await query.answer(_fixed(context, "FEEDBACK_THANKS_UP"))
     else:
         await query.answer()
-        await _say(update, context, messages.FEEDBACK_THANKS_DOWN)
+        await _say(update, context, _fixed(context, "FEEDBACK_THANKS_DOWN"))
     if message is not None:
         await message.edit_reply_markup(render.without_feedback(message.reply_markup))
 
@@ -443,7 +467,7 @@ def register(application: Application) -> None:
     commands = [
         (("start",), start), (("aide", "help"), help_command), (("themes",), themes),
         (("cio",), cio), (("confidentialite",), privacy), (("oubli",), forget),
-        (("stats",), stats),
+        (("langue", "language"), language), (("stats",), stats),
     ]
     for names, callback in commands:
         application.add_handler(CommandHandler(names, callback, filters=NEW_MESSAGE))

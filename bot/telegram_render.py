@@ -8,6 +8,8 @@ Callback data formats (kept under Telegram's 64 bytes):
     t:<topic-id>           a theme: list its questions
     e:<entry-id>           an entry: its answer
     f:<1|0>:<entry-id>     👍 / 👎 on the answer to that entry
+    fr:<entry-id>          the French version of a translated answer (the reference)
+    l:<lang>               answer in that language from now on (/langue)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit, ParseMod
 from bot import messages
 from bot.engine import ANSWER, ASK_LOCATION, SERVICE, Reply
 from bot.knowledge import Entry, Link, Topic
+from bot.languages import FRENCH, NAMES, RIGHT_TO_LEFT, SUPPORTED, Catalog
 
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
 MAX_CALLBACK_DATA = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)  # 64 bytes
@@ -79,12 +82,22 @@ def feedback_data(entry_id: str, positive: bool) -> str:
     return _checked(f"f:{int(positive)}:{entry_id}")
 
 
+def french_data(entry_id: str) -> str:
+    return _checked(f"fr:{entry_id}")
+
+
+def language_data(lang: str) -> str:
+    return _checked(f"l:{lang}")
+
+
 def parse_callback(data: object) -> Button | None:
     """Decode callback data; None when it is not one of ours (forged, old format)."""
     if not isinstance(data, str) or len(data.encode("utf-8")) > MAX_CALLBACK_DATA:
         return None
     kind, _, rest = data.partition(":")
-    if kind in ("t", "e") and _is_id(rest):
+    if kind in ("t", "e", "fr") and _is_id(rest):
+        return Button(kind, rest)
+    if kind == "l" and rest in SUPPORTED:
         return Button(kind, rest)
     if kind == "f":
         vote, _, entry_id = rest.partition(":")
@@ -100,39 +113,56 @@ def _is_id(value: str) -> bool:
 # --- whole replies -------------------------------------------------------------------------
 
 
-def render_reply(reply: Reply, *, private: bool = True) -> list[Outgoing]:
-    """The messages that carry one reply of the engine, in order.
+def render_reply(reply: Reply, *, private: bool = True, catalog: Catalog | None = None) -> list[Outgoing]:
+    """The messages that carry one reply of the engine, in order, in the reply's language.
 
     `private` matters because Telegram allows reply keyboards asking for a location in
     private chats only.
     """
+    catalog = catalog or Catalog({})
+    lang = reply.lang
+
+    def text(name: str) -> str:
+        return catalog.text(name, lang)
+
     if reply.status == ASK_LOCATION:
         if private:
-            return _pack_messages(_text_blocks(None, messages.ASK_LOCATION), location_keyboard())
-        return _pack_messages(_text_blocks(None, messages.ASK_LOCATION_CONSOLE), None)
+            keyboard = location_keyboard(text("SHARE_LOCATION_BUTTON"), text("LOCATION_PLACEHOLDER"))
+            return _pack_messages(_text_blocks(None, text("ASK_LOCATION"), lang), keyboard)
+        return _pack_messages(_text_blocks(None, text("ASK_LOCATION_CONSOLE"), lang), None)
 
-    blocks = _text_blocks(reply.title, reply.body)
+    blocks = _text_blocks(reply.title, reply.body, lang)
     if reply.status == SERVICE:
         # One message has one reply_markup: the keyboard removal takes it, so the map links
         # go into the text and the related questions into a second message.
         blocks.append([_anchor(link) for link in reply.links])
         if not private:
-            return _pack_messages(blocks, _inline(choice_rows(reply.choices)))
+            return _pack_messages(blocks, _inline(choice_rows(reply.choices, lang)))
         sent = _pack_messages(blocks, ReplyKeyboardRemove())
         if reply.choices:
-            sent += _pack_messages(_text_blocks(None, messages.SEE_ALSO),
-                                   _inline(choice_rows(reply.choices)))
+            sent += _pack_messages(_text_blocks(None, text("SEE_ALSO"), lang),
+                                   _inline(choice_rows(reply.choices, lang)))
         return sent
 
-    rows = link_rows(reply.links) + choice_rows(reply.choices)
+    rows = link_rows(reply.links) + choice_rows(reply.choices, lang)
     if reply.status == ANSWER and reply.entry is not None:
+        if lang != FRENCH:
+            rows.append([InlineKeyboardButton(label(text("SHOW_FRENCH_BUTTON")),
+                                              callback_data=french_data(reply.entry.id))])
         rows.append(feedback_row(reply.entry.id))
     return _pack_messages(blocks, _inline(rows))
 
 
-def plain(text: str, reply_markup: ReplyMarkup | None = None) -> list[Outgoing]:
+def languages_keyboard() -> InlineKeyboardMarkup:
+    """/langue: one button per language, each written in its own language."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(NAMES[lang], callback_data=language_data(lang))] for lang in SUPPORTED]
+    )
+
+
+def plain(text: str, reply_markup: ReplyMarkup | None = None, lang: str = FRENCH) -> list[Outgoing]:
     """A fixed sentence (or any plain text), escaped and cut to size."""
-    return _pack_messages(_text_blocks(None, text), reply_markup)
+    return _pack_messages(_text_blocks(None, text, lang), reply_markup)
 
 
 def welcome(topics: Iterable[Topic]) -> list[Outgoing]:
@@ -164,9 +194,9 @@ def link_rows(links: Iterable[Link]) -> list[list[InlineKeyboardButton]]:
     return [[InlineKeyboardButton(label(link.title), url=link.url)] for link in links]
 
 
-def choice_rows(entries: Iterable[Entry]) -> list[list[InlineKeyboardButton]]:
+def choice_rows(entries: Iterable[Entry], lang: str = FRENCH) -> list[list[InlineKeyboardButton]]:
     return [
-        [InlineKeyboardButton(label(e.title), callback_data=entry_data(e.id))] for e in entries
+        [InlineKeyboardButton(label(e.title_in(lang)), callback_data=entry_data(e.id))] for e in entries
     ]
 
 
@@ -189,12 +219,14 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def location_keyboard() -> ReplyKeyboardMarkup:
+def location_keyboard(
+    button: str = messages.SHARE_LOCATION_BUTTON, placeholder: str = messages.LOCATION_PLACEHOLDER
+) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
-        [[KeyboardButton(messages.SHARE_LOCATION_BUTTON, request_location=True)]],
+        [[KeyboardButton(button, request_location=True)]],
         resize_keyboard=True,
         one_time_keyboard=True,
-        input_field_placeholder=messages.LOCATION_PLACEHOLDER,
+        input_field_placeholder=placeholder,
     )
 
 
@@ -226,13 +258,17 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _text_blocks(title: str | None, body: str) -> list[Block]:
+RLM = "\u200f"  # right-to-left mark: a line that starts with "- ", a number or "CIO" stays right-to-left
+
+
+def _text_blocks(title: str | None, body: str, lang: str = FRENCH) -> list[Block]:
+    mark = RLM if lang in RIGHT_TO_LEFT else ""
     blocks: list[Block] = []
     if title:
-        blocks.append([Span(_escape(title), "<b>", "</b>")])
+        blocks.append([Span(mark + _escape(title), "<b>", "</b>")])
     for paragraph in body.strip().split("\n\n"):
         if paragraph.strip():
-            blocks.append([Span(_escape(line)) for line in paragraph.split("\n")])
+            blocks.append([Span(mark + _escape(line)) for line in paragraph.split("\n")])
     return blocks
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_runner import SHARED_CACHE
 
 from bot.engine import Engine
 
@@ -14,6 +15,6 @@ KNOWLEDGE = REPO / "knowledge"
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    built, problems = Engine.load(KNOWLEDGE)
+    built, problems = Engine.load(KNOWLEDGE, SHARED_CACHE)
     assert not [p for p in problems if p.is_error], problems
     return built

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -13,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from cli_runner import clean_env
 from fake_bot_api import DEFAULT_USER_ID, TEST_TOKEN, FakeBotApi
 
 from bot import messages
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_run_bot_answers_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with FakeBotApi() as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+        env = clean_env()
         env.update({
             "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
             "TELEGRAM_API_BASE_URL": fake.base_url,
@@ -69,7 +69,7 @@ def _free_port() -> int:
 def test_webhook_mode_registers_the_url_and_checks_the_secret(tmp_path: Path) -> None:
     port = _free_port()
     with FakeBotApi() as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+        env = clean_env()
         env.update({
             "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
             "TELEGRAM_API_BASE_URL": fake.base_url,

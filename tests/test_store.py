@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli_runner import clean_env
 
 from bot import store as store_module
 from bot.privacy import PHONE, UserKeyer
@@ -438,7 +439,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         assert ("after", 1, 0) in store.stats(NOW).feedback
 
     # The real program starts again on the killed file (the maintainers' report reads it).
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    env = clean_env()
     env["BOT_DATA_DIR"] = str(data_dir)
     report = subprocess.run(
         [sys.executable, str(REPO / "run_bot.py"), "report", "--format", "csv"],

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import SHARED_CACHE
 from fake_bot_api import (
     BOT_USERNAME,
     DEFAULT_CHANNEL_ID,
@@ -125,6 +126,7 @@ async def bot(fake: FakeBotApi, tmp_path: Path, engine: Engine) -> AsyncIterator
         "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
         "TELEGRAM_API_BASE_URL": fake.base_url,
         "BOT_DATA_DIR": str(tmp_path / "data"),
+        "BOT_CACHE_DIR": str(SHARED_CACHE),
         "BOT_ADMIN_IDS": str(ADMIN),
         "BOT_KNOWLEDGE_DIR": str(REPO / "knowledge"),
     })

@@ -1,0 +1,75 @@
+"""One decision: from the signals' reading and the policy, what kind of reply to give.
+
+In order: helplines (a trigger phrase, or the safety model's probability over its bar);
+then the best entry's probability decides between answering with it, showing its theme's
+overview with the sibling entries as buttons (both signals sure of the theme, not of the
+entry), suggesting the closest entries, or declining. The step that decided is named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.knowledge import Entry
+from bot.policy import Policy
+from bot.signals import Reading
+
+HELPLINE, ANSWER, THEME, SUGGEST, DECLINE = "helpline", "answer", "theme", "suggest", "decline"
+MAX_SUGGESTIONS = 3
+NO_OVERVIEW_TOPICS = frozenset({"chit-chat"})  # small talk has no overview to give
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str
+    step: str  # the named step that decided (`decided_by`)
+    ranked: tuple[Entry, ...]  # candidates, most probable first
+    probabilities: tuple[float, ...]
+    safety_probability: float
+    helpline: Entry | None = None
+    topic: str | None = None  # for THEME: the theme to show
+
+    @property
+    def best(self) -> Entry | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[0] if self.probabilities else 0.0
+
+
+def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int]) -> Decision:
+    probabilities = policy.entry_model.probability(reading.rows) if len(reading.entries) else np.zeros(0)
+    p_safety = float(policy.safety_model.probability(reading.safety_row[None, :])[0])
+    order = np.argsort(-probabilities, kind="stable")
+    ranked = tuple(reading.entries[i] for i in order)
+    probs = tuple(float(probabilities[i]) for i in order)
+    common = {"ranked": ranked, "probabilities": probs, "safety_probability": p_safety}
+    bars = policy.bars
+
+    if p_safety >= bars.safety:
+        helpline = reading.trigger_entry or reading.safety_entry
+        if helpline is not None:
+            step = "helpline-trigger" if reading.trigger_entry else "helpline-meaning"
+            return Decision(HELPLINE, step, helpline=helpline, **common)
+    if not ranked:
+        return Decision(DECLINE, "decline", **common)
+    if probs[0] >= bars.answer:
+        return Decision(ANSWER, "answer", **common)
+    topic, p_topic = best_topic(tuple(e.topic for e in ranked), probs)
+    if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS:
+        return Decision(THEME, "theme-overview", topic=topic, **common)
+    if probs[0] >= bars.suggest:
+        return Decision(SUGGEST, "suggest", **common)
+    return Decision(DECLINE, "decline", **common)
+
+
+def best_topic(topics: tuple[str, ...], probs: tuple[float, ...]) -> tuple[str, float]:
+    """The theme most likely to hold the right entry: its candidates' probabilities added up."""
+    totals: dict[str, float] = {}
+    for topic, p in zip(topics, probs, strict=True):
+        totals[topic] = totals.get(topic, 0.0) + p
+    topic = max(totals, key=totals.__getitem__)
+    return topic, min(1.0, totals[topic])

@@ -1,0 +1,308 @@
+"""Fit the policy: learn, from data no signal was tuned on, how far to trust the signals.
+
+The data: every question of the FAQ (but the titles), each asked to an engine built
+without its fold of questions (5 folds), so both signals see it as new; and the messages
+of `knowledge/fit/` that the bot must decline, or must not take for distress. The FAQ's
+own question sets (`eval.yaml`, the blind sets) are never used here: they measure.
+
+From the signals' features two logistic models are fitted (entry, safety), then the bars
+are chosen on the same held-out reading: the lowest answer and theme bars that keep
+confident wrong replies under a target, the suggestion bar that keeps declines declined,
+and the helpline bar that keeps nearly every distress message.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from bot.decision import NO_OVERVIEW_TOPICS, best_topic
+from bot.knowledge import KnowledgeBase
+from bot.loader import load_knowledge
+from bot.policy import POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
+from bot.semantic import EmbeddingCache
+from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, SAFETY_TOPIC
+
+FOLDS = 5
+# Targets on the held-out reading. Blind questions are harder than the FAQ's own wordings,
+# so these stay below the bars promised on them (confident wrong <= 3 %, helplines >= 98 %).
+ANSWER_WRONG = 0.020  # confident wrong answers, share of all messages
+CONFIDENT_WRONG = 0.025  # ...answers and theme overviews together
+DECLINED = 0.95  # share of decline messages that get "I don't know"
+# The helpline bar: a missed distress message costs as much as this many false alarms on
+# ordinary messages with strong words (the hardest to tell apart, knowledge/fit/).
+MISS_COST = 4.0
+UNITS, STEPS, LEARNING_RATE, WEIGHT_DECAY, SEED = 16, 200, 0.05, 1e-3, 0  # both models
+L2 = 1.0  # for fit_logistic, kept for a plain logistic model (tests, comparisons)
+DISTRESS_WEIGHT = 4.0  # a missed distress message weighs more than a false alarm
+# Declines are few beside the FAQ's questions, and a confident reply to one is the worst error.
+DECLINE_WEIGHT = 4.0
+
+
+def fold_of(text: str, folds: int = FOLDS) -> int:
+    """A stable fold for each question (the same split on every run and machine)."""
+    return zlib.crc32(text.encode("utf-8")) % folds
+
+
+def without_fold(kb: KnowledgeBase, fold: int, folds: int = FOLDS) -> KnowledgeBase:
+    """The base without one fold of questions; titles always stay (they are the buttons)."""
+    entries = {
+        entry_id: replace(
+            entry,
+            questions=(entry.questions[0], *(q for q in entry.questions[1:] if fold_of(q, folds) != fold)),
+            translations={lang: t for lang, t in entry.translations.items() if fold_of(t.title, folds) != fold},
+        )
+        for entry_id, entry in kb.entries.items()
+    }
+    return replace(kb, entries=entries)
+
+
+@dataclass
+class Sample:
+    """One held-out message as the engine read it."""
+
+    fold: int
+    expected: str | None  # entry id, or None for a message to decline
+    topic: str | None
+    distress: bool
+    ordinary: bool  # from the bank of ordinary messages with strong words
+    rows: np.ndarray
+    ids: tuple[str, ...]
+    topics: tuple[str, ...]
+    safety_row: np.ndarray
+
+
+def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: int = FOLDS,
+                 progress=print) -> list[Sample]:
+    from bot.engine import Engine  # the same reading as the bot's, fold by fold
+
+    questions = [(q, e.id, e.topic) for e in kb.entries.values()
+                 for q in (*e.questions[1:], *(t.title for t in e.translations.values()))]
+    banks = ContrastBanks.load(root)
+    declines, ordinary = list(banks.declines), list(banks.ordinary)
+    others = [(m, None, None, False) for m in declines] + [(m, None, None, True) for m in ordinary]
+    texts = [q for q, _, _ in questions] + [m for m, *_ in others]
+    vectors = dict(zip(texts, cache.vectors(texts), strict=True))  # one batch for all
+    samples: list[Sample] = []
+    for fold in range(folds):
+        progress(f"  pli {fold + 1}/{folds}…")
+        held_in = ContrastBanks(
+            tuple(m for m in declines if fold_of(m, folds) != fold),
+            tuple(m for m in ordinary if fold_of(m, folds) != fold),
+        )
+        engine = Engine(without_fold(kb, fold, folds), cache=cache, banks=held_in)
+        items = [(q, i, t, False) for q, i, t in questions] + others
+        for text, expected, topic, is_ordinary in items:
+            if fold_of(text, folds) != fold:
+                continue
+            reading = engine.understand(text, vector=vectors[text]).reading
+            samples.append(Sample(
+                fold, expected, topic, topic == SAFETY_TOPIC, is_ordinary, reading.rows,
+                tuple(e.id for e in reading.entries), tuple(e.topic for e in reading.entries),
+                reading.safety_row,
+            ))
+    return samples
+
+
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return (x - mean) / scale, mean, scale
+
+
+def fit_logistic(features: tuple[str, ...], x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Model:
+    """L2-regularised logistic regression by Newton's method (a few hundred rows per feature)."""
+    z, mean, scale = _standardise(x)
+    z = np.hstack([z, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], L2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
+        gradient = z.T @ (weight * (p - y)) + penalty * w
+        hessian = (z * (weight * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return Model(features, tuple(mean.tolist()), tuple(scale.tolist()), tuple(w[:-1].tolist()), float(w[-1]))
+
+
+def fit_network(features: tuple[str, ...], x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Model:
+    """One hidden layer of tanh units, weighted cross-entropy, full-batch Adam from a fixed seed.
+
+    The signals interact (a lexical lead means more when the cosine agrees, an ask matters
+    between siblings only): a few hidden units learn that where a linear model cannot.
+    """
+    z, mean, scale = _standardise(x)
+    rng = np.random.default_rng(SEED)
+    params = [rng.normal(0, 0.3, (z.shape[1], UNITS)), np.zeros(UNITS), rng.normal(0, 0.3, UNITS), np.zeros(1)]
+    moments = [np.zeros_like(p) for p in params]
+    squares = [np.zeros_like(p) for p in params]
+    share = weight / weight.sum()
+    for step in range(1, STEPS + 1):
+        hidden = np.tanh(z @ params[0] + params[1])
+        p = 1.0 / (1.0 + np.exp(-np.clip(hidden @ params[2] + params[3][0], -30, 30)))
+        g = share * (p - y)
+        back = np.outer(g, params[2]) * (1 - hidden * hidden)
+        grads = [z.T @ back + WEIGHT_DECAY * params[0], back.sum(axis=0),
+                 hidden.T @ g + WEIGHT_DECAY * params[2], np.array([g.sum()])]
+        for i, grad in enumerate(grads):
+            moments[i] = 0.9 * moments[i] + 0.1 * grad
+            squares[i] = 0.999 * squares[i] + 0.001 * grad * grad
+            params[i] -= LEARNING_RATE * (moments[i] / (1 - 0.9**step)) / (
+                np.sqrt(squares[i] / (1 - 0.999**step)) + 1e-8)
+    return Model(
+        features, tuple(mean.tolist()), tuple(scale.tolist()), tuple(params[2].tolist()), float(params[3][0]),
+        tuple(tuple(row) for row in params[0].tolist()), tuple(params[1].tolist()),
+    )
+
+
+@dataclass
+class Outcome:
+    """The held-out reading of one message once the models are fitted."""
+
+    p_top: float
+    top_right: bool
+    p_topic: float
+    topic_right: bool
+    overview_possible: bool
+    decline: bool
+    p_safety: float
+    distress: bool
+    ordinary: bool
+
+
+def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str, int]) -> list[Outcome]:
+    result = []
+    for s in samples:
+        p = entry.probability(s.rows) if len(s.ids) else np.zeros(0)
+        order = np.argsort(-p, kind="stable")
+        if len(order):
+            topic, p_topic = best_topic(tuple(s.topics[i] for i in order), tuple(float(p[i]) for i in order))
+            top = s.ids[order[0]]
+            p_top = float(p[order[0]])
+        else:
+            topic, p_topic, top, p_top = "", 0.0, "", 0.0
+        result.append(Outcome(
+            p_top, top == s.expected, p_topic, topic == s.topic,
+            sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS,
+            s.expected is None, float(safety.probability(s.safety_row[None, :])[0]),
+            s.distress, s.ordinary,
+        ))
+    return result
+
+
+def _lowest_bar(values: np.ndarray, wrong: np.ndarray, budget: float) -> float:
+    """The lowest bar such that the wrong messages at or above it stay within budget."""
+    if not len(values):
+        return 1.01
+    order = np.argsort(-values, kind="stable")
+    ranked, wrong_so_far = values[order], np.cumsum(wrong[order])
+    # A bar admits every message of its value: judge each value at its last occurrence.
+    last_of_value = np.flatnonzero(np.append(ranked[1:] != ranked[:-1], True))
+    fits = last_of_value[wrong_so_far[last_of_value] <= budget]
+    return float(ranked[fits[-1]]) if len(fits) else 1.01
+
+
+def _helpline_bar(distress: np.ndarray, ordinary: np.ndarray) -> float:
+    """The bar with the least cost: MISS_COST x missed distress rate + false alarm rate."""
+    if not len(distress):
+        return 0.5
+    candidates = np.unique(distress)
+    missed = np.array([(distress < t).mean() for t in candidates])
+    alarms = np.array([(ordinary >= t).mean() for t in candidates]) if len(ordinary) else np.zeros(len(candidates))
+    return float(candidates[int(np.argmin(MISS_COST * missed + alarms))])
+
+
+def choose_bars(outs: list[Outcome]) -> Bars:
+    # Distress messages are the helplines' to take; ordinary ones only train the safety model.
+    engaged = [o for o in outs if not o.distress and not o.ordinary]
+    n = len(engaged)
+    p_top = np.array([o.p_top for o in engaged])
+    wrong_top = np.array([not o.top_right for o in engaged], dtype=float)
+    answer = _lowest_bar(p_top, wrong_top, ANSWER_WRONG * n)
+    answered_wrong = float(((p_top >= answer) * wrong_top).sum())
+    rest = [o for o in engaged if o.p_top < answer and o.overview_possible]
+    theme = _lowest_bar(
+        np.array([o.p_topic for o in rest]),
+        np.array([not o.topic_right for o in rest], dtype=float),
+        max(0.0, CONFIDENT_WRONG * n - answered_wrong),
+    ) if rest else 1.01
+    declines = np.array(sorted(o.p_top for o in engaged if o.decline))
+    suggest = float(np.quantile(declines, DECLINED)) + 1e-6 if len(declines) else 0.5
+    safety = _helpline_bar(np.array([o.p_safety for o in outs if o.distress]),
+                           np.array([o.p_safety for o in outs if o.ordinary]))
+    return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety)
+
+
+def figures(outs: list[Outcome], bars: Bars) -> dict:
+    """What the fitted policy reaches on its own held-out reading (optimistic: it chose the bars)."""
+    answerable = [o for o in outs if not o.decline and not o.distress]
+    declines = [o for o in outs if o.decline and not o.ordinary]
+    ordinary = [o for o in outs if o.ordinary]
+    distress = [o for o in outs if o.distress]
+
+    def share(part: int, whole: int) -> float:
+        return round(100 * part / max(whole, 1), 1)
+
+    answered = [o for o in answerable if o.p_top >= bars.answer]
+    return {
+        "messages": len(outs),
+        "top1_pct": share(sum(o.top_right for o in answered), len(answerable)),
+        "answered_wrong_pct": share(sum(not o.top_right for o in answered), len(answerable)),
+        "declined_pct": share(sum(o.p_top < bars.suggest and o.p_safety < bars.safety for o in declines),
+                              len(declines)),
+        "helplines_pct": share(sum(o.p_safety >= bars.safety for o in distress), len(distress)),
+        "false_alarms_ordinary_pct": share(sum(o.p_safety >= bars.safety for o in ordinary), len(ordinary)),
+        "false_alarms_faq_pct": share(sum(o.p_safety >= bars.safety for o in answerable), len(answerable)),
+    }
+
+
+def fit_models(samples: list[Sample]) -> tuple[Model, Model]:
+    """The entry model (on FAQ questions and declines) and the safety model (on every message)."""
+    trained = [s for s in samples if len(s.ids) and not s.ordinary]  # ordinary ones may be answerable
+    rows = np.vstack([s.rows for s in trained])
+    labels = np.concatenate([[float(i == s.expected) for i in s.ids] for s in trained])
+    weights = np.concatenate([[DECLINE_WEIGHT if s.expected is None else 1.0] * len(s.ids) for s in trained])
+    entry = fit_network(ENTRY_FEATURES, rows, labels, weights)
+    safety_labels = np.array([float(s.distress) for s in samples])
+    safety_rows = np.vstack([s.safety_row for s in samples])
+    safety = fit_network(SAFETY_FEATURES, safety_rows, safety_labels, np.where(safety_labels > 0, DISTRESS_WEIGHT, 1.0))
+    return entry, safety
+
+
+def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=print) -> Policy:
+    kb, problems = load_knowledge(root, check_eval=False)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise ValueError(f"{len(errors)} erreur(s) dans la base : lancez d'abord « python run_bot.py check »")
+    progress(f"Lecture des questions de la FAQ par des index construits sans elles ({FOLDS} plis)…")
+    samples = read_samples(root, kb, cache, progress=progress)
+    progress("Ajustement des modèles…")
+    sizes = {t.id: len(t.entry_ids) for t in kb.topics.values()}
+    # The bars are chosen on predictions for messages the models did not learn from:
+    # each fold is predicted by models fitted on the other folds.
+    held_out: list[Outcome] = []
+    for fold in range(FOLDS):
+        entry, safety = fit_models([s for s in samples if s.fold != fold])
+        held_out += outcomes([s for s in samples if s.fold == fold], entry, safety, sizes)
+    bars = choose_bars(held_out)
+    entry, safety = fit_models(samples)
+    digest, count = fingerprint(kb)
+    return Policy(
+        entry_model=entry, safety_model=safety, bars=bars, model_version=cache.encoder.version,
+        faq_fingerprint=digest, faq_questions=count, fitted_on=str(today or date.today()),
+        figures=figures(held_out, bars),
+    )
+
+
+def run_fit(root: Path, cache: EmbeddingCache, progress=print) -> Policy:
+    policy = fit(root, cache, progress=progress)
+    policy.save(root / POLICY_FILE)
+    return policy

@@ -1,0 +1,148 @@
+"""Which language to answer in, and the fixed messages in that language.
+
+French is the default and the reference. A message switches the reply to another language
+only when that is clear: Arabic or Chinese script, or a Latin-script message that the
+detector (`py3langid`, its model inside the package) gives to English, Portuguese, Spanish
+or Turkish with high confidence once the FAQ's own names ("Jump In Tech", "CIO") are set
+aside. The Telegram client's language and the conversation's language lower that bar; a
+French message in SMS spelling ("slt jcherch 1 stag d 3em") stays French.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from bot import messages
+from bot.loader import Problem
+
+FRENCH = "fr"
+SUPPORTED = ("fr", "en", "ar", "pt", "es", "tr", "zh")
+NAMES = {
+    "fr": "Français", "en": "English", "ar": "العربية", "pt": "Português",
+    "es": "Español", "tr": "Türkçe", "zh": "中文",
+}
+RIGHT_TO_LEFT = frozenset({"ar"})
+LATIN_DETECTED = ("fr", "en", "pt", "es", "tr")
+SURE = 0.9  # the detector's probability to switch on its own...
+MIN_WORDS = 3  # ...on a message of at least this many words (names of the FAQ set aside)
+HINTED = 0.5  # the probability enough when the client or the conversation already says that language
+MESSAGES_FILE = Path("i18n") / "messages.yaml"
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def _script_counts(text: str) -> tuple[int, int, int]:
+    """Letters in Arabic script, in Chinese characters, and in Latin script."""
+    arabic = chinese = latin = 0
+    for ch in text:
+        code = ord(ch)
+        if 0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0xFB50 <= code <= 0xFEFF:
+            arabic += 1
+        elif 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF:
+            chinese += 1
+        elif ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN"):
+            latin += 1
+    return arabic, chinese, latin
+
+
+class LanguageDetector:
+    """Detects the language of a message, French unless another one is clear."""
+
+    def __init__(self, neutral_words: Iterable[str] = ()) -> None:
+        # Names shared by every language ("cio", "jump", "tech", "affelnet") say nothing of it.
+        self._neutral = frozenset(w.lower() for w in neutral_words)
+
+    @cached_property
+    def _identifier(self):  # loaded on first use: most messages are decided by script or length
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        identifier.set_languages(list(LATIN_DETECTED))
+        return identifier
+
+    def detect(self, text: str, hint: str | None = None, current: str | None = None) -> str:
+        arabic, chinese, latin = _script_counts(text)
+        if arabic >= 2 and arabic >= latin:
+            return "ar"
+        if chinese >= 1 and 3 * chinese >= latin:
+            return "zh"
+        words = [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
+        if not words:
+            return current or FRENCH
+        language, probability = self._identifier.classify(" ".join(words))
+        if language == FRENCH:
+            return FRENCH
+        if probability >= SURE and len(words) >= MIN_WORDS:
+            return language
+        if probability >= HINTED and language in (hint, current):
+            return language
+        return current if current and len(words) < MIN_WORDS else FRENCH
+
+
+def client_language(code: str | None) -> str | None:
+    """A Telegram client's language ("pt-br" -> "pt"), if the bot speaks it."""
+    if not code:
+        return None
+    short = code.split("-")[0].lower()
+    return short if short in SUPPORTED else None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The fixed messages by language; French from bot/messages.py, the others from knowledge/i18n/."""
+
+    texts: dict[str, dict[str, object]]
+
+    @classmethod
+    def load(cls, root: Path) -> tuple[Catalog, list[Problem]]:
+        """The catalogue and the problems found (a missing or broken file leaves French only)."""
+        catalog, found = cls._read(root)
+        return catalog, [Problem(str(MESSAGES_FILE), 1, message, is_error=False) for message in found]
+
+    @classmethod
+    def _read(cls, root: Path) -> tuple[Catalog, list[str]]:
+        path = root / MESSAGES_FILE
+        if not path.exists():
+            return cls({}), []
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            return cls({}), [f"illisible ({exc}) : les messages restent en français"]
+        problems: list[str] = []
+        texts: dict[str, dict[str, object]] = {}
+        for lang, table in data.items():
+            if lang not in SUPPORTED or not isinstance(table, dict):
+                problems.append(f"langue « {lang} » inconnue ou mal formée")
+                continue
+            texts[lang] = {}
+            for key, value in table.items():
+                french = getattr(messages, str(key), None)
+                if french is None:
+                    problems.append(f"{lang}.{key} : message inconnu")
+                elif isinstance(french, str) and isinstance(value, str):
+                    missing = set(re.findall(r"\{\w+\}", french)) - set(re.findall(r"\{\w+\}", value))
+                    if missing:
+                        gone = ", ".join(sorted(missing))
+                        problems.append(f"{lang}.{key} : il manque {gone} (message laissé en français)")
+                    else:
+                        texts[lang][str(key)] = value
+                elif isinstance(value, dict):
+                    texts[lang][str(key)] = value
+        return cls(texts), problems
+
+    def text(self, name: str, lang: str = FRENCH) -> str:
+        value = self.texts.get(lang, {}).get(name)
+        return value if isinstance(value, str) else getattr(messages, name)
+
+    def commands(self, lang: str) -> tuple[tuple[str, str], ...]:
+        """The command menu's descriptions in a language (French where one is missing)."""
+        table = self.texts.get(lang, {}).get("COMMANDS")
+        table = table if isinstance(table, dict) else {}
+        return tuple((name, str(table.get(name, french))) for name, french in messages.COMMANDS)

@@ -1,0 +1,226 @@
+"""The numbers that decide, in one object: fitted by `run_bot.py fit`, kept in knowledge/policy.yaml.
+
+Two small models turn the signals into probabilities:
+- the entry model: for each candidate entry, the probability that it is the right one;
+- the safety model: for a message, the probability that it calls for the helplines.
+Each has one small hidden layer (a logistic model is the same with none).
+Then four bars, chosen by the fit from held-out data, decide: answer, theme overview,
+suggestions, or "I don't know"; and helplines. Nothing here is tuned by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from bot.knowledge import KnowledgeBase
+from bot.loader import Problem
+
+POLICY_FILE = "policy.yaml"
+FIT_DIR = "fit"
+DECLINES_FILE = "declines.yaml"
+ORDINARY_FILE = "ordinary_strong_words.yaml"
+
+
+def bank_messages(root: Path, name: str) -> tuple[str, ...]:
+    """The messages of one bank of knowledge/fit/ (none if the file is missing or unreadable)."""
+    path = root / FIT_DIR / name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    except (OSError, yaml.YAMLError):
+        return ()
+    messages = data.get("messages") if isinstance(data, dict) else None
+    return tuple(str(m) for m in messages or () if m)
+
+
+@dataclass(frozen=True)
+class ContrastBanks:
+    """Messages the bot must decline, and ordinary ones with strong words (knowledge/fit/)."""
+
+    declines: tuple[str, ...] = ()
+    ordinary: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, root: Path) -> ContrastBanks:
+        return cls(bank_messages(root, DECLINES_FILE), bank_messages(root, ORDINARY_FILE))
+
+
+@dataclass(frozen=True)
+class Model:
+    """A probability from standardised features: logistic, or with one small hidden layer (tanh)."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]  # one per hidden unit, or one per feature without a hidden layer
+    bias: float
+    hidden: tuple[tuple[float, ...], ...] = ()  # one row per feature, one column per unit
+    hidden_bias: tuple[float, ...] = ()
+
+    def probability(self, rows: np.ndarray) -> np.ndarray:
+        z = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
+        if self.hidden:
+            z = np.tanh(z @ np.asarray(self.hidden) + np.asarray(self.hidden_bias))
+        out = z @ np.asarray(self.weights) + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(out, -30, 30)))
+
+    def as_dict(self) -> dict:
+        data = {
+            "features": list(self.features),
+            "mean": _rounded(self.mean),
+            "scale": _rounded(self.scale),
+        }
+        if self.hidden:
+            data["hidden"] = [_rounded(row) for row in self.hidden]
+            data["hidden_bias"] = _rounded(self.hidden_bias)
+        data["weights"] = _rounded(self.weights)
+        data["bias"] = round(self.bias, 6)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict, expected: tuple[str, ...]) -> Model:
+        features = tuple(str(f) for f in data["features"])
+        if features != expected:
+            raise ValueError(f"features {list(features)} au lieu de {list(expected)}")
+        model = cls(
+            features,
+            _floats(data["mean"]),
+            _floats(data["scale"]),
+            _floats(data["weights"]),
+            float(data["bias"]),
+            tuple(_floats(row) for row in data.get("hidden") or ()),
+            _floats(data.get("hidden_bias") or ()),
+        )
+        units = len(model.hidden_bias) if model.hidden else len(features)
+        if not (len(model.mean) == len(model.scale) == len(features)) or len(model.weights) != units:
+            raise ValueError("mean, scale et weights n'ont pas la taille attendue")
+        if model.hidden and (len(model.hidden) != len(features) or any(len(r) != units for r in model.hidden)):
+            raise ValueError("hidden n'a pas la taille attendue")
+        if any(s <= 0 or not math.isfinite(s) for s in model.scale):
+            raise ValueError("scale doit être positif")
+        return model
+
+
+def _rounded(values: tuple[float, ...]) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def _floats(values: object) -> tuple[float, ...]:
+    if not isinstance(values, list | tuple):
+        raise ValueError("une liste de nombres est attendue")
+    return tuple(float(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Bars:
+    answer: float  # the best entry's probability to answer with it
+    theme: float  # the best theme's probability to show its overview and entries
+    suggest: float  # the best entry's probability to offer "did you mean"
+    safety: float  # the safety model's probability to show the helplines
+
+
+@dataclass(frozen=True)
+class Policy:
+    entry_model: Model
+    safety_model: Model
+    bars: Bars
+    model_version: str = ""
+    faq_fingerprint: str = ""
+    faq_questions: int = 0
+    fitted_on: str = ""
+    figures: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "fitted_on": self.fitted_on,
+            "model_version": self.model_version,
+            "faq_questions": self.faq_questions,
+            "faq_fingerprint": self.faq_fingerprint,
+            "bars": {k: round(v, 4) for k, v in self.bars.__dict__.items()},
+            "figures": self.figures,
+            "entry_model": self.entry_model.as_dict(),
+            "safety_model": self.safety_model.as_dict(),
+        }
+
+    def save(self, path: Path) -> None:
+        header = (
+            "# Écrit par « python run_bot.py fit » : ne pas modifier à la main.\n"
+            "# Les probabilités et les seuils qui décident des réponses, appris sur la FAQ\n"
+            "# (chaque question posée à un index construit sans elle) et sur knowledge/fit/.\n"
+        )
+        text = yaml.safe_dump(self.as_dict(), allow_unicode=True, sort_keys=False, width=100)
+        path.write_text(header + text, encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path, entry_features: tuple[str, ...], safety_features: tuple[str, ...]) -> Policy:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("le fichier ne contient pas de politique")
+        bars = data["bars"]
+        return cls(
+            entry_model=Model.from_dict(data["entry_model"], entry_features),
+            safety_model=Model.from_dict(data["safety_model"], safety_features),
+            bars=Bars(*(float(bars[name]) for name in ("answer", "theme", "suggest", "safety"))),
+            model_version=str(data.get("model_version", "")),
+            faq_fingerprint=str(data.get("faq_fingerprint", "")),
+            faq_questions=int(data.get("faq_questions", 0)),
+            fitted_on=str(data.get("fitted_on", "")),
+            figures=dict(data.get("figures") or {}),
+        )
+
+
+def cautious(entry_features: tuple[str, ...], safety_features: tuple[str, ...]) -> Policy:
+    """Used when knowledge/policy.yaml is missing or broken: never sure enough to answer.
+
+    The bot then suggests the closest entries and keeps the helplines found by trigger
+    phrases; `check` says why, and `fit` writes a real policy.
+    """
+    def flat(features: tuple[str, ...], weight_of: dict[str, float]) -> Model:
+        n = len(features)
+        return Model(features, (0.0,) * n, (1.0,) * n, tuple(weight_of.get(f, 0.0) for f in features), -3.0)
+
+    return Policy(
+        entry_model=flat(entry_features, {"lex": 3.0, "cos": 3.0}),
+        safety_model=flat(safety_features, {"trigger": 10.0}),
+        bars=Bars(answer=1.01, theme=1.01, suggest=0.05, safety=0.5),
+    )
+
+
+def fingerprint(kb: KnowledgeBase) -> tuple[str, int]:
+    """A digest of every entry's id and wordings (questions, translated titles): what the fit learnt from."""
+    digest = hashlib.sha256()
+    count = 0
+    for entry in sorted(kb.entries.values(), key=lambda e: e.id):
+        digest.update(entry.id.encode())
+        for wording in (*entry.questions, *(t.title for t in entry.translations.values())):
+            digest.update(b"\0" + wording.encode())
+            count += 1
+    return digest.hexdigest()[:16], count
+
+
+def load_policy(
+    root: Path, kb: KnowledgeBase, entry_features: tuple[str, ...], safety_features: tuple[str, ...]
+) -> tuple[Policy | None, list[Problem]]:
+    """knowledge/policy.yaml, with what a maintainer should know about it (missing, broken, stale)."""
+    path = root / POLICY_FILE
+    shown = POLICY_FILE
+    if not path.exists():
+        return None, [Problem(shown, 1, "fichier manquant : le bot ne fera que proposer des questions "
+                                        "proches ; lancez « python run_bot.py fit »", is_error=False)]
+    try:
+        policy = Policy.load(path, entry_features, safety_features)
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+        return None, [Problem(shown, 1, f"politique illisible ({exc}) : relancez « python run_bot.py fit »")]
+    digest, count = fingerprint(kb)
+    if digest != policy.faq_fingerprint:
+        message = (
+            f"la FAQ a changé depuis le dernier calibrage ({policy.fitted_on or 'date inconnue'}, "
+            f"{policy.faq_questions} questions ; {count} aujourd'hui) : relancez « python run_bot.py fit »"
+        )
+        return policy, [Problem(shown, 1, message, is_error=False)]
+    return policy, []

