@@ -136,12 +136,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(
         f"Politique écrite dans {root / 'policy.yaml'} ({f['messages']} messages lus).\n"
         f"  seuils : réponse {bars.answer:.3f}, thème {bars.theme:.3f}, suggestion {bars.suggest:.3f}, "
-        f"numéros d'aide {bars.safety:.3f}\n"
+        f"numéros d'aide {bars.safety:.3f} (ligne des numéros {bars.safety_line:.3f})\n"
         f"  sur la FAQ (questions posées sans elles) : bonne réponse {f['top1_pct']} %, "
         f"réponses fausses {f['answered_wrong_pct']} %\n"
         f"  messages à décliner bien déclinés : {f['declined_pct']} %\n"
         f"  numéros d'aide : {f['helplines_pct']} % des messages de détresse ; fausses alertes "
-        f"{f['false_alarms_ordinary_pct']} % (messages ordinaires), {f['false_alarms_faq_pct']} % (FAQ)\n"
+        f"{f['false_alarms_ordinary_pct']} % (messages ordinaires), {f['false_alarms_faq_pct']} % (FAQ) ; "
+        f"numéros au moins en fin de réponse : {f['numbers_shown_pct']} %\n"
         "Mesurez ensuite : python run_bot.py eval"
     )
     return 0

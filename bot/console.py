@@ -55,9 +55,4 @@ def run_console(
             topics = list(engine.kb.topics.values())
             say(messages.THEMES_INTRO + "\n" + "\n".join(f"- {t.title}" for t in topics))
             continue
-        if text.isdigit() and 1 <= int(text) <= len(conversation.last_choices):
-            reply = engine.entry_reply(conversation.last_choices[int(text) - 1], conversation)
-            if reply is not None:
-                say(render(reply))
-                continue
         say(render(engine.respond(text, conversation)))

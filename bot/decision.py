@@ -40,8 +40,22 @@ class Decision:
         return self.probabilities[0] if self.probabilities else 0.0
 
 
+def entry_probabilities(policy: Policy, rows: np.ndarray) -> np.ndarray:
+    """Each candidate's probability of being the right entry.
+
+    The model judges candidates one by one; at most one is right, so where their
+    probabilities add up to more than 1 they are scaled down together: two near-equal
+    candidates ("trouver un stage": 3e or seconde?) then share the certainty.
+    """
+    if not len(rows):
+        return np.zeros(0)
+    p = policy.entry_model.probability(rows)
+    total = float(p.sum())
+    return p / total if total > 1.0 else p
+
+
 def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int]) -> Decision:
-    probabilities = policy.entry_model.probability(reading.rows) if len(reading.entries) else np.zeros(0)
+    probabilities = entry_probabilities(policy, reading.rows)
     p_safety = float(policy.safety_model.probability(reading.safety_row[None, :])[0])
     order = np.argsort(-probabilities, kind="stable")
     ranked = tuple(reading.entries[i] for i in order)

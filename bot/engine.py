@@ -29,6 +29,7 @@ from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading, Signals
 from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser
 
 MAX_SUGGESTIONS = 3
+MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
 _LANG: ContextVar[str] = ContextVar("reply_language", default=FRENCH)
 # Names every language writes the same way: they say nothing of the message's language.
@@ -40,8 +41,9 @@ NEUTRAL_WORDS = (
 )
 PLACE_ASKS_WHERE_WORDS = 5  # in longer messages the town is context ("un lycée de Créteil")
 MAX_CHOICE_DIGITS = 3  # a bare number this short picks a choice; five digits are a postcode
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
-MAX_PARTS = 40  # sentences read one by one for distress (a very long message: its first 40)
+# Sentences and clauses: "je cherche un stage mais au collège on me harcèle" holds two messages.
+_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+|\s+(?:mais|sinon|et puis|parce que|pcq|car)\s+", re.IGNORECASE)
+MAX_PARTS = 40  # different sentences read one by one for distress (a very long message: its first 40)
 # Which kinds of place answer a request for a given service.
 SERVICE_KINDS: dict[str, tuple[str, ...]] = {"cio": ("cio", "point-accueil")}
 SERVICE_LABELS: dict[str, str] = {"cio": "CIO"}
@@ -132,12 +134,16 @@ class Engine:
         self.gazetteer = Gazetteer(kb)
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
-        banks = banks or ContrastBanks()
+        self.banks = banks = banks or ContrastBanks()
         self.signals = Signals(kb, self.normaliser, self.matcher, self.intents,
                                cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary)
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
         self.detector = LanguageDetector((*NEUTRAL_WORDS, *places))
+
+    def rebuilt(self, kb: KnowledgeBase) -> Engine:
+        """The same engine (policy, vectors, banks, messages) over another knowledge base."""
+        return Engine(kb, self.policy, self.signals.semantic.cache, self.banks, self.catalog)
 
     @classmethod
     def load(cls, root: Path, cache_dir: Path | None = None) -> tuple[Engine, list[Problem]]:
@@ -255,16 +261,29 @@ class Engine:
         if not words and not any(ch.isalpha() for ch in text[:MAX_INPUT_CHARS]):
             return Reply(FALLBACK, self._text("EMPTY_MESSAGE"), decided_by="empty")
         understood = self.understand(text, spelled, words)
-        place, norm = understood.place, understood.norm
         decision = decide(understood.reading, self.policy, self._topic_sizes)
         if decision.kind != HELPLINE:
             decision = self._distress_in_a_part(text) or decision
+        reply = self._reply_for(decision, understood, conversation)
+        line = self._text("HELPLINES_LINE")
+        if decision.kind != HELPLINE and decision.safety_probability >= self.policy.bars.safety_line \
+                and line not in reply.body:
+            # Not sure enough for the helplines' answer, too close to distress to say nothing.
+            return replace(reply, body=f"{reply.body}\n\n{line}")
+        return reply
+
+    def _reply_for(self, decision: Decision, understood: Understood, conversation: Conversation) -> Reply:
+        place, norm = understood.place, understood.norm
         score = round(100 * decision.confidence, 1)
 
         if decision.kind == HELPLINE and decision.helpline is not None:
             return self._safety_reply(decision)
         if place is not None and conversation.awaiting_place:  # the town the bot asked for
             return replace(self._services_reply(place, conversation.awaiting_place, None), decided_by="place")
+        if place is not None and place.is_outside and decision.best is not None:
+            located = next((e for e in self.kb.entries_of(decision.best.topic) if e.service), None)
+            if located is not None:  # "CIO Paris 13e": say honestly that the bot knows the 94 only
+                return replace(self._services_reply(place, located.service or "cio", located), decided_by="outside-94")
         if decision.kind == ANSWER_KIND and decision.best is not None:
             return replace(self._for_entry(decision.best, place, score), decided_by=decision.step)
         if decision.kind == THEME and decision.topic is not None:
@@ -300,12 +319,13 @@ class Engine:
         return Understood(reading, place, norm, frozenset(asked))
 
     def _distress_in_a_part(self, text: str) -> Decision | None:
-        """A cry for help inside a longer message: each sentence is also read on its own.
+        """A cry for help inside a longer message: each sentence or clause is also read on its own.
 
         A story about school with one sentence of distress in the middle reads, as a whole,
         like a question about school; that sentence alone reads as what it is.
         """
-        parts = [p.strip() for p in _SENTENCE_END.split(text[:MAX_SAFETY_CHARS]) if len(p.split()) >= 2]
+        parts = list(dict.fromkeys(
+            p.strip() for p in _SENTENCE_END.split(text[:MAX_SAFETY_CHARS]) if len(p.split()) >= 2))
         if len(parts) < 2:
             return None
         parts = parts[:MAX_PARTS]
@@ -324,9 +344,13 @@ class Engine:
             reply = self.entry_reply(choices[number - 1], conversation)
             if reply is not None:
                 return reply
-        text = (self._text("NUMBER_OUT_OF_RANGE", last=len(choices)) if choices
-                else self._text("NUMBER_WITHOUT_CHOICES"))
-        return Reply(FALLBACK, text, decided_by="choice-number", awaiting_place=conversation.awaiting_place)
+        if not choices:
+            return Reply(FALLBACK, self._text("NUMBER_WITHOUT_CHOICES"), decided_by="choice-number",
+                         awaiting_place=conversation.awaiting_place)
+        # The same list again, with what can be typed: the choices stay the same.
+        shown = tuple(self.kb.entries[i] for i in choices if i in self.kb.entries)
+        return Reply(FALLBACK, self._text("NUMBER_OUT_OF_RANGE", last=len(choices)), follow_ups=shown,
+                     decided_by="choice-number", awaiting_place=conversation.awaiting_place)
 
     def _theme_reply(self, decision: Decision, place: Place | None, score: float) -> Reply:
         """Sure of the theme, not of the entry: the theme's overview, its likely entries as buttons."""
@@ -341,7 +365,7 @@ class Engine:
         likely = [e for e in decision.ranked if e.topic == topic and e.id != overview.id]
         rest = [e for e in siblings if e.id != overview.id and e not in likely]
         reply = self._answer(overview, score)
-        return replace(reply, follow_ups=tuple([*likely, *rest][:MAX_SUGGESTIONS]),
+        return replace(reply, follow_ups=tuple([*likely, *rest][:MAX_OVERVIEW_BUTTONS]),
                        decided_by=decision.step, overview_of=topic)
 
     def _without_place(self, words: tuple[str, ...], place: Place | None) -> Normalised:

@@ -18,7 +18,7 @@ from bot.yaml_source import load_yaml
 CONFIDENT = (ANSWER, SERVICE, ASK_LOCATION)
 SAFETY_TOPIC = "securite"
 # The regression set's bars (knowledge/eval.yaml), with a margin below what the engine reaches.
-BARS = {"top1": 0.90, "confident_wrong": 0.025, "declined": 0.93}
+BARS = {"top1": 0.85, "confident_wrong": 0.04, "declined": 0.90}
 # Distress sets: helplines for nearly every distress message, few false alarms.
 SAFETY_BARS = {"helpline": 0.98, "false_alarm": 0.05}
 

@@ -30,12 +30,15 @@ from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, SAFETY_TOPIC
 FOLDS = 5
 # Targets on the held-out reading. Blind questions are harder than the FAQ's own wordings,
 # so these stay below the bars promised on them (confident wrong <= 3 %, helplines >= 98 %).
-ANSWER_WRONG = 0.020  # confident wrong answers, share of all messages
-CONFIDENT_WRONG = 0.025  # ...answers and theme overviews together
+ANSWER_WRONG = 0.015  # confident wrong answers, share of all messages
+CONFIDENT_WRONG = 0.020  # ...answers and theme overviews together
 DECLINED = 0.95  # share of decline messages that get "I don't know"
 # The helpline bar: a missed distress message costs as much as this many false alarms on
-# ordinary messages with strong words (the hardest to tell apart, knowledge/fit/).
-MISS_COST = 4.0
+# ordinary messages with strong words (the hardest to tell apart, knowledge/fit/). A message
+# under that bar but over the second one still ends with the helplines' numbers, which is
+# why a miss costs two false alarms here and not more.
+MISS_COST = 2.0
+HELPLINE_LINE_RECALL = 0.99  # distress messages whose reply at least ends with the numbers
 UNITS, STEPS, LEARNING_RATE, WEIGHT_DECAY, SEED = 16, 200, 0.05, 1e-3, 0  # both models
 L2 = 1.0  # for fit_logistic, kept for a plain logistic model (tests, comparisons)
 DISTRESS_WEIGHT = 4.0  # a missed distress message weighs more than a false alarm
@@ -182,6 +185,8 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str
     result = []
     for s in samples:
         p = entry.probability(s.rows) if len(s.ids) else np.zeros(0)
+        if p.sum() > 1.0:  # as bot.decision.entry_probabilities: at most one is right
+            p = p / p.sum()
         order = np.argsort(-p, kind="stable")
         if len(order):
             topic, p_topic = best_topic(tuple(s.topics[i] for i in order), tuple(float(p[i]) for i in order))
@@ -238,7 +243,10 @@ def choose_bars(outs: list[Outcome]) -> Bars:
     suggest = float(np.quantile(declines, DECLINED)) + 1e-6 if len(declines) else 0.5
     safety = _helpline_bar(np.array([o.p_safety for o in outs if o.distress]),
                            np.array([o.p_safety for o in outs if o.ordinary]))
-    return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety)
+    distress = np.array([o.p_safety for o in outs if o.distress])
+    line = float(np.quantile(distress, 1 - HELPLINE_LINE_RECALL)) if len(distress) else 1.01
+    return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety,
+                safety_line=min(line, safety))
 
 
 def figures(outs: list[Outcome], bars: Bars) -> dict:
@@ -261,6 +269,7 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         "helplines_pct": share(sum(o.p_safety >= bars.safety for o in distress), len(distress)),
         "false_alarms_ordinary_pct": share(sum(o.p_safety >= bars.safety for o in ordinary), len(ordinary)),
         "false_alarms_faq_pct": share(sum(o.p_safety >= bars.safety for o in answerable), len(answerable)),
+        "numbers_shown_pct": share(sum(o.p_safety >= bars.safety_line for o in distress), len(distress)),
     }
 
 

@@ -32,7 +32,8 @@ RIGHT_TO_LEFT = frozenset({"ar"})
 LATIN_DETECTED = ("fr", "en", "pt", "es", "tr")
 SURE = 0.9  # the detector's probability to switch on its own...
 MIN_WORDS = 3  # ...on a message of at least this many words (names of the FAQ set aside)
-HINTED = 0.5  # the probability enough when the client or the conversation already says that language
+CLIENT_HINTED = 0.7  # the probability enough when the Telegram client is set to that language
+CURRENT = 0.5  # ...when the conversation is already in that language
 MESSAGES_FILE = Path("i18n") / "messages.yaml"
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -81,7 +82,7 @@ class LanguageDetector:
             return FRENCH
         if probability >= SURE and len(words) >= MIN_WORDS:
             return language
-        if probability >= HINTED and language in (hint, current):
+        if (probability >= CLIENT_HINTED and language == hint) or (probability >= CURRENT and language == current):
             return language
         return current if current and len(words) < MIN_WORDS else FRENCH
 

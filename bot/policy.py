@@ -122,6 +122,8 @@ class Bars:
     theme: float  # the best theme's probability to show its overview and entries
     suggest: float  # the best entry's probability to offer "did you mean"
     safety: float  # the safety model's probability to show the helplines
+    # Below that bar but above this one, whatever the reply, it ends with the helplines' numbers.
+    safety_line: float = 1.01
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ class Policy:
         return cls(
             entry_model=Model.from_dict(data["entry_model"], entry_features),
             safety_model=Model.from_dict(data["safety_model"], safety_features),
-            bars=Bars(*(float(bars[name]) for name in ("answer", "theme", "suggest", "safety"))),
+            bars=Bars(*(float(bars[name]) for name in ("answer", "theme", "suggest", "safety")),
+                      float(bars.get("safety_line", 1.01))),
             model_version=str(data.get("model_version", "")),
             faq_fingerprint=str(data.get("faq_fingerprint", "")),
             faq_questions=int(data.get("faq_questions", 0)),

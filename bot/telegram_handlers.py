@@ -128,8 +128,9 @@ async def _say_in(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
 
 
 def _fixed(context: ContextTypes.DEFAULT_TYPE, name: str, **values: object) -> str:
-    """A fixed message in the language of this person's conversation."""
-    return _engine(context).fixed_text(name, _conversation(context), **values)
+    """A fixed message in the language of this person's conversation (none is started for it)."""
+    known = context.user_data.get(CONVERSATION) if context.user_data is not None else None
+    return _engine(context).fixed_text(name, known if isinstance(known, Conversation) else None, **values)
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -106,13 +106,13 @@ def test_a_broken_policy_is_an_error_and_the_bot_still_answers(tmp_path: Path) -
     (knowledge / POLICY_FILE).write_text("bars: [1, 2\n", encoding="utf-8")
     check = run_cli("check", "--knowledge", str(knowledge))
     assert check.returncode == 1 and "policy.yaml:1: politique illisible" in check.stdout
-    asked = run_cli("ask", "--json", "--knowledge", str(knowledge), "g envi d mourir")
+    asked = run_cli("ask", "--json", "--knowledge", str(knowledge), "je veux me tuer")
     assert asked.returncode == 0, asked.stderr
     assert '"status": "answer"' in asked.stdout and "3114" in asked.stdout
 
 
 def test_without_a_policy_the_engine_only_suggests(engine: Engine) -> None:
-    careful = Engine(engine.kb, cautious(ENTRY_FEATURES, SAFETY_FEATURES), engine.signals.semantic.cache)
+    careful = Engine(engine.kb, cautious(ENTRY_FEATURES, SAFETY_FEATURES), engine.signals.semantic.cache, engine.banks)
     reply = careful.respond("Comment trouver un stage de 3e ?")
     assert reply.status == SUGGEST_STATUS and reply.decided_by == "suggest"
     assert any(e.id == "stage-3e-trouver" for e in reply.suggestions)
@@ -167,7 +167,7 @@ def test_adding_an_entry_changes_almost_no_other_answer(engine: Engine) -> None:
         topics={**kb.topics, "pass-culture": Topic("pass-culture", "Pass Culture", (new.id,))},
         entries={**kb.entries, new.id: new},
     )
-    bigger = Engine(grown, engine.policy, engine.signals.semantic.cache)
+    bigger = engine.rebuilt(grown)
     questions = [q.text for path in ("knowledge/eval.yaml", "benchmarks/unseen_questions.yaml")
                  for q in load_questions(REPO / path)]
 

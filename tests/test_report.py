@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from cli_runner import run_cli
@@ -58,7 +59,7 @@ def test_stale_entries_are_listed(tmp_path: Path) -> None:
     shutil.copytree(Path(__file__).resolve().parent.parent / "knowledge", knowledge)
     path = knowledge / "faq" / "afev.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("verified: 2026-11-25", "verified: 2024-01-10", 1), encoding="utf-8")
+    path.write_text(re.sub(r"verified: \d{4}-\d\d-\d\d", "verified: 2024-01-10", text, count=1), encoding="utf-8")
     fill(tmp_path / "data")
     result = run_cli("report", "--knowledge", str(knowledge), env={"BOT_DATA_DIR": str(tmp_path / "data")})
     assert result.returncode == 0, result.stderr
