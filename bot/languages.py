@@ -82,7 +82,8 @@ class LanguageDetector:
             return FRENCH
         if probability >= SURE and len(words) >= MIN_WORDS:
             return language
-        if (probability >= CLIENT_HINTED and language == hint) or (probability >= CURRENT and language == current):
+        hinted = probability >= CLIENT_HINTED and language == hint and len(words) >= 2  # "information"
+        if hinted or (probability >= CURRENT and language == current):
             return language
         return current if current and len(words) < MIN_WORDS else FRENCH
 
