@@ -25,6 +25,10 @@ from bot.text import fold
 from bot.yaml_source import LineDict, LineList, YamlError, load_yaml
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# Plain French (see _check_plain_french): a sentence ends at . ! ? : ; or a line break.
+_SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n")
+MAX_SENTENCE_WORDS = 25
+MAX_ANSWER_CHARS = 900
 POSTCODE_94 = re.compile(r"^94\d{3}$")
 STALE_AFTER_DAYS = 365
 SAFETY_TOPIC = "securite"
@@ -108,12 +112,29 @@ def load_knowledge(
             if topic not in topics:
                 message = f"« topics » de « {service.id} » : thème « {topic} » inconnu"
                 report.error(Path(service.file), service.line, message)
+    topics = _in_menu_order(root / "menu.yaml", topics, report)
     kb = KnowledgeBase(topics, entries, services, communes, language, outside)
     if check_eval:
         _check_eval(root / "eval.yaml", report, kb)
     # A file that is not valid YAML comes first: its absence causes the later problems.
     report.problems.sort(key=lambda p: (not p.message.startswith("YAML invalide"), p.file, p.line))
     return kb, report.problems
+
+
+def _in_menu_order(path: Path, topics: dict[str, Topic], report: _Report) -> dict[str, Topic]:
+    """The themes in the order of menu.yaml (what families ask most first); the others after."""
+    data = _read(path, report, required=False)
+    listed = data.get("order") if isinstance(data, LineDict) else None
+    if data is not None and not isinstance(listed, LineList):
+        report.error(path, getattr(data, "line", 1), "« order » doit être la liste des thèmes du menu")
+        return topics
+    order: list[str] = []
+    for index, topic in enumerate(listed or ()):
+        if topic not in topics:
+            report.warn(path, listed.line_of(index), f"thème « {topic} » inconnu : ignoré")
+        elif topic not in order:
+            order.append(str(topic))
+    return {t: topics[t] for t in [*order, *(t for t in topics if t not in order)]}
 
 
 def _read(path: Path, report: _Report, required: bool = True) -> Any:
@@ -537,6 +558,7 @@ def _entry(
             path, item.line_of("answer"),
             "la réponse contient du HTML ou du Markdown : il sera affiché tel quel, écrivez du texte simple",
         )
+    _check_plain_french(answer, item, path, report)
     links = _links(item, path, report)
     if item.get("triggers") and topic != SAFETY_TOPIC:
         report.error(path, item.line_of("triggers"), f"« triggers » est réservé au thème « {SAFETY_TOPIC} »")
@@ -610,6 +632,24 @@ def _translations(item: LineDict, answer: str, path: Path, report: _Report) -> d
             )
         found[lang] = Translation(title, text, version)
     return found
+
+
+def _check_plain_french(answer: str, item: LineDict, path: Path, report: _Report) -> None:
+    """Answers a parent with little French can follow: short sentences, a short answer.
+
+    Sentence length is the measure: French readability formulas (textstat's) count syllables
+    and reward short words, which says little of a list of steps with names like
+    « psychologue de l'Éducation nationale ». The bars are in the maintainers' guide.
+    """
+    sentences = [s for s in _SENTENCE.split(answer) if s.strip()]
+    longest = max((len(s.split()) for s in sentences), default=0)
+    if longest > MAX_SENTENCE_WORDS:
+        report.warn(path, item.line_of("answer"),
+                    f"une phrase de {longest} mots : coupez-la (au plus {MAX_SENTENCE_WORDS} mots, "
+                    "pour les parents qui lisent peu le français)")
+    if len(answer) > MAX_ANSWER_CHARS:
+        report.warn(path, item.line_of("answer"),
+                    f"réponse de {len(answer)} caractères : gardez l'essentiel (au plus {MAX_ANSWER_CHARS})")
 
 
 def _check_triggers(triggers: tuple[str, ...], item: LineDict, path: Path, report: _Report) -> None:

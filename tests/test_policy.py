@@ -177,3 +177,30 @@ def test_adding_an_entry_changes_almost_no_other_answer(engine: Engine) -> None:
 
     changed = [q for q in questions if outcome(engine, q) != outcome(bigger, q)]
     assert len(changed) <= 0.01 * len(questions), changed
+
+
+def test_fit_rewrites_the_policy_from_the_faq(tmp_path: Path) -> None:
+    """`fit` as a maintainer runs it, on a copy: a current policy, its figures said in French."""
+    knowledge = _knowledge_copy(tmp_path)
+    faq = knowledge / "faq" / "cio.yaml"
+    faq.write_text(faq.read_text(encoding="utf-8").replace(
+        "      - c koi un cio\n", "      - c koi un cio\n      - ca veut dire quoi cio au juste\n", 1),
+        encoding="utf-8")
+    assert "la FAQ a changé" in run_cli("check", "--knowledge", str(knowledge)).stdout
+    result = run_cli("fit", "--knowledge", str(knowledge), timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "Politique écrite dans" in result.stdout and "numéros d'aide" in result.stdout
+    check = run_cli("check", "--knowledge", str(knowledge))
+    assert check.returncode == 0 and "policy.yaml" not in check.stdout, check.stdout
+    fitted = Policy.load(knowledge / POLICY_FILE, ENTRY_FEATURES, SAFETY_FEATURES)
+    assert 0 < fitted.bars.suggest <= fitted.bars.answer <= 1.0
+    assert fitted.figures["helplines_pct"] > 90
+
+
+def test_fit_refuses_a_base_with_errors(tmp_path: Path) -> None:
+    knowledge = _knowledge_copy(tmp_path)
+    (knowledge / "faq" / "cio.yaml").write_text("topic: cio\nentries: [\n", encoding="utf-8")
+    before = (knowledge / POLICY_FILE).read_text(encoding="utf-8")
+    result = run_cli("fit", "--knowledge", str(knowledge))
+    assert result.returncode == 1 and "check" in result.stderr
+    assert (knowledge / POLICY_FILE).read_text(encoding="utf-8") == before

@@ -566,3 +566,37 @@ async def test_flood_warns_once_then_drops_then_recovers(bot: Harness) -> None:
     now[0] = 10.0
     [answer] = await bot.say("bonjour")
     assert answer["text"] != messages.FLOOD
+
+
+# --- other languages ----------------------------------------------------------------------------
+
+
+async def test_a_whole_conversation_in_arabic(bot: Harness, engine: Engine) -> None:
+    """A parent writes in Arabic: replies, buttons and fixed messages in Arabic, right to left."""
+    [answer] = await bot.say("ابني يتعرض للتنمر في المدرسة كل يوم، ماذا أفعل؟")
+    entry = engine.kb.entries["securite-harcelement"]
+    arabic = entry.translations["ar"]
+    assert arabic.title in answer["text"] and "3018" in answer["text"]
+    assert answer["text"].startswith("<b>\u200f")  # right-to-left mark before each line
+    assert engine.catalog.text("TRANSLATED_NOTE", "ar") in answer["text"]
+    assert "fr:securite-harcelement" in callbacks(answer)
+    # The French version, the reference, one button away.
+    [french] = await bot.press(answer, "fr:securite-harcelement")
+    assert french["text"].startswith(f"<b>{entry.title}</b>")
+    # A fixed message in Arabic too.
+    [unknown] = await bot.command("nimportequoi")
+    assert unknown["text"] == engine.catalog.text("UNKNOWN_COMMAND", "ar")
+
+
+async def test_langue_chooses_the_language_of_the_replies(bot: Harness, engine: Engine) -> None:
+    [menu] = await bot.command("langue")
+    assert callbacks(menu) == [f"l:{lang}" for lang in ("fr", "en", "ar", "pt", "es", "tr", "zh")]
+    [chosen] = await bot.press(menu, "l:pt")
+    assert chosen["text"] == engine.catalog.text("LANGUAGE_CHOSEN", "pt")
+    [answer] = await bot.say("Le CIO c'est gratuit ?")  # French words, Portuguese chosen
+    assert engine.kb.entries["cio-gratuit"].translations["pt"].title in answer["text"]
+
+
+async def test_a_french_sms_from_an_english_phone_stays_french(bot: Harness) -> None:
+    [answer] = await bot.say("slt jcherch 1 stag d 3em mé jconé persone")  # the fake client says "en"
+    assert "Réponse traduite" not in answer["text"] and "translated" not in answer["text"].lower()

@@ -1,0 +1,87 @@
+"""Which language a message is in, and the replies in it (the engine, without Telegram)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_runner import REPO, run_cli
+
+from bot.engine import NEUTRAL_WORDS, Conversation, Engine
+from bot.evaluation import load_questions
+from bot.languages import SUPPORTED, LanguageDetector, client_language
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    return LanguageDetector(NEUTRAL_WORDS)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("slt jcherch 1 stag d 3em mé jconé persone", "fr"),
+        ("c koi un cio", "fr"),
+        ("jump in tech c gratuit", "fr"),
+        ("cio gratuit", "fr"),
+        ("O CIO é gratuito? Moro em Champigny.", "pt"),
+        ("is the CIO free? where is the closest one, we live in Ivry", "en"),
+        ("¿Dónde está el CIO más cercano a Créteil?", "es"),
+        ("Oğlum staj bulamıyor, ne yapmalıyız?", "tr"),
+        ("ابني يبحث عن تدريب", "ar"),
+        ("我的孩子在学校被欺负了", "zh"),
+    ],
+)
+def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: str) -> None:
+    assert detector.detect(text) == lang
+
+
+def test_hints_lower_the_bar_but_never_turn_french_into_another_language(detector: LanguageDetector) -> None:
+    assert detector.detect("obrigado", hint="pt", current="pt") == "pt"  # the conversation's language
+    assert detector.detect("merci", hint="en") == "fr"
+    assert detector.detect("trouver un stage", hint="en") == "fr"
+    assert client_language("pt-br") == "pt" and client_language("de") is None
+
+
+def test_every_fixed_message_of_every_language_is_translated(engine: Engine) -> None:
+    from bot import messages
+
+    family_facing = ("WELCOME", "HELP", "FALLBACK", "SUGGEST", "ASK_LOCATION", "OUTSIDE_94", "PRIVACY",
+                     "FORGOTTEN", "NOT_TRANSLATED", "TRANSLATED_NOTE", "SHOW_FRENCH_BUTTON", "NUMBER_OUT_OF_RANGE")
+    for lang in SUPPORTED[1:]:
+        for name in family_facing:
+            text = engine.catalog.text(name, lang)
+            assert text and text != getattr(messages, name), (lang, name)
+        # The helplines' numbers stay as they are, in every language.
+        assert all(n in engine.catalog.text("FALLBACK", lang) for n in ("119", "3114", "3018"))
+
+
+def test_a_translated_entry_and_an_untranslated_one(engine: Engine) -> None:
+    conversation = Conversation(chosen_lang="en")
+    translated = engine.respond("Le CIO est-il gratuit ?", conversation)
+    assert translated.lang == "en" and translated.entry is not None
+    english = translated.entry.translations["en"]
+    assert english.answer.strip() in translated.text and "French version" in translated.text
+    untranslated = engine.entry_reply("jump-in-tech-cout", conversation)
+    assert untranslated is not None and untranslated.text.count(engine.catalog.text("NOT_TRANSLATED", "en")) == 1
+    assert untranslated.entry is not None and untranslated.entry.answer.strip() in untranslated.text
+
+
+def test_french_question_sets_get_french_replies(engine: Engine) -> None:
+    texts = [q.text for name in ("eval.yaml",) for q in load_questions(REPO / "knowledge" / name)]
+    others = [t for t in texts if engine.respond(t).lang != "fr"]
+    # eval.yaml holds a few questions in simple English on purpose: only those may switch.
+    assert all(not any(ch in t for ch in "éèàùç") for t in others), others
+
+
+def test_a_stale_translation_is_reported_by_check(tmp_path: Path) -> None:
+    import shutil
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(REPO / "knowledge", knowledge)
+    faq = knowledge / "faq" / "cio.yaml"
+    text = faq.read_text(encoding="utf-8")
+    faq.write_text(text.replace("Oui, c'est gratuit.", "Oui, c'est entièrement gratuit.", 1), encoding="utf-8")
+    result = run_cli("check", "--knowledge", str(knowledge))
+    assert "traduction « en » faite sur une ancienne version de la réponse en français" in result.stdout
+    assert result.returncode == 0  # a warning: the French answer is shown meanwhile
