@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 DIMENSIONS = 512
 CACHE_FILE = "embeddings.npz"
+ENCODE_BATCH = 1024  # texts encoded at once when the cache is cold
 
 
 class Encoder(Protocol):
@@ -112,7 +113,7 @@ class EmbeddingCache:
             with np.load(self.path, allow_pickle=False) as data:
                 if str(data["model"]) != self.encoder.version:
                     return
-                keys, vectors = data["keys"], data["vectors"].astype(np.float32)
+                keys, vectors = data["keys"], data["vectors"].astype(np.float16)
             self._vectors = {str(k): v for k, v in zip(keys, vectors, strict=True)}
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("Embedding cache %s ignored: %s", self.path, exc)
@@ -124,12 +125,15 @@ class EmbeddingCache:
             missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
             if missing:
                 text_of = dict(zip(keys, texts, strict=True))
-                encoded = self.encoder.encode([text_of[k] for k in missing])
-                self._vectors.update(zip(missing, encoded, strict=True))
+                for start in range(0, len(missing), ENCODE_BATCH):  # bounded memory on a large base
+                    batch = missing[start : start + ENCODE_BATCH]
+                    encoded = self.encoder.encode([text_of[k] for k in batch]).astype(np.float16)
+                    self._vectors.update(zip(batch, encoded, strict=True))
                 self._write()
             if not keys:
                 return np.zeros((0, DIMENSIONS), dtype=np.float32)
-            return np.stack([self._vectors[k] for k in keys])
+            # Kept in half precision (half the memory of a large base), used in single.
+            return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
 
     def _write(self) -> None:
         if self.path is None:
@@ -137,7 +141,7 @@ class EmbeddingCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             keys = np.array(list(self._vectors), dtype="U24")
-            vectors = np.stack(list(self._vectors.values())).astype(np.float16)
+            vectors = np.stack(list(self._vectors.values()))
             partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             with partial.open("wb") as handle:
                 np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=vectors)

@@ -577,12 +577,12 @@ async def test_a_whole_conversation_in_arabic(bot: Harness, engine: Engine) -> N
     entry = engine.kb.entries["securite-harcelement"]
     arabic = entry.translations["ar"]
     assert arabic.title in answer["text"] and "3018" in answer["text"]
-    assert answer["text"].startswith("<b>\u200f")  # right-to-left mark before each line
+    assert answer["text"].startswith("\u200f")  # a right-to-left mark before each line
     assert engine.catalog.text("TRANSLATED_NOTE", "ar") in answer["text"]
     assert "fr:securite-harcelement" in callbacks(answer)
     # The French version, the reference, one button away.
     [french] = await bot.press(answer, "fr:securite-harcelement")
-    assert french["text"].startswith(f"<b>{entry.title}</b>")
+    assert french["text"].startswith(entry.title)
     # A fixed message in Arabic too.
     [unknown] = await bot.command("nimportequoi")
     assert unknown["text"] == engine.catalog.text("UNKNOWN_COMMAND", "ar")
