@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Engine, Reply
+from bot.loader import expectations
 from bot.yaml_source import load_yaml
 
 CONFIDENT = (ANSWER, SERVICE, ASK_LOCATION)
@@ -37,20 +38,12 @@ class Question:
         return "topic" if self.by_topic else "entry"
 
 
-def _as_tuple(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(str(v) for v in value)
-    return ()
-
-
 def load_questions(path: Path) -> list[Question]:
     data = load_yaml(path) or {}  # the project's loader: "q: non" stays text, not False
     questions = []
     for item in data["questions"]:
-        topic = _as_tuple(item.get("expect_topic"))
-        expected = topic or _as_tuple(item.get("expect"))
+        topic = expectations(item.get("expect_topic"))
+        expected = topic or expectations(item.get("expect"))
         if not expected:
             raise ValueError(f"question sans « expect » : {item.get('q')!r}")
         lang = item.get("lang")

@@ -89,12 +89,17 @@ def _knowledge_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def test_check_warns_when_the_faq_changed_since_the_fit(tmp_path: Path) -> None:
-    knowledge = _knowledge_copy(tmp_path)
+def _add_a_wording(knowledge: Path) -> None:
+    """A maintainer adds one way of asking to an entry: the policy is now stale."""
     faq = knowledge / "faq" / "cio.yaml"
     faq.write_text(faq.read_text(encoding="utf-8").replace(
         "      - c koi un cio\n", "      - c koi un cio\n      - ca veut dire quoi cio au juste\n", 1),
         encoding="utf-8")
+
+
+def test_check_warns_when_the_faq_changed_since_the_fit(tmp_path: Path) -> None:
+    knowledge = _knowledge_copy(tmp_path)
+    _add_a_wording(knowledge)
     result = run_cli("check", "--knowledge", str(knowledge))
     assert result.returncode == 0, result.stdout
     assert "policy.yaml:1: avertissement : la FAQ a changé depuis le dernier calibrage" in result.stdout
@@ -182,10 +187,7 @@ def test_adding_an_entry_changes_almost_no_other_answer(engine: Engine) -> None:
 def test_fit_rewrites_the_policy_from_the_faq(tmp_path: Path) -> None:
     """`fit` as a maintainer runs it, on a copy: a current policy, its figures said in French."""
     knowledge = _knowledge_copy(tmp_path)
-    faq = knowledge / "faq" / "cio.yaml"
-    faq.write_text(faq.read_text(encoding="utf-8").replace(
-        "      - c koi un cio\n", "      - c koi un cio\n      - ca veut dire quoi cio au juste\n", 1),
-        encoding="utf-8")
+    _add_a_wording(knowledge)
     assert "la FAQ a changé" in run_cli("check", "--knowledge", str(knowledge)).stdout
     result = run_cli("fit", "--knowledge", str(knowledge), timeout=600)
     assert result.returncode == 0, result.stderr
