@@ -298,7 +298,7 @@ def _load_communes(path: Path, report: _Report, today: date) -> dict[str, Commun
                     f"code postal « {postcode} » hors du Val-de-Marne (94xxx attendu)",
                 )
         for alias in (name, *aliases):
-            key = fold(alias)
+            key = fold(alias) or alias.strip()  # a name in Arabic or Chinese script is kept as written
             owner = alias_owner.setdefault(key, insee)
             if owner != insee:
                 report.error(

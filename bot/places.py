@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -78,10 +79,17 @@ class Gazetteer:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.communes = kb.communes
         self.names: dict[tuple[str, ...], Commune] = {}
+        # Names in another script ("فيتري", "克雷泰伊"): folding keeps Latin letters only, so
+        # they are looked for as written. Longest first: "فيلنوف سان جورج" before a shorter one.
+        self.scripts: list[tuple[str, Commune]] = []
         for commune in kb.communes.values():
             for name in (commune.name, *commune.aliases):
                 words = _place_words(name)
-                self.names[words] = commune
+                if words:
+                    self.names[words] = commune
+                elif name.strip():
+                    self.scripts.append((unicodedata.normalize("NFKC", name.strip()), commune))
+        self.scripts.sort(key=lambda item: -len(item[0]))
         self.outside: dict[tuple[str, ...], str] = {}
         for place in kb.outside_places:
             self.outside[_place_words(place.name)] = place.name
@@ -109,6 +117,11 @@ class Gazetteer:
         postcode = self._postcode(folded)
         if postcode:
             return postcode
+        if self.scripts:
+            written = unicodedata.normalize("NFKC", text)
+            for name, commune in self.scripts:
+                if name in written:
+                    return Place(commune, matched=())
         words = place_spelling(tuple(folded.split()))
         exact = self._exact(words)
         if exact:

@@ -85,3 +85,17 @@ def test_a_stale_translation_is_reported_by_check(tmp_path: Path) -> None:
     result = run_cli("check", "--knowledge", str(knowledge))
     assert "traduction « en » faite sur une ancienne version de la réponse en français" in result.stdout
     assert result.returncode == 0  # a warning: the French answer is shown meanwhile
+
+
+@pytest.mark.parametrize(
+    ("text", "commune"),
+    [
+        ("أين يوجد أقرب CIO؟ نحن نسكن في فيتري", "Vitry-sur-Seine"),
+        ("离克雷泰伊最近的CIO在哪里？", "Créteil"),
+        ("مركز التوجيه في شامبيني", "Champigny-sur-Marne"),
+        ("我们住在伊夫里", "Ivry-sur-Seine"),
+    ],
+)
+def test_communes_written_in_arabic_or_chinese_script_are_found(engine: Engine, text: str, commune: str) -> None:
+    place = engine.gazetteer.find(text)
+    assert place is not None and place.commune is not None and place.commune.name == commune
