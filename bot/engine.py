@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.decision import ANSWER as ANSWER_KIND
-from bot.decision import HELPLINE, THEME, Decision, decide
+from bot.decision import DECLINE, HELPLINE, THEME, Decision, decide
 from bot.decision import SUGGEST as SUGGEST_KIND
 from bot.intents import IntentFinder
 from bot.knowledge import Entry, KnowledgeBase, Link
@@ -280,6 +280,12 @@ class Engine:
             return self._safety_reply(decision)
         if place is not None and conversation.awaiting_place:  # the town the bot asked for
             return replace(self._services_reply(place, conversation.awaiting_place, None), decided_by="place")
+        short = len(norm.content) <= PLACE_ASKS_WHERE_WORDS
+        if place is None and conversation.awaiting_place and (short or decision.kind in (SUGGEST_KIND, DECLINE)):
+            # The bot asked where; what came back is no place it knows: say so, and ask again.
+            return Reply(ASK_LOCATION, self._text("PLACE_NOT_READ"), topic=conversation.awaiting_place,
+                         awaiting_place=conversation.awaiting_place, links=OUTSIDE_LINKS[:1],
+                         decided_by="place-not-read")
         if place is not None and place.is_outside and decision.best is not None:
             located = next((e for e in self.kb.entries_of(decision.best.topic) if e.service), None)
             if located is not None:  # "CIO Paris 13e": say honestly that the bot knows the 94 only
@@ -290,6 +296,7 @@ class Engine:
             return self._theme_reply(decision, place if WHERE_INTENT in understood.asked else None, score)
         if place is not None and not norm.content:  # a town alone ("j'habite à Vitry", "94450")
             return replace(self._services_reply(place, "cio", None), decided_by="place")
+
         if decision.kind == SUGGEST_KIND:
             return Reply(SUGGEST, self._text("SUGGEST"), score=score, decided_by=decision.step,
                          suggestions=decision.ranked[:MAX_SUGGESTIONS],

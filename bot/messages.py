@@ -62,6 +62,11 @@ ASK_LOCATION_CONSOLE = (
     "Dans quelle commune habitez-vous ? Écrivez son nom ou son code postal (par exemple "
     "« Vitry » ou « 94400 »)."
 )
+PLACE_NOT_READ = (
+    "Je n'ai pas reconnu de commune du Val-de-Marne dans votre message. Écrivez seulement le nom "
+    "de la commune ou son code postal (par exemple « Vitry » ou « 94400 »). Si vous habitez hors "
+    "du 94 : les CIO de toute la France sont dans l'annuaire de service-public.fr."
+)
 SHARE_LOCATION_BUTTON = "📍 Partager ma position"
 OUTSIDE_94 = (
     "Je ne connais que les services du Val-de-Marne (94), et {place} n'en fait pas partie.\n\n"

@@ -221,3 +221,13 @@ def test_a_message_that_is_one_entry_keyword_gets_that_entry(engine: Engine) -> 
 def test_a_helpline_far_behind_a_clear_answer_is_not_forced(engine: Engine) -> None:
     reply = engine.respond("stage de 3e à la caserne des pompiers")
     assert reply.entry is not None and reply.entry.id == "stage-3e-administration", reply.text
+
+
+def test_a_place_the_bot_cannot_read_while_waiting_for_one_gets_a_specific_reply(engine: Engine) -> None:
+    conversation = Conversation()
+    engine.respond("où est le CIO le plus proche ?", conversation)
+    reply = engine.respond("je suis à Lyon", conversation)
+    assert reply.status == ASK_LOCATION and reply.decided_by == "place-not-read"
+    assert "Je n'ai pas reconnu de commune du Val-de-Marne" in reply.text
+    assert conversation.awaiting_place == "cio"  # still waiting: "Vitry" now answers
+    assert engine.respond("Vitry", conversation).status == SERVICE
