@@ -13,7 +13,14 @@ QUIT_WORDS = {"quit", "exit", "q", "/quit", "/quitter", "quitter"}
 
 
 def render(reply: Reply) -> str:
-    return reply.text + "".join(f"\n   {link.title} : {link.url}" for link in reply.links)
+    """The reply as the terminal shows it: text, then its links, then the numbered choices apart."""
+    parts = [reply.title, reply.body] if reply.title else [reply.body]
+    if reply.links:
+        parts.append("\n".join(f"{link.title} : {link.url}" for link in reply.links))
+    numbered = [e.title_in(reply.lang) for e in reply.choices] or [t.title for t in reply.topics]
+    if numbered:
+        parts.append("\n".join(f"{i}. {title}" for i, title in enumerate(numbered, 1)))
+    return "\n\n".join(parts)
 
 
 def run_console(
@@ -52,7 +59,6 @@ def run_console(
             say(render(engine.nearest_cio(None, conversation)))
             continue
         if text == "/themes":
-            topics = list(engine.kb.topics.values())
-            say(messages.THEMES_INTRO + "\n" + "\n".join(f"- {t.title}" for t in topics))
+            say(render(engine.menu(conversation)))
             continue
         say(render(engine.respond(text, conversation)))

@@ -18,7 +18,7 @@ from bot.decision import ANSWER as ANSWER_KIND
 from bot.decision import DECLINE, HELPLINE, THEME, Decision, decide
 from bot.decision import SUGGEST as SUGGEST_KIND
 from bot.intents import IntentFinder
-from bot.knowledge import Entry, KnowledgeBase, Link
+from bot.knowledge import Entry, KnowledgeBase, Link, Topic
 from bot.languages import FRENCH, Catalog, LanguageDetector
 from bot.loader import WHERE_INTENT, Problem, load_knowledge
 from bot.matcher import Matcher
@@ -72,6 +72,7 @@ class Reply:
     services: tuple[NearbyService, ...] = ()
     place: Place | None = None
     awaiting_place: str | None = None  # service kind the next place will answer
+    topics: tuple[Topic, ...] = ()  # themes offered as numbered choices (the menu)
     decided_by: str = "command"  # the step that chose this reply (see bot/decision.py)
     lang: str = "fr"
     overview_of: str | None = None
@@ -80,9 +81,10 @@ class Reply:
     def text(self) -> str:
         """What the user reads, as plain text (choices listed, numbered)."""
         parts = [self.title, self.body] if self.title else [self.body]
-        choices = self.choices
-        if choices:
-            parts.append("\n".join(f"{i}. {e.title_in(self.lang)}" for i, e in enumerate(choices, 1)))
+        if self.choices:
+            parts.append("\n".join(f"{i}. {e.title_in(self.lang)}" for i, e in enumerate(self.choices, 1)))
+        elif self.topics:
+            parts.append("\n".join(f"{i}. {t.title}" for i, t in enumerate(self.topics, 1)))
         return "\n\n".join(parts)
 
     @property
@@ -111,6 +113,7 @@ class Conversation:
 
     awaiting_place: str | None = None
     last_choices: tuple[str, ...] = field(default_factory=tuple)
+    last_topics: tuple[str, ...] = field(default_factory=tuple)  # the menu just shown
     lang: str | None = None  # the language of the last replies
     chosen_lang: str | None = None  # a language the person chose (/langue): it wins
     client_lang: str | None = None  # what the Telegram client says, a hint only
@@ -238,6 +241,22 @@ class Engine:
 
         return self._remember(self._in(_lang_of(conversation), build), conversation)
 
+    def menu(self, conversation: Conversation | None = None) -> Reply:
+        """/themes: every theme, in the menu's order, as numbered choices."""
+        reply = Reply(ANSWER, self.catalog.text("THEMES_INTRO", _lang_of(conversation)),
+                      topics=tuple(self.kb.topics.values()), decided_by="menu")
+        return self._remember(replace(reply, lang=_lang_of(conversation)), conversation)
+
+    def topic_reply(self, topic_id: str, conversation: Conversation | None = None) -> Reply | None:
+        """A theme chosen from the menu: its questions as numbered choices."""
+        topic = self.kb.topics.get(topic_id)
+        if topic is None:
+            return None
+        text = self.catalog.text("THEME_INTRO", _lang_of(conversation)).format(title=topic.title)
+        reply = Reply(ANSWER, text, follow_ups=tuple(self.kb.entries_of(topic_id)), decided_by="menu",
+                      lang=_lang_of(conversation))
+        return self._remember(reply, conversation)
+
     def fixed_text(self, name: str, conversation: Conversation | None = None, **values: object) -> str:
         """A fixed message (welcome, help, privacy...) in the conversation's language."""
         text = self.catalog.text(name, _lang_of(conversation))
@@ -248,6 +267,7 @@ class Engine:
         if conversation is not None:
             conversation.awaiting_place = reply.awaiting_place
             conversation.last_choices = tuple(e.id for e in reply.choices)
+            conversation.last_topics = tuple(t.id for t in reply.topics)
         return reply
 
     # --- decision -----------------------------------------------------------------------
@@ -346,8 +366,13 @@ class Engine:
 
     def _choice(self, number: int, conversation: Conversation) -> Reply:
         """A bare number picks one of the choices just shown, and nothing else."""
-        choices = conversation.last_choices
-        if 1 <= number <= len(choices):
+        topics = conversation.last_topics
+        if topics and not conversation.last_choices and 1 <= number <= len(topics):
+            picked = self.topic_reply(topics[number - 1], conversation)
+            if picked is not None:
+                return picked
+        choices = conversation.last_choices or topics
+        if conversation.last_choices and 1 <= number <= len(choices):
             reply = self.entry_reply(choices[number - 1], conversation)
             if reply is not None:
                 return reply
@@ -355,9 +380,10 @@ class Engine:
             return Reply(FALLBACK, self._text("NUMBER_WITHOUT_CHOICES"), decided_by="choice-number",
                          awaiting_place=conversation.awaiting_place)
         # The same list again, with what can be typed: the choices stay the same.
-        shown = tuple(self.kb.entries[i] for i in choices if i in self.kb.entries)
+        shown = tuple(self.kb.entries[i] for i in conversation.last_choices if i in self.kb.entries)
+        menu = tuple(self.kb.topics[t] for t in topics if t in self.kb.topics) if not shown else ()
         return Reply(FALLBACK, self._text("NUMBER_OUT_OF_RANGE", last=len(choices)), follow_ups=shown,
-                     decided_by="choice-number", awaiting_place=conversation.awaiting_place)
+                     topics=menu, decided_by="choice-number", awaiting_place=conversation.awaiting_place)
 
     def _theme_reply(self, decision: Decision, place: Place | None, score: float) -> Reply:
         """Sure of the theme, not of the entry: the theme's overview, its likely entries as buttons."""

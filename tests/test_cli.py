@@ -106,3 +106,18 @@ def test_eval_under_the_bars_exits_1_and_lists_failures(tmp_path) -> None:
     assert result.returncode == 1
     assert "SOUS LE SEUIL" in result.stdout
     assert "recette de la blanquette" in result.stdout and "attendu jump-in-tech-cout" in result.stdout
+
+
+def test_chat_themes_are_choices_and_links_stand_apart(engine: Engine) -> None:
+    topics = list(engine.kb.topics.values())
+    stage = next(i for i, t in enumerate(topics, 1) if t.id == "stage-3e")
+    result = run_cli("chat", stdin=f"/themes\n{stage}\n1\n")
+    out = result.stdout
+    assert result.returncode == 0
+    assert f"{stage}. {topics[stage - 1].title}" in out  # the menu, numbered
+    first = engine.kb.entries_of("stage-3e")[0]
+    assert f"1. {first.title}" in out and first.answer.splitlines()[0] in out  # theme, then its entry
+    # The entry's links come before its numbered follow-ups, never under the last one.
+    answer = out[out.index(first.answer.splitlines()[0]):]
+    link = first.links[0]
+    assert answer.index(link.url) < answer.index("\n1. ")
