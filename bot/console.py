@@ -23,6 +23,22 @@ def render(reply: Reply) -> str:
     return "\n\n".join(parts)
 
 
+PASTE_WINDOW = 0.05  # seconds: lines arriving closer than this together were pasted at once
+
+
+def _pasted_rest(stdin: TextIO) -> str:
+    """The other lines of a message pasted in one go (a person types slower than this)."""
+    import select
+
+    rest = ""
+    while select.select([stdin], [], [], PASTE_WINDOW)[0]:
+        more = stdin.readline()
+        if not more:
+            break
+        rest += more
+    return rest
+
+
 def run_console(
     engine_source: Callable[[], Engine],
     stdin: TextIO = sys.stdin,
@@ -48,7 +64,9 @@ def run_console(
         line = stdin.readline()
         if not line:
             return 0
-        text = line.strip()
+        if interactive:
+            line += _pasted_rest(stdin)
+        text = " ".join(line.split())
         if text.lower() in QUIT_WORDS:
             say("Au revoir !")
             return 0

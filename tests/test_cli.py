@@ -121,3 +121,39 @@ def test_chat_themes_are_choices_and_links_stand_apart(engine: Engine) -> None:
     answer = out[out.index(first.answer.splitlines()[0]):]
     link = first.links[0]
     assert answer.index(link.url) < answer.index("\n1. ")
+
+
+def test_a_message_pasted_on_several_lines_is_one_message() -> None:
+    """In a real terminal (a pseudo-terminal here), a pasted three-line message gets one reply."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from cli_runner import REPO, clean_env
+
+    leader, follower = pty.openpty()
+    chat = subprocess.Popen([sys.executable, str(REPO / "run_bot.py"), "chat"], stdin=follower,
+                            stdout=follower, stderr=subprocess.DEVNULL, cwd=REPO, env=clean_env())
+    os.close(follower)
+
+    def read_until(marker: str, limit: float = 60) -> str:
+        out, deadline = "", time.monotonic() + limit
+        while marker not in out and time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.5)[0]:
+                out += os.read(leader, 65536).decode("utf-8", "replace")
+        return out
+
+    try:
+        read_until("> ")
+        os.write(leader, b"Bonjour,\nc'est quoi\nun CIO ?\n")
+        out = read_until("Qu'est-ce qu'un CIO ?")
+        out += read_until("never printed", limit=3)  # whatever else comes: there must be nothing
+        assert out.count("Qu'est-ce qu'un CIO ?") == 1 and out.count("> ") == 1, out
+        os.write(leader, b"quitter\n")
+        assert chat.wait(timeout=30) == 0
+    finally:
+        chat.kill()
+        os.close(leader)
