@@ -65,14 +65,14 @@ def _engine(knowledge: Path | None, quiet: bool = False) -> Engine:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.languages import Catalog
     from bot.loader import load_knowledge
-    from bot.policy import load_policy
+    from bot.policy import ContrastBanks, load_policy
     from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES
 
     root = args.knowledge or Settings.from_env().knowledge_dir
     kb, problems = load_knowledge(root)
     if not any(p.is_error for p in problems):  # a policy is only judged against a sound base
         problems += load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES)[1]
-    problems += Catalog.load(root)[1]
+    problems += Catalog.load(root)[1] + ContrastBanks.problems(root)
     for problem in problems:
         print(problem)
     errors = sum(p.is_error for p in problems)

@@ -19,7 +19,7 @@ from bot.decision import DECLINE, HELPLINE, THEME, Decision, decide
 from bot.decision import SUGGEST as SUGGEST_KIND
 from bot.intents import IntentFinder
 from bot.knowledge import Entry, KnowledgeBase, Link, Topic
-from bot.languages import FRENCH, Catalog, LanguageDetector
+from bot.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector
 from bot.loader import WHERE_INTENT, Problem, load_knowledge
 from bot.matcher import Matcher
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
@@ -32,13 +32,6 @@ MAX_SUGGESTIONS = 3
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
 _LANG: ContextVar[str] = ContextVar("reply_language", default=FRENCH)
-# Names every language writes the same way: they say nothing of the message's language.
-NEUTRAL_WORDS = (
-    "cio", "cios", "jump", "in", "tech", "prepa", "prépa", "talents", "affelnet", "parcoursup", "oepre",
-    "afev", "pre", "ulis", "aesh", "mdph", "pap", "pps", "cap", "bac", "pro", "melies", "méliès", "alpha",
-    "ina", "ipe", "face", "rep", "qpv", "psy", "en", "stage", "collège", "college", "lycée", "lycee",
-    "3e", "3eme", "3ème", "seconde", "2nde", "brevet", "cordées", "cordees", "ok", "svp", "stp",
-)
 PLACE_ASKS_WHERE_WORDS = 5  # in longer messages the town is context ("un lycée de Créteil")
 MAX_CHOICE_DIGITS = 3  # a bare number this short picks a choice; five digits are a postcode
 # Sentences and clauses: "je cherche un stage mais au collège on me harcèle" holds two messages.

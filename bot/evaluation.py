@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Engine, Reply
-from bot.loader import expectations
+from bot.loader import SAFETY_TOPIC, expectations
 from bot.yaml_source import load_yaml
 
 CONFIDENT = (ANSWER, SERVICE, ASK_LOCATION)
-SAFETY_TOPIC = "securite"
 # The regression set's bars (knowledge/eval.yaml), with a margin below what the engine reaches.
 BARS = {"top1": 0.85, "confident_wrong": 0.04, "declined": 0.90}
 # Distress sets: helplines for nearly every distress message, few false alarms.

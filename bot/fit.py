@@ -22,10 +22,10 @@ import numpy as np
 
 from bot.decision import NO_OVERVIEW_TOPICS, best_topic
 from bot.knowledge import KnowledgeBase
-from bot.loader import load_knowledge
+from bot.loader import SAFETY_TOPIC, load_knowledge
 from bot.policy import POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
 from bot.semantic import EmbeddingCache
-from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, SAFETY_TOPIC
+from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES
 
 FOLDS = 5
 # Targets on the held-out reading. Blind questions are harder than the FAQ's own wordings,

@@ -12,6 +12,11 @@ class Link:
     url: str
 
 
+FRENCH = "fr"
+# The languages the bot answers in: French, the reference, then its translations.
+LANGUAGES = (FRENCH, "en", "ar", "pt", "es", "tr", "zh")
+
+
 @dataclass(frozen=True)
 class Translation:
     """An entry in another language; `translates` names the French version it was made from."""

@@ -20,10 +20,10 @@ from pathlib import Path
 import yaml
 
 from bot import messages
+from bot.knowledge import FRENCH, LANGUAGES
 from bot.loader import Problem
 
-FRENCH = "fr"
-SUPPORTED = ("fr", "en", "ar", "pt", "es", "tr", "zh")
+SUPPORTED = LANGUAGES
 NAMES = {
     "fr": "Français", "en": "English", "ar": "العربية", "pt": "Português",
     "es": "Español", "tr": "Türkçe", "zh": "中文",
@@ -35,6 +35,13 @@ MIN_WORDS = 3  # ...on a message of at least this many words (names of the FAQ s
 CLIENT_HINTED = 0.7  # the probability enough when the Telegram client is set to that language
 CURRENT = 0.5  # ...when the conversation is already in that language
 MESSAGES_FILE = Path("i18n") / "messages.yaml"
+# Names every language writes the same way: they say nothing of the message's language.
+NEUTRAL_WORDS = (
+    "cio", "cios", "jump", "in", "tech", "prepa", "prépa", "talents", "affelnet", "parcoursup", "oepre",
+    "afev", "pre", "ulis", "aesh", "mdph", "pap", "pps", "cap", "bac", "pro", "melies", "méliès", "alpha",
+    "ina", "ipe", "face", "rep", "qpv", "psy", "en", "stage", "collège", "college", "lycée", "lycee",
+    "3e", "3eme", "3ème", "seconde", "2nde", "brevet", "cordées", "cordees", "ok", "svp", "stp",
+)
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bot.knowledge import (
+    LANGUAGES,
     Commune,
     Entry,
     KnowledgeBase,
@@ -40,7 +41,7 @@ ENTRY_FIELDS = {
     "keywords", "triggers", "service", "needs_place", "audience", "intent", "translations",
 }
 TRANSLATION_FIELDS = {"title", "answer", "translates"}
-TRANSLATED_LANGUAGES = ("en", "ar", "pt", "es", "tr", "zh")
+TRANSLATED_LANGUAGES = LANGUAGES[1:]
 TOPIC_FIELDS = {"topic", "title", "entries", "description"}
 SERVICE_FIELDS = {
     "id", "kind", "name", "address", "postcode", "commune_insee", "phone", "email",

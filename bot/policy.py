@@ -27,15 +27,25 @@ DECLINES_FILE = "declines.yaml"
 ORDINARY_FILE = "ordinary_strong_words.yaml"
 
 
-def bank_messages(root: Path, name: str) -> tuple[str, ...]:
-    """The messages of one bank of knowledge/fit/ (none if the file is missing or unreadable)."""
+def read_bank(root: Path, name: str) -> tuple[tuple[str, ...], Problem | None]:
+    """The messages of one bank of knowledge/fit/, and what is wrong with the file if anything.
+
+    A broken bank leaves the bot running without it, but it weakens the helplines and the
+    declines: `check` says so.
+    """
     path = root / FIT_DIR / name
+    shown = f"{FIT_DIR}/{name}"
+    if not path.exists():
+        return (), Problem(shown, 1, "fichier manquant : le bot déclinera et filtrera moins bien", is_error=False)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    except (OSError, yaml.YAMLError):
-        return ()
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 1
+        return (), Problem(shown, line, f"YAML invalide : {getattr(exc, 'problem', exc)}")
     messages = data.get("messages") if isinstance(data, dict) else None
-    return tuple(str(m) for m in messages or () if m)
+    if not isinstance(messages, list):
+        return (), Problem(shown, 1, "« messages » doit être une liste de textes")
+    return tuple(str(m) for m in messages if m), None
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,12 @@ class ContrastBanks:
 
     @classmethod
     def load(cls, root: Path) -> ContrastBanks:
-        return cls(bank_messages(root, DECLINES_FILE), bank_messages(root, ORDINARY_FILE))
+        return cls(read_bank(root, DECLINES_FILE)[0], read_bank(root, ORDINARY_FILE)[0])
+
+    @staticmethod
+    def problems(root: Path) -> list[Problem]:
+        found = (read_bank(root, name)[1] for name in (DECLINES_FILE, ORDINARY_FILE))
+        return [problem for problem in found if problem is not None]
 
 
 @dataclass(frozen=True)

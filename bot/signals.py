@@ -17,12 +17,12 @@ import numpy as np
 
 from bot.intents import IntentFinder
 from bot.knowledge import Entry, KnowledgeBase
+from bot.loader import SAFETY_TOPIC
 from bot.matcher import Matcher, tokens_of
 from bot.safety import SafetyIndex
 from bot.semantic import EmbeddingCache, SemanticIndex
 from bot.text import MAX_INPUT_CHARS, Normalised, Normaliser
 
-SAFETY_TOPIC = "securite"
 CANDIDATES_PER_SIGNAL = 5  # each signal proposes its five best entries
 
 ENTRY_FEATURES: tuple[str, ...] = (

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from cli_runner import REPO, run_cli
 
-from bot.engine import NEUTRAL_WORDS, Conversation, Engine
+from bot.engine import Conversation, Engine
 from bot.evaluation import load_questions
-from bot.languages import SUPPORTED, LanguageDetector, client_language
+from bot.languages import NEUTRAL_WORDS, SUPPORTED, LanguageDetector, client_language
 
 
 @pytest.fixture(scope="module")

@@ -206,3 +206,12 @@ def test_fit_refuses_a_base_with_errors(tmp_path: Path) -> None:
     result = run_cli("fit", "--knowledge", str(knowledge))
     assert result.returncode == 1 and "check" in result.stderr
     assert (knowledge / POLICY_FILE).read_text(encoding="utf-8") == before
+
+
+def test_a_broken_training_bank_is_reported_and_the_bot_still_answers(tmp_path: Path) -> None:
+    knowledge = _knowledge_copy(tmp_path)
+    (knowledge / "fit" / "ordinary_strong_words.yaml").write_text("messages:\n  - \"ok\n  - [\n", encoding="utf-8")
+    check = run_cli("check", "--knowledge", str(knowledge))
+    assert check.returncode == 1 and "fit/ordinary_strong_words.yaml:" in check.stdout, check.stdout
+    asked = run_cli("ask", "--json", "--knowledge", str(knowledge), "c koi un cio")
+    assert asked.returncode == 0 and '"id": "cio-quest-ce"' in asked.stdout, asked.stdout
