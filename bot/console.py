@@ -71,7 +71,7 @@ def run_console(
             say("Au revoir !")
             return 0
         if text in ("/aide", "/help", "aide ?"):
-            say(messages.HELP)
+            say("\n\n".join((messages.HELP, messages.CONSOLE_COMMANDS, messages.HELP_DANGER)))
             continue
         if text == "/cio":
             say(render(engine.nearest_cio(None, conversation)))

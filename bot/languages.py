@@ -146,12 +146,12 @@ class Catalog:
                     texts[lang][str(key)] = value
         return cls(texts), problems
 
-    def text(self, name: str, lang: str = FRENCH) -> str:
-        value = self.texts.get(lang, {}).get(name)
+    def text(self, name: str, lang: str | None = FRENCH) -> str:
+        value = self.texts.get(lang or FRENCH, {}).get(name)
         return value if isinstance(value, str) else getattr(messages, name)
 
-    def commands(self, lang: str) -> tuple[tuple[str, str], ...]:
-        """The command menu's descriptions in a language (French where one is missing)."""
+    def commands(self, lang: str) -> dict[str, str]:
+        """The public commands' descriptions in a language (French where one is missing)."""
         table = self.texts.get(lang, {}).get("COMMANDS")
         table = table if isinstance(table, dict) else {}
-        return tuple((name, str(table.get(name, french))) for name, french in messages.COMMANDS)
+        return {name: str(table.get(name, french)) for name, french in messages.COMMANDS.items()}

@@ -16,13 +16,15 @@ HELP = (
     "« mon fils ne trouve pas de stage de 3e ».\n"
     "- Touchez un bouton pour voir la réponse ou une question liée.\n"
     "- « CIO » et votre ville (ou votre code postal) : le CIO le plus proche, avec son "
-    "adresse et son téléphone.\n\n"
-    "Commandes :\n"
-    "/themes : la liste des thèmes\n"
-    "/cio : le CIO le plus proche\n"
-    "/confidentialite : ce que je garde et comment l'effacer\n"
-    "/oubli : effacer ce que je sais de vous\n"
-    "/langue : choisir la langue des réponses (English, العربية, Português, Español, Türkçe, 中文)\n\n"
+    "adresse et son téléphone."
+)
+# /aide adds the menu's commands under this line (see bot.telegram_handlers.help_text).
+HELP_COMMANDS = "Commandes :"
+CONSOLE_COMMANDS = (
+    "Dans ce terminal : /themes (les thèmes), /cio (le CIO le plus proche), un numéro pour "
+    "choisir dans la dernière liste, « quitter » pour sortir."
+)
+HELP_DANGER = (
     "En cas de danger, appelez le 17 ou le 112. Harcèlement : 3018. Enfance en danger : 119. "
     "Idées suicidaires : 3114."
 )
@@ -118,15 +120,17 @@ FORGOTTEN = "C'est fait : j'ai effacé tout ce qui était lié à vous ({count} 
 LOCATION_PLACEHOLDER = "Ville ou code postal"
 SEE_ALSO = "Voir aussi :"
 # Shown in Telegram's command menu (set_my_commands); the maintainer commands stay hidden.
-COMMANDS = (
-    ("start", "Commencer"),
-    ("aide", "Comment m'utiliser"),
-    ("themes", "La liste des thèmes"),
-    ("cio", "Le CIO le plus proche"),
-    ("confidentialite", "Ce que je garde et comment l'effacer"),
-    ("oubli", "Effacer ce que je sais de vous"),
-    ("langue", "Choisir la langue des réponses"),
-)
+# The descriptions of the public commands, in the Telegram menu and in /aide. The commands
+# themselves are the table `COMMANDS` of bot/telegram_handlers.py (a test keeps both alike).
+COMMANDS = {
+    "start": "Commencer",
+    "aide": "Comment m'utiliser",
+    "themes": "La liste des thèmes",
+    "cio": "Le CIO le plus proche",
+    "confidentialite": "Ce que je garde et comment l'effacer",
+    "oubli": "Effacer ce que je sais de vous",
+    "langue": "Choisir la langue des réponses (English, العربية, Português, Español, Türkçe, 中文)",
+}
 
 # --- Maintainer commands (/stats, /recharger) ------------------------------------------------
 STATS_HEADER = "Questions : {day} sur les dernières 24 h, {week} sur 7 jours."

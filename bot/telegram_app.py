@@ -1,8 +1,9 @@
 """Wire the Telegram bot: build the Application, set up shared objects, run it.
 
 The callbacks are in `bot.telegram_handlers`, the formatting in `bot.telegram_render` and
-the error handler in `bot.telegram_errors`; this module only assembles them. The engine,
-the store and the settings are created in `post_init` and reached through `bot_data`.
+the error handler in `bot.telegram_errors`, the typed context in `bot.telegram_context`;
+this module only assembles them. The engine and the store are opened in `post_init` and
+reached through the typed `bot_data`.
 """
 
 from __future__ import annotations
@@ -10,30 +11,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+import os
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application
+from telegram.ext import AIORateLimiter, Application, Defaults
 
-from bot import messages
 from bot.engine import Engine
 from bot.settings import Settings
 from bot.store import Store
-from bot.telegram_handlers import ENGINE, SETTINGS, STORE, register
+from bot.telegram_context import CONTEXT_TYPES, BotApplication, BotData
+from bot.telegram_handlers import menu, register
+from bot.telegram_render import NO_PREVIEW
 
 logger = logging.getLogger(__name__)
 
-PURGE_TASK = "purge_task"
 PURGE_INTERVAL = 24 * 60 * 60  # seconds: the retention period is counted in days
 
-
-@dataclass
-class EngineHolder:
-    """The engine currently serving; /recharger replaces it in one assignment."""
-
-    engine: Engine | None = None
+# Time periods as `timedelta` (python-telegram-bot 22's announced behaviour): without it,
+# every RetryAfter that the rate limiter handles raises a PTBDeprecationWarning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 class _RedactToken(logging.Filter):
@@ -54,60 +53,60 @@ class _RedactToken(logging.Filter):
         return True
 
 
-def build_application(settings: Settings, engine_holder: EngineHolder | None = None) -> Application:
-    """The Application with its handlers; the engine and store are opened in post_init."""
+def build_application(settings: Settings, engine: Engine | None = None) -> BotApplication:
+    """The Application with its handlers; the store (and the engine, unless one is given,
+    as tests do to share one) are opened in post_init."""
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     builder = (
         Application.builder()
         .token(settings.token)
+        .context_types(CONTEXT_TYPES)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url)  # the token is appended to it
-    application = builder.build()
-    application.bot_data[SETTINGS] = settings
-    # A holder given by the caller may already hold an engine (tests share one).
-    application.bot_data[ENGINE] = engine_holder if engine_holder is not None else EngineHolder()
-    register(application)
+    application: BotApplication = builder.build()
+    application.bot_data.settings = settings
+    application.bot_data.engine = engine
+    register(application, settings.admin_ids)
     return application
 
 
-async def _post_init(application: Application) -> None:
-    settings: Settings = application.bot_data[SETTINGS]
-    holder: EngineHolder = application.bot_data[ENGINE]
-    if holder.engine is None:
+async def _post_init(application: BotApplication) -> None:
+    data: BotData = application.bot_data
+    settings = data.settings
+    assert settings is not None, "build_application sets them"
+    if data.engine is None:
         engine, problems = await asyncio.to_thread(Engine.load, settings.knowledge_dir, settings.cache_dir)
         for problem in problems:  # a maintainer's typo must not take the bot down
             (logger.warning if problem.is_error else logger.info)("Knowledge: %s", problem)
-        holder.engine = engine
-    store = await asyncio.to_thread(Store.open, settings.data_dir, settings.retention_days)
-    application.bot_data[STORE] = store
-    application.bot_data[PURGE_TASK] = asyncio.create_task(_purge_daily(store), name="purge")
-    catalog = holder.engine.catalog
+        data.engine = engine
+    data.store = store = await asyncio.to_thread(Store.open, settings.data_dir, settings.retention_days)
+    data.purge_task = asyncio.create_task(_purge_daily(store), name="purge")
+    catalog = data.engine.catalog
     try:
-        await application.bot.set_my_commands(
-            [BotCommand(name, description) for name, description in messages.COMMANDS]
-        )
+        await application.bot.set_my_commands([BotCommand(*pair) for pair in menu(catalog, "fr")])
         # The same menu in each language the bot speaks, for clients set to that language.
         for lang in catalog.texts:
             await application.bot.set_my_commands(
-                [BotCommand(name, description) for name, description in catalog.commands(lang)],
-                language_code=lang,
+                [BotCommand(*pair) for pair in menu(catalog, lang)], language_code=lang
             )
     except TelegramError as exc:  # the menu is a convenience; commands work without it
         logger.warning("Could not register the command menu: %s", exc)
 
 
-async def _post_shutdown(application: Application) -> None:
-    task: asyncio.Task[None] | None = application.bot_data.pop(PURGE_TASK, None)
+async def _post_shutdown(application: BotApplication) -> None:
+    data: BotData = application.bot_data
+    task, data.purge_task = data.purge_task, None
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    store: Store | None = application.bot_data.pop(STORE, None)
+    store, data.store = data.store, None
     if store is not None:
         await asyncio.to_thread(store.close)
 

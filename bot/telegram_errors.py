@@ -49,9 +49,6 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     try:
         for message in plain(messages.ERROR):
-            await context.bot.send_message(
-                chat.id, message.text, parse_mode=message.parse_mode,
-                link_preview_options=message.link_preview_options,
-            )
+            await context.bot.send_message(chat.id, message.text)  # HTML: the application's Defaults
     except TelegramError as exc:  # still unreachable: the log above is all we can do
         logger.warning("Could not tell the user about the error: %s", exc)

@@ -15,7 +15,7 @@ Callback data formats (kept under Telegram's 64 bytes):
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from telegram import (
@@ -26,7 +26,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.constants import InlineKeyboardButtonLimit, MessageLimit, ParseMode
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot import messages
 from bot.engine import ANSWER, ASK_LOCATION, SERVICE, Reply
@@ -45,12 +45,11 @@ ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to send: HTML text and at most one keyboard."""
+    """One message to send: HTML text and at most one keyboard (the application's
+    `Defaults` set the HTML parse mode and turn link previews off)."""
 
     text: str
     reply_markup: ReplyMarkup | None = None
-    parse_mode: str = ParseMode.HTML
-    link_preview_options: LinkPreviewOptions = NO_PREVIEW
 
 
 @dataclass(frozen=True)
@@ -104,6 +103,16 @@ def parse_callback(data: object) -> Button | None:
         if vote in ("0", "1") and _is_id(entry_id):
             return Button("f", entry_id, vote == "1")
     return None
+
+
+def accepts(*kinds: str) -> Callable[[object], bool]:
+    """A `CallbackQueryHandler` pattern: data of ours, of one of these kinds."""
+
+    def pattern(data: object) -> bool:
+        pressed = parse_callback(data)
+        return pressed is not None and pressed.kind in kinds
+
+    return pattern
 
 
 def _is_id(value: str) -> bool:

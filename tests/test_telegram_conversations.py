@@ -29,15 +29,15 @@ from fake_bot_api import (
     FakeBotApi,
 )
 from telegram import Update
-from telegram.ext import Application
 
 from bot import messages
 from bot.engine import ANSWER, SUGGEST, Engine
 from bot.flood import FloodGuard
 from bot.settings import Settings
 from bot.store import DB_FILE, Store
-from bot.telegram_app import EngineHolder, build_application
-from bot.telegram_handlers import FLOOD, SETTINGS, STORE
+from bot.telegram_app import build_application
+from bot.telegram_context import BotApplication
+from bot.telegram_handlers import PUBLIC_COMMANDS, help_text
 
 REPO = Path(__file__).resolve().parent.parent
 USER = DEFAULT_USER_ID
@@ -58,13 +58,17 @@ def callbacks(sent: dict[str, Any]) -> list[str]:
 class Harness:
     """The running bot plus helpers that talk to it as users do."""
 
-    def __init__(self, fake: FakeBotApi, app: Application, settings: Settings,
-                 holder: EngineHolder) -> None:
-        self.fake, self.app, self.settings, self.holder = fake, app, settings, holder
+    def __init__(self, fake: FakeBotApi, app: BotApplication, settings: Settings) -> None:
+        self.fake, self.app, self.settings = fake, app, settings
 
     @property
     def store(self) -> Store:
-        return self.app.bot_data[STORE]
+        assert self.app.bot_data.store is not None
+        return self.app.bot_data.store
+
+    @property
+    def engine(self) -> Engine | None:
+        return self.app.bot_data.engine
 
     def sent(self, chat_id: int = USER) -> list[dict[str, Any]]:
         return [m for m in self.fake.sent_messages(chat_id) if m["method"] == "sendMessage"]
@@ -130,8 +134,7 @@ async def bot(fake: FakeBotApi, tmp_path: Path, engine: Engine) -> AsyncIterator
         "BOT_ADMIN_IDS": str(ADMIN),
         "BOT_KNOWLEDGE_DIR": str(REPO / "knowledge"),
     })
-    holder = EngineHolder(engine)  # loaded once per session: keeps each test fast
-    app = build_application(settings, holder)
+    app = build_application(settings, engine)  # loaded once per session: keeps each test fast
     # What run_polling does, minus the signal handlers that belong to the main program.
     await app.initialize()
     assert app.post_init is not None and app.post_shutdown is not None
@@ -140,7 +143,7 @@ async def bot(fake: FakeBotApi, tmp_path: Path, engine: Engine) -> AsyncIterator
     await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
     await app.start()
     try:
-        yield Harness(fake, app, settings, holder)
+        yield Harness(fake, app, settings)
     finally:
         await app.updater.stop()
         await app.stop()
@@ -172,7 +175,7 @@ async def test_start_greets_with_the_themes(bot: Harness, engine: Engine) -> Non
     assert messages.PRIVACY_LINE in welcome["text"]
     assert callbacks(welcome) == [f"t:{t}" for t in engine.kb.topics]
     names = [c["command"] for c in bot.fake.my_commands()]
-    assert names == ["start", "aide", "themes", "cio", "confidentialite", "oubli", "langue"]
+    assert names == list(PUBLIC_COMMANDS) and "stats" not in names and "recharger" not in names
     # The same menu for clients in each language the bot speaks, described in that language.
     arabic = bot.fake.my_commands(language_code="ar")
     assert [c["command"] for c in arabic] == names
@@ -191,9 +194,12 @@ async def test_deep_links_open_a_theme_or_an_entry(bot: Harness, engine: Engine)
     assert len(bot.sent()) == 5  # an unknown payload only greets
 
 
-async def test_help_and_privacy(bot: Harness) -> None:
-    [help_text] = await bot.command("aide")
-    assert help_text["text"] == messages.HELP
+async def test_help_and_privacy(bot: Harness, engine: Engine) -> None:
+    [shown] = await bot.command("aide")
+    assert shown["text"] == help_text(engine.catalog, "fr")
+    # Made from the command table: every command of the menu but /start, described.
+    for name in PUBLIC_COMMANDS[1:]:
+        assert f"/{name} : {messages.COMMANDS[name]}" in shown["text"]
     [privacy] = await bot.command("confidentialite")
     assert privacy["text"] == messages.PRIVACY.format(days=bot.settings.retention_days)
 
@@ -353,7 +359,7 @@ def _raw_message(fake: FakeBotApi, content: dict[str, Any]) -> None:
 
 
 async def test_non_text_messages_get_not_text(bot: Harness) -> None:
-    bot.app.bot_data[FLOOD] = FloodGuard(limit=100)  # nine messages in a row, on purpose
+    bot.app.bot_data.flood = FloodGuard(limit=100)  # nine messages in a row, on purpose
     senders = [bot.fake.send_sticker, bot.fake.send_photo, bot.fake.send_voice,
                bot.fake.send_document, bot.fake.send_contact]
     for send in senders:
@@ -411,7 +417,7 @@ async def test_channel_posts_and_edits_are_ignored(bot: Harness) -> None:
 async def test_forged_buttons_are_stale_never_errors(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot.app.bot_data[FLOOD] = FloodGuard(limit=100)  # this test taps faster than people do
+    bot.app.bot_data.flood = FloodGuard(limit=100)  # this test taps faster than people do
     [menu] = await bot.command("themes")
     forged = ["e:n-existe-pas", "t:n-existe-pas", "f:1:n-existe-pas", "f:7:cio-quest-ce",
               "e:<b>", "zzz", "e:", "t:" + "x" * 60]
@@ -464,13 +470,13 @@ class _Broken:
 async def test_a_bug_in_a_callback_is_logged_and_the_user_told(
     bot: Harness, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot.holder.engine = _Broken(engine)  # type: ignore[assignment]
+    bot.app.bot_data.engine = _Broken(engine)  # type: ignore[assignment]
     [sorry] = await bot.say("c koi un cio")
     assert sorry["text"] == messages.ERROR
     [record] = errors_logged(caplog)
     assert record.name == "bot.telegram_errors" and record.exc_info is not None
     assert "message in a private chat" in record.getMessage()
-    bot.holder.engine = engine
+    bot.app.bot_data.engine = engine
     [answer] = await bot.say("c koi un cio")  # the process went on
     assert answer["text"].startswith("Qu'est-ce qu'un CIO")
 
@@ -487,7 +493,7 @@ async def test_oubli_forgets_only_the_asker(bot: Harness) -> None:
     assert done["text"] == messages.FORGOTTEN.format(count=1)
     assert await asyncio.to_thread(bot.store.get_commune, USER) is None
     assert await asyncio.to_thread(bot.store.get_commune, OTHER) == CRETEIL
-    assert dict(bot.app.user_data[USER]) == {}  # the conversation in memory too
+    assert USER not in bot.app.user_data  # the conversation in memory too
 
 
 # --- maintainers ---------------------------------------------------------------------------
@@ -512,16 +518,16 @@ async def test_stats_for_admins_unknown_for_others(bot: Harness) -> None:
 
 
 async def test_reload_for_admins_unknown_for_others(bot: Harness) -> None:
-    old = bot.holder.engine
+    old = bot.engine
     [refused] = await bot.command("recharger", user_id=OTHER)
     assert refused["text"] == messages.UNKNOWN_COMMAND
-    assert bot.holder.engine is old
+    assert bot.engine is old
     assert not bot.fake.calls("sendChatAction")
 
     [done] = await bot.command("recharger", user_id=ADMIN)
     assert done["text"].startswith("Base rechargée")
     assert bot.fake.calls("sendChatAction")[0].params["action"] == "typing"
-    assert bot.holder.engine is not old
+    assert bot.engine is not old
     [answer] = await bot.say("c koi un cio")
     assert answer["text"].startswith("Qu'est-ce qu'un CIO")
 
@@ -531,8 +537,8 @@ async def test_reload_of_a_broken_base_keeps_the_old_one(bot: Harness, tmp_path:
     shutil.copytree(REPO / "knowledge", broken)
     with (broken / "faq" / "cio.yaml").open("a", encoding="utf-8") as faq:
         faq.write("  - id: [cassé\n    answer: oops\n")
-    bot.app.bot_data[SETTINGS] = dataclasses.replace(bot.settings, knowledge_dir=broken)
-    old = bot.holder.engine
+    bot.app.bot_data.settings = dataclasses.replace(bot.settings, knowledge_dir=broken)
+    old = bot.engine
 
     [report] = await bot.command("recharger", user_id=ADMIN)
     lines = report["text"].splitlines()
@@ -540,7 +546,7 @@ async def test_reload_of_a_broken_base_keeps_the_old_one(bot: Harness, tmp_path:
     problems = [line for line in lines if re.match(r".+\.yaml:\d+: ", line)]
     assert 0 < len(problems) <= 15
     assert any(re.search(r"faq/cio\.yaml:\d+: ", line) for line in problems)
-    assert bot.holder.engine is old
+    assert bot.engine is old
     [answer] = await bot.say("c koi un cio")  # still served by the old base
     assert answer["text"].startswith("Qu'est-ce qu'un CIO")
 
@@ -557,7 +563,7 @@ async def test_a_long_message_full_of_markup(bot: Harness, caplog: pytest.LogCap
 
 async def test_flood_warns_once_then_drops_then_recovers(bot: Harness) -> None:
     now = [0.0]
-    bot.app.bot_data[FLOOD] = FloodGuard(limit=3, window=10.0, clock=lambda: now[0])
+    bot.app.bot_data.flood = FloodGuard(limit=3, window=10.0, clock=lambda: now[0])
     for _ in range(5):
         bot.fake.send_text("bonjour")
     await bot.settle()
@@ -585,7 +591,13 @@ async def test_a_whole_conversation_in_arabic(bot: Harness, engine: Engine) -> N
     assert french["text"].startswith(entry.title)
     # A fixed message in Arabic too.
     [unknown] = await bot.command("nimportequoi")
-    assert unknown["text"] == engine.catalog.text("UNKNOWN_COMMAND", "ar")
+    assert unknown["text"] == "\u200f" + engine.catalog.text("UNKNOWN_COMMAND", "ar")  # right to left
+    # /aide in Arabic lists every command of the menu, /langue included, described in Arabic.
+    [shown] = await bot.command("aide")
+    assert shown["text"].replace("\u200f", "") == help_text(engine.catalog, "ar")
+    for name, description in engine.catalog.commands("ar").items():
+        assert name == "start" or f"/{name}: {description}" in shown["text"]
+    assert "/langue" in shown["text"] and "3114" in shown["text"]
 
 
 async def test_langue_chooses_the_language_of_the_replies(bot: Harness, engine: Engine) -> None:
