@@ -18,8 +18,9 @@ def render(reply: Reply) -> str:
     if reply.links:
         parts.append("\n".join(f"{link.title} : {link.url}" for link in reply.links))
     numbered = [e.title_in(reply.lang) for e in reply.choices] or [t.title for t in reply.topics]
-    if numbered:
-        parts.append("\n".join(f"{i}. {title}" for i, title in enumerate(numbered, 1)))
+    if numbered:  # after the places the text lists (1, 2, 3), which a number also picks
+        first = reply.first_choice_number if reply.choices else 1
+        parts.append("\n".join(f"{i}. {title}" for i, title in enumerate(numbered, first)))
     return "\n\n".join(parts)
 
 

@@ -63,7 +63,7 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int]) -> Dec
     common = {"ranked": ranked, "probabilities": probs, "safety_probability": p_safety}
     bars = policy.bars
 
-    if p_safety >= bars.safety:
+    if p_safety >= bars.helpline_bar(reading.trigger_entry is not None):
         helpline = reading.trigger_entry or reading.safety_entry
         if helpline is not None:
             step = "helpline-trigger" if reading.trigger_entry else "helpline-meaning"

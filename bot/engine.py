@@ -75,7 +75,8 @@ class Reply:
         """What the user reads, as plain text (choices listed, numbered)."""
         parts = [self.title, self.body] if self.title else [self.body]
         if self.choices:
-            parts.append("\n".join(f"{i}. {e.title_in(self.lang)}" for i, e in enumerate(self.choices, 1)))
+            first = self.first_choice_number
+            parts.append("\n".join(f"{i}. {e.title_in(self.lang)}" for i, e in enumerate(self.choices, first)))
         elif self.topics:
             parts.append("\n".join(f"{i}. {t.title}" for i, t in enumerate(self.topics, 1)))
         return "\n\n".join(parts)
@@ -83,6 +84,11 @@ class Reply:
     @property
     def choices(self) -> tuple[Entry, ...]:
         return self.suggestions or self.follow_ups
+
+    @property
+    def first_choice_number(self) -> int:
+        """Listed places are numbered 1, 2, 3 in the text: the choices come after them."""
+        return len(self.services) + 1 if len(self.services) > 1 else 1
 
     @property
     def commune_to_remember(self) -> str | None:
@@ -100,6 +106,13 @@ class Understood:
     asked: frozenset[str]  # what the message asks ("qui", "prix", "endroit"...)
 
 
+def safety_parts(text: str) -> list[str]:
+    """The sentences and clauses of a message read one by one for distress ([] for one part)."""
+    parts = list(dict.fromkeys(
+        p.strip() for p in _SENTENCE_END.split(text[:MAX_SAFETY_CHARS]) if len(p.split()) >= 2))
+    return parts[:MAX_PARTS] if len(parts) >= 2 else []
+
+
 @dataclass
 class Conversation:
     """What the bot remembers between two messages of one person (in memory only)."""
@@ -107,6 +120,7 @@ class Conversation:
     awaiting_place: str | None = None
     last_choices: tuple[str, ...] = field(default_factory=tuple)
     last_topics: tuple[str, ...] = field(default_factory=tuple)  # the menu just shown
+    last_places: tuple[str, ...] = field(default_factory=tuple)  # the services just listed, numbered first
     lang: str | None = None  # the language of the last replies
     chosen_lang: str | None = None  # a language the person chose (/langue): it wins
     client_lang: str | None = None  # what the Telegram client says, a hint only
@@ -201,6 +215,27 @@ class Engine:
         reply = self._in(_lang_of(conversation), build, entry, 100.0)
         return self._remember(replace(reply, decided_by="choice"), conversation)
 
+    def place_reply(self, service_id: str, conversation: Conversation | None = None) -> Reply | None:
+        """One listed place picked by its number or button: its details and its map (None if unknown).
+
+        The list it came from stays open: another number picks another of its places.
+        """
+        service = self.kb.services.get(service_id)
+        commune = self.kb.communes.get(service.commune_insee) if service else None
+        if service is None or commune is None:
+            return None
+        nearby = NearbyService(service, commune, 0.0)
+        lines = self._describe(1, nearby).split("\n")[1:]  # its details without the list's heading
+        body = "\n".join(line.strip() for line in lines) or commune.name
+        if service.website:
+            body += f"\n{service.website}"
+        notes = self._notes([nearby])  # the year of the data, and who to call to confirm it
+        body = f"{body}\n\n{notes}" if notes else body
+        reply = Reply(SERVICE, body, title=service.name, topic=service.kind, services=(nearby,),
+                      links=(_map_link(nearby),), decided_by="choice-place",
+                      lang=_lang_of(conversation) or FRENCH)
+        return reply
+
     def french_reply(self, entry_id: str, conversation: Conversation | None = None) -> Reply | None:
         """The French version of an entry: the reference, behind the "Voir en français" button."""
         entry = self.kb.entries.get(entry_id)
@@ -257,10 +292,13 @@ class Engine:
 
     @staticmethod
     def _remember(reply: Reply, conversation: Conversation | None) -> Reply:
+        if reply.decided_by in ("choice-place", "choice-number"):
+            return reply  # a place picked from a list, or a number refused: the list stays open
         if conversation is not None:
             conversation.awaiting_place = reply.awaiting_place
             conversation.last_choices = tuple(e.id for e in reply.choices)
             conversation.last_topics = tuple(t.id for t in reply.topics)
+            conversation.last_places = tuple(s.service.id for s in reply.services) if len(reply.services) > 1 else ()
         return reply
 
     # --- decision -----------------------------------------------------------------------
@@ -275,8 +313,11 @@ class Engine:
             return Reply(FALLBACK, self._text("EMPTY_MESSAGE"), decided_by="empty")
         understood = self.understand(text, spelled, words)
         decision = decide(understood.reading, self.policy, self._topic_sizes)
-        if decision.kind != HELPLINE:
-            decision = self._distress_in_a_part(text) or decision
+        if decision.kind != HELPLINE and (part := self._distress_in_a_part(text)) is not None:
+            if part.kind == HELPLINE:
+                decision = part
+            elif part.safety_probability > decision.safety_probability:  # for the helplines line
+                decision = replace(decision, safety_probability=part.safety_probability)
         reply = self._reply_for(decision, understood, conversation)
         line = self._text("HELPLINES_LINE")
         if decision.kind != HELPLINE and decision.safety_probability >= self.policy.bars.safety_line \
@@ -342,23 +383,27 @@ class Engine:
         """A cry for help inside a longer message: each sentence or clause is also read on its own.
 
         A story about school with one sentence of distress in the middle reads, as a whole,
-        like a question about school; that sentence alone reads as what it is.
+        like a question about school; that sentence alone reads as what it is. Returns the
+        part closest to distress (`bot.fit` chooses the bars on this same reading).
         """
-        parts = list(dict.fromkeys(
-            p.strip() for p in _SENTENCE_END.split(text[:MAX_SAFETY_CHARS]) if len(p.split()) >= 2))
-        if len(parts) < 2:
+        parts = safety_parts(text)
+        if not parts:
             return None
-        parts = parts[:MAX_PARTS]
         vectors = self.signals.semantic.cache.encoder.encode(parts)
-        best: Decision | None = None
-        for part, vector in zip(parts, vectors, strict=True):
-            decision = decide(self.understand(part, vector=vector).reading, self.policy, self._topic_sizes)
-            if decision.kind == HELPLINE and (best is None or decision.safety_probability > best.safety_probability):
-                best = decision
-        return replace(best, step=best.step.replace("helpline", "helpline-sentence")) if best else None
+        decisions = [decide(self.understand(part, vector=vector).reading, self.policy, self._topic_sizes)
+                     for part, vector in zip(parts, vectors, strict=True)]
+        best = max(decisions, key=lambda d: (d.kind == HELPLINE, d.safety_probability))
+        return replace(best, step=best.step.replace("helpline", "helpline-sentence"))
 
     def _choice(self, number: int, conversation: Conversation) -> Reply:
-        """A bare number picks one of the choices just shown, and nothing else."""
+        """A bare number picks one of the choices just shown, and nothing else: the places
+        listed (numbered first), then the questions offered, or the themes of the menu."""
+        places = conversation.last_places
+        if places and 1 <= number <= len(places):
+            picked = self.place_reply(places[number - 1], conversation)
+            if picked is not None:
+                return picked
+        number -= len(places)
         topics = conversation.last_topics
         if topics and not conversation.last_choices and 1 <= number <= len(topics):
             picked = self.topic_reply(topics[number - 1], conversation)
@@ -369,13 +414,15 @@ class Engine:
             reply = self.entry_reply(choices[number - 1], conversation)
             if reply is not None:
                 return reply
-        if not choices:
+        if not choices and not places:
             return Reply(FALLBACK, self._text("NUMBER_WITHOUT_CHOICES"), decided_by="choice-number",
                          awaiting_place=conversation.awaiting_place)
         # The same list again, with what can be typed: the choices stay the same.
         shown = tuple(self.kb.entries[i] for i in conversation.last_choices if i in self.kb.entries)
         menu = tuple(self.kb.topics[t] for t in topics if t in self.kb.topics) if not shown else ()
-        return Reply(FALLBACK, self._text("NUMBER_OUT_OF_RANGE", last=len(choices)), follow_ups=shown,
+        if places:  # the list above numbers places then questions: point to it, as it is
+            shown, menu = (), ()
+        return Reply(FALLBACK, self._text("NUMBER_OUT_OF_RANGE", last=len(places) + len(choices)), follow_ups=shown,
                      topics=menu, decided_by="choice-number", awaiting_place=conversation.awaiting_place)
 
     def _theme_reply(self, decision: Decision, place: Place | None, score: float) -> Reply:

@@ -35,9 +35,10 @@ CONFIDENT_WRONG = 0.020  # ...answers and theme overviews together
 DECLINED = 0.95  # share of decline messages that get "I don't know"
 # The helpline bar: a missed distress message costs as much as this many false alarms on
 # ordinary messages with strong words (the hardest to tell apart, knowledge/fit/). A message
-# under that bar but over the second one still ends with the helplines' numbers, which is
-# why a miss costs two false alarms here and not more.
-MISS_COST = 2.0
+# under that bar but over the second one still ends with the helplines' numbers; a false
+# alarm, though, costs the family the answer it asked for. Both bars are chosen on the same
+# reading as the bot's: the whole message and each of its sentences (bot.engine.safety_parts).
+MISS_COST = 4.0
 HELPLINE_LINE_RECALL = 0.99  # distress messages whose reply at least ends with the numbers
 UNITS, STEPS, LEARNING_RATE, WEIGHT_DECAY, SEED = 16, 200, 0.05, 1e-3, 0  # both models
 L2 = 1.0  # for fit_logistic, kept for a plain logistic model (tests, comparisons)
@@ -77,11 +78,13 @@ class Sample:
     ids: tuple[str, ...]
     topics: tuple[str, ...]
     safety_row: np.ndarray
+    part_rows: np.ndarray  # the safety rows of its sentences and clauses, read one by one
+    triggers: tuple[bool, ...]  # whether the whole, then each part, holds a trigger phrase
 
 
 def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: int = FOLDS,
                  progress=print) -> list[Sample]:
-    from bot.engine import Engine  # the same reading as the bot's, fold by fold
+    from bot.engine import Engine, safety_parts  # the same reading as the bot's, fold by fold
 
     questions = [(q, e.id, e.topic) for e in kb.entries.values()
                  for q in (*e.questions[1:], *(t.title for t in e.translations.values()))]
@@ -89,7 +92,9 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     declines, ordinary = list(banks.declines), list(banks.ordinary)
     others = [(m, None, None, False) for m in declines] + [(m, None, None, True) for m in ordinary]
     texts = [q for q, _, _ in questions] + [m for m, *_ in others]
-    vectors = dict(zip(texts, cache.vectors(texts), strict=True))  # one batch for all
+    parts = {text: safety_parts(text) for text in texts}
+    every = list(dict.fromkeys([*texts, *(p for found in parts.values() for p in found)]))
+    vectors = dict(zip(every, cache.vectors(every), strict=True))  # one batch for all
     samples: list[Sample] = []
     for fold in range(folds):
         progress(f"  pli {fold + 1}/{folds}…")
@@ -103,10 +108,15 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
             if fold_of(text, folds) != fold:
                 continue
             reading = engine.understand(text, vector=vectors[text]).reading
+            part_readings = [engine.understand(p, vector=vectors[p]).reading for p in parts[text]]
+            part_rows = [r.safety_row for r in part_readings]
+            triggers = tuple(r.trigger_entry is not None for r in (reading, *part_readings))
             samples.append(Sample(
                 fold, expected, topic, topic == SAFETY_TOPIC, is_ordinary, reading.rows,
                 tuple(e.id for e in reading.entries), tuple(e.topic for e in reading.entries),
                 reading.safety_row,
+                np.vstack(part_rows) if part_rows else np.zeros((0, len(reading.safety_row))),
+                triggers,
             ))
     return samples
 
@@ -176,9 +186,14 @@ class Outcome:
     topic_right: bool
     overview_possible: bool
     decline: bool
-    p_safety: float
+    p_safety: float  # the highest of the whole and its parts
+    p_trigger: float  # the highest among those holding a trigger phrase (0 when none does)
     distress: bool
     ordinary: bool
+
+    def helpline(self, bars: Bars) -> bool:
+        """As bot.decision.decide reads it, on the whole message and on each part."""
+        return self.p_safety >= bars.safety or self.p_trigger >= bars.helpline_bar(True)
 
 
 def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str, int]) -> list[Outcome]:
@@ -197,10 +212,18 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str
         result.append(Outcome(
             p_top, top == s.expected, p_topic, topic == s.topic,
             sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS,
-            s.expected is None, float(safety.probability(s.safety_row[None, :])[0]),
+            s.expected is None, *_p_safety(safety, s),
             s.distress, s.ordinary,
         ))
     return result
+
+
+def _p_safety(safety: Model, sample: Sample) -> tuple[float, float]:
+    """As the engine reads a message for distress: the whole, and each part on its own; the
+    highest probability, and the highest among the readings that hold a trigger phrase."""
+    p = safety.probability(np.vstack([sample.safety_row[None, :], sample.part_rows]))
+    with_trigger = p[np.array(sample.triggers, dtype=bool)]
+    return float(p.max()), float(with_trigger.max()) if len(with_trigger) else 0.0
 
 
 def _lowest_bar(values: np.ndarray, wrong: np.ndarray, budget: float) -> float:
@@ -243,10 +266,25 @@ def choose_bars(outs: list[Outcome]) -> Bars:
     suggest = float(np.quantile(declines, DECLINED)) + 1e-6 if len(declines) else 0.5
     safety = _helpline_bar(np.array([o.p_safety for o in outs if o.distress]),
                            np.array([o.p_safety for o in outs if o.ordinary]))
+    trigger = _trigger_bar([o for o in outs if o.distress], [o for o in outs if o.ordinary], safety)
     distress = np.array([o.p_safety for o in outs if o.distress])
     line = float(np.quantile(distress, 1 - HELPLINE_LINE_RECALL)) if len(distress) else 1.01
     return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety,
-                safety_line=min(line, safety))
+                safety_line=min(line, safety), safety_trigger=trigger)
+
+
+def _trigger_bar(distress: list[Outcome], ordinary: list[Outcome], safety: float) -> float:
+    """The bar, at most `safety`, for readings that hold a trigger phrase: the same cost as
+    `_helpline_bar` (a missed distress message costs MISS_COST false alarms), given `safety`."""
+    candidates = np.unique([o.p_trigger for o in (*distress, *ordinary) if 0.0 < o.p_trigger < safety])
+    best, best_cost = safety, np.inf
+    for bar in (*candidates, safety):
+        def rate(outs: list[Outcome], bar: float = float(bar)) -> float:
+            return float(np.mean([o.p_safety >= safety or o.p_trigger >= bar for o in outs])) if outs else 0.0
+        cost = MISS_COST * (1.0 - rate(distress)) + rate(ordinary)
+        if cost < best_cost - 1e-12:
+            best, best_cost = float(bar), cost
+    return best
 
 
 def figures(outs: list[Outcome], bars: Bars) -> dict:
@@ -264,11 +302,11 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         "messages": len(outs),
         "top1_pct": share(sum(o.top_right for o in answered), len(answerable)),
         "answered_wrong_pct": share(sum(not o.top_right for o in answered), len(answerable)),
-        "declined_pct": share(sum(o.p_top < bars.suggest and o.p_safety < bars.safety for o in declines),
+        "declined_pct": share(sum(o.p_top < bars.suggest and not o.helpline(bars) for o in declines),
                               len(declines)),
-        "helplines_pct": share(sum(o.p_safety >= bars.safety for o in distress), len(distress)),
-        "false_alarms_ordinary_pct": share(sum(o.p_safety >= bars.safety for o in ordinary), len(ordinary)),
-        "false_alarms_faq_pct": share(sum(o.p_safety >= bars.safety for o in answerable), len(answerable)),
+        "helplines_pct": share(sum(o.helpline(bars) for o in distress), len(distress)),
+        "false_alarms_ordinary_pct": share(sum(o.helpline(bars) for o in ordinary), len(ordinary)),
+        "false_alarms_faq_pct": share(sum(o.helpline(bars) for o in answerable), len(answerable)),
         "numbers_shown_pct": share(sum(o.p_safety >= bars.safety_line for o in distress), len(distress)),
     }
 

@@ -123,7 +123,8 @@ class OutsidePlace:
     """A place people name that is not in the Val-de-Marne (to answer honestly)."""
 
     name: str
-    department: str
+    department: str  # "France" for the towns of french_towns.yaml
+    after_a_place_word: bool = False  # also an everyday word: counts only after "à", "cio"...
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def load_knowledge(
     communes = _load_communes(root / "communes.yaml", report, today)
     services = _load_services(root / "services.yaml", report, communes, today)
     language = _load_language(root / "language.yaml", report)
-    outside = _load_outside(root / "outside_places.yaml", report)
+    outside = _load_outside(root / "outside_places.yaml", report) + _load_towns(root / "french_towns.yaml", report)
     topics, entries = _load_faq(root / "faq", report, today, services, language)
     for service in services.values():
         for topic in service.topics:
@@ -466,6 +466,22 @@ def _load_outside(path: Path, report: _Report) -> tuple[OutsidePlace, ...]:
             report.error(path, doc.line_of(department), f"« {department} » doit être une liste de noms")
             continue
         places.extend(OutsidePlace(str(name), str(department)) for name in names)
+    return tuple(places)
+
+
+def _load_towns(path: Path, report: _Report) -> tuple[OutsidePlace, ...]:
+    """The generated list of French towns outside the 94 (see bot/french_towns.py)."""
+    data = _read(path, report, required=False)
+    doc = _mapping(data, path, 1, "french_towns.yaml", report) if data is not None else None
+    if doc is None:
+        return ()
+    places = []
+    for key, marked in (("anywhere", False), ("after_a_place_word", True)):
+        names = doc.get(key, [])
+        if not isinstance(names, list):
+            report.error(path, doc.line_of(key), f"« {key} » doit être une liste de noms")
+            continue
+        places.extend(OutsidePlace(str(name), "France", marked) for name in names)
     return tuple(places)
 
 

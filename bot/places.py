@@ -13,13 +13,21 @@ from bot.knowledge import Commune, KnowledgeBase, Service
 from bot.text import fold
 
 EARTH_RADIUS_KM = 6371.0
-# A postcode stands alone: not inside a longer run of digits (a phone number, an INE).
-_POSTCODE = re.compile(r"(?<![\d ])(\d{5})(?![\d])|(?<=\s)(\d{5})(?![\d ]\d)")
+# A postcode stands alone: not inside a longer run of digits (a phone number, an INE), and
+# not an amount ("15000 euros").
+_POSTCODE = re.compile(r"(?:(?<![\d ])(\d{5})(?![\d])|(?<=\s)(\d{5})(?![\d ]\d))(?!\s*(?:euro|eur\b|e\b|k\b))")
 _PARIS_ARRONDISSEMENT = re.compile(r"\bparis\s*(\d{1,2})\s*(?:e|eme|er)?\b")
 # Beyond this distance from every commune of the 94, a shared position is outside it.
 MAX_KM_FROM_94 = 4.0
 FUZZY_NAME_CUTOFF = 90
-_DEPARTMENTS = {"75", "77", "78", "91", "92", "93", "94", "95"}
+# Words after which a town named like an everyday word ("Tours", "Sens") is a town.
+PLACE_WORDS = frozenset({"a", "au", "de", "d", "du", "sur", "vers", "pres", "cio", "habite", "habitons",
+                         "habitent", "ville", "in", "en"})
+
+
+def is_french_postcode(code: str) -> bool:
+    """Five digits of a French département: 01-95 (20 is Corsica) or overseas 97x, 98x."""
+    return len(code) == 5 and code.isdigit() and ("01" <= code[:2] <= "95" or code[:2] in ("97", "98"))
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,14 @@ class Gazetteer:
                     self.scripts.append((unicodedata.normalize("NFKC", name.strip()), commune))
         self.scripts.sort(key=lambda item: -len(item[0]))
         self.outside: dict[tuple[str, ...], str] = {}
+        self._after_a_place_word: set[tuple[str, ...]] = set()
         for place in kb.outside_places:
-            self.outside[_place_words(place.name)] = place.name
+            key = _place_words(place.name)
+            if key in self.outside:
+                continue  # the hand-kept list (read first) wins over the generated one
+            self.outside[key] = place.name
+            if place.after_a_place_word:
+                self._after_a_place_word.add(key)
         self.by_postcode: dict[str, list[Commune]] = {}
         for commune in kb.communes.values():
             for postcode in commune.postcodes:
@@ -136,7 +150,7 @@ class Gazetteer:
                 return Place(communes[0], matched=(code,), also=tuple(communes[1:]))
             if code.startswith("94"):
                 continue  # a CEDEX or unknown 94 code: not enough to place someone
-            if code[:2] in _DEPARTMENTS:
+            if is_french_postcode(code):
                 return Place(None, outside_name=code, matched=(code,))
         return None
 
@@ -150,7 +164,8 @@ class Gazetteer:
                 if commune:
                     return Place(commune, matched=key)
                 outside = self.outside.get(key)
-                if outside:
+                if outside and (key not in self._after_a_place_word
+                                or (i > 0 and words[i - 1] in PLACE_WORDS)):
                     return Place(None, outside_name=outside, matched=key)
         return None
 
@@ -190,7 +205,7 @@ class Gazetteer:
                     i += 1
                 continue
             word = words[i]
-            if not (len(word) == 5 and word.isdigit() and word[:2] in _DEPARTMENTS):
+            if not is_french_postcode(word):
                 kept.append(word)
             i += 1
         if place is not None and place.commune is not None:

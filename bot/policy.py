@@ -139,6 +139,12 @@ class Bars:
     safety: float  # the safety model's probability to show the helplines
     # Below that bar but above this one, whatever the reply, it ends with the helplines' numbers.
     safety_line: float = 1.01
+    # The safety bar for a message holding a trigger phrase of the FAQ (lower: the phrase was
+    # written for distress; idioms like "ma mère va me tuer" keep it above zero). None: `safety`.
+    safety_trigger: float | None = None
+
+    def helpline_bar(self, trigger: bool) -> float:
+        return self.safety_trigger if trigger and self.safety_trigger is not None else self.safety
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ class Policy:
             "model_version": self.model_version,
             "faq_questions": self.faq_questions,
             "faq_fingerprint": self.faq_fingerprint,
-            "bars": {k: round(v, 4) for k, v in self.bars.__dict__.items()},
+            "bars": {k: round(v, 4) for k, v in self.bars.__dict__.items() if v is not None},
             "figures": self.figures,
             "entry_model": self.entry_model.as_dict(),
             "safety_model": self.safety_model.as_dict(),
@@ -183,7 +189,8 @@ class Policy:
             entry_model=Model.from_dict(data["entry_model"], entry_features),
             safety_model=Model.from_dict(data["safety_model"], safety_features),
             bars=Bars(*(float(bars[name]) for name in ("answer", "theme", "suggest", "safety")),
-                      float(bars.get("safety_line", 1.01))),
+                      float(bars.get("safety_line", 1.01)),
+                      float(bars["safety_trigger"]) if "safety_trigger" in bars else None),
             model_version=str(data.get("model_version", "")),
             faq_fingerprint=str(data.get("faq_fingerprint", "")),
             faq_questions=int(data.get("faq_questions", 0)),

@@ -370,6 +370,18 @@ async def open_entry(update: Update, context: BotContext) -> None:
     await _send_reply(update, context, reply, reply.entry.title if reply.entry else "")
 
 
+async def open_place(update: Update, context: BotContext) -> None:
+    """A place button under a list of places: its details and map."""
+    query = update.callback_query
+    assert query is not None
+    reply = context.engine.place_reply(_pressed(update).target, context.conversation)
+    if reply is None:  # a place removed since the list was sent
+        await query.answer(messages.STALE_BUTTON)
+        return
+    await query.answer()
+    await _send_reply(update, context, reply, "")
+
+
 async def choose_language(update: Update, context: BotContext) -> None:
     """A language button of /langue: answer in that language from now on."""
     query, lang = update.callback_query, _pressed(update).target
@@ -490,7 +502,7 @@ def register(application: BotApplication, admin_ids: frozenset[int]) -> None:
     application.add_handler(MessageHandler(NEW_MESSAGE & ADDRESSED & filters.LOCATION, location_message))
     application.add_handler(MessageHandler(NEW_MESSAGE & ADDRESSED & ~filters.StatusUpdate.ALL, not_text))
 
-    for kinds, callback in ((("t",), open_topic), (("e", "fr"), open_entry),
+    for kinds, callback in ((("t",), open_topic), (("e", "fr"), open_entry), (("p",), open_place),
                             (("l",), choose_language), (("f",), vote)):
         application.add_handler(CallbackQueryHandler(callback, pattern=render.accepts(*kinds)))
     application.add_handler(CallbackQueryHandler(stale_button))

@@ -9,6 +9,7 @@ Callback data formats (kept under Telegram's 64 bytes):
     e:<entry-id>           an entry: its answer
     f:<1|0>:<entry-id>     👍 / 👎 on the answer to that entry
     fr:<entry-id>          the French version of a translated answer (the reference)
+    p:<service-id>         one of the places listed: its details and map
     l:<lang>               answer in that language from now on (/langue)
 """
 
@@ -85,6 +86,18 @@ def french_data(entry_id: str) -> str:
     return _checked(f"fr:{entry_id}")
 
 
+def place_data(service_id: str) -> str:
+    return _checked(f"p:{service_id}")
+
+
+def place_rows(reply: Reply) -> list[list[InlineKeyboardButton]]:
+    """One button per listed place (as numbered in the text), for its details and map."""
+    if len(reply.services) < 2:
+        return []
+    return [[InlineKeyboardButton(label(f"📍 {i}. {s.service.name}"), callback_data=place_data(s.service.id))]
+            for i, s in enumerate(reply.services, 1)]
+
+
 def language_data(lang: str) -> str:
     return _checked(f"l:{lang}")
 
@@ -94,7 +107,7 @@ def parse_callback(data: object) -> Button | None:
     if not isinstance(data, str) or len(data.encode("utf-8")) > MAX_CALLBACK_DATA:
         return None
     kind, _, rest = data.partition(":")
-    if kind in ("t", "e", "fr") and _is_id(rest):
+    if kind in ("t", "e", "fr", "p") and _is_id(rest):
         return Button(kind, rest)
     if kind == "l" and rest in SUPPORTED:
         return Button(kind, rest)
@@ -145,12 +158,12 @@ def render_reply(reply: Reply, *, private: bool = True, catalog: Catalog | None 
         # One message has one reply_markup: the keyboard removal takes it, so the map links
         # go into the text and the related questions into a second message.
         blocks.append([_anchor(link) for link in reply.links])
+        rows = place_rows(reply) + choice_rows(reply.choices, lang)
         if not private:
-            return _pack_messages(blocks, _inline(choice_rows(reply.choices, lang)))
+            return _pack_messages(blocks, _inline(rows))
         sent = _pack_messages(blocks, ReplyKeyboardRemove())
-        if reply.choices:
-            sent += _pack_messages(_text_blocks(None, text("SEE_ALSO"), lang),
-                                   _inline(choice_rows(reply.choices, lang)))
+        if rows:
+            sent += _pack_messages(_text_blocks(None, text("SEE_ALSO"), lang), _inline(rows))
         return sent
 
     rows = link_rows(reply.links) + choice_rows(reply.choices, lang)

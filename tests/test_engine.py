@@ -125,11 +125,20 @@ def test_topic_and_town_answer_about_that_town(engine: Engine) -> None:
 
 
 def test_outside_the_94_is_said_honestly(engine: Engine) -> None:
-    for question in ("CIO Paris 13e", "le cio le plus proche d'Évry", "cio 75013"):
+    for question in ("CIO Paris 13e", "le cio le plus proche d'Évry", "cio 75013", "cio lyon", "cio marseille",
+                     "cio 69001", "cio à Tours", "je suis à Lille, où est le CIO ?", "cio 97400"):
         reply = engine.respond(question)
         assert reply.status == FALLBACK, question
         assert "Val-de-Marne" in reply.text and not reply.services
         assert any("service-public" in link.url for link in reply.links)
+
+
+def test_a_town_outside_given_when_asked_where_gets_the_honest_answer(engine: Engine) -> None:
+    conversation = Conversation()
+    engine.respond("où est le CIO le plus proche ?", conversation)
+    reply = engine.respond("je suis à Lyon", conversation)
+    assert reply.decided_by == "place" and "Lyon" in reply.text and "Val-de-Marne" in reply.text
+    assert any("service-public" in link.url for link in reply.links) and not reply.services
 
 
 def test_attached_point_says_so(engine: Engine) -> None:
@@ -226,8 +235,28 @@ def test_a_helpline_far_behind_a_clear_answer_is_not_forced(engine: Engine) -> N
 def test_a_place_the_bot_cannot_read_while_waiting_for_one_gets_a_specific_reply(engine: Engine) -> None:
     conversation = Conversation()
     engine.respond("où est le CIO le plus proche ?", conversation)
-    reply = engine.respond("je suis à Lyon", conversation)
+    reply = engine.respond("je suis à Trifouilly-les-Oies", conversation)
     assert reply.status == ASK_LOCATION and reply.decided_by == "place-not-read"
     assert "Je n'ai pas reconnu de commune du Val-de-Marne" in reply.text
     assert conversation.awaiting_place == "cio"  # still waiting: "Vitry" now answers
     assert engine.respond("Vitry", conversation).status == SERVICE
+
+
+def test_a_listed_place_is_picked_by_its_number_and_the_questions_come_after(engine: Engine) -> None:
+    conversation = Conversation()
+    listed = engine.respond("cio vitry", conversation)
+    assert listed.status == SERVICE and len(listed.services) == 3
+    # The text numbers the places 1-3, then the related questions from 4.
+    assert listed.first_choice_number == 4 and f"4. {listed.choices[0].title}" in listed.text
+    second = listed.services[1].service
+    picked = engine.respond("2", conversation)
+    assert picked.decided_by == "choice-place" and picked.title == second.name
+    assert second.phone and second.phone in picked.text and "2019" in picked.text  # the data's year
+    assert [link.url for link in picked.links] and "openstreetmap" in picked.links[0].url
+    # The list stays open: another place, then a question, then a number past the end.
+    assert engine.respond("1", conversation).title == listed.services[0].service.name
+    assert engine.respond("4", conversation).entry == listed.choices[0]
+    engine.respond("cio vitry", conversation)
+    refused = engine.respond("9", conversation)
+    assert refused.decided_by == "choice-number" and str(3 + len(listed.choices)) in refused.text
+    assert engine.respond("3", conversation).title == listed.services[2].service.name

@@ -10,6 +10,7 @@ import yaml
 
 from bot.engine import SERVICE, Conversation, Engine
 from bot.places import distance_km
+from bot.text import fold
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 COMMUNES = yaml.safe_load((KNOWLEDGE / "communes.yaml").read_text(encoding="utf-8"))["communes"]
@@ -97,6 +98,9 @@ def test_ways_people_write_towns(engine: Engine, text: str, insee: str) -> None:
     [
         "seine", "roi", "la marne", "les roses", "appelez-moi au 01 45 69 65 73", "en 2024",
         "mon numéro 0612345678", "il y a la queue au cio", "rentrée 2026", "10000 élèves",
+        # Towns named like everyday words count only after "à", "de", "cio"...
+        "je fais des tours de magie", "ça n'a pas de sens pour moi", "CAP maçon", "un jus d'orange",
+        "la bourse fait 15000 euros", "c'est nice", "un exposé sur la gare",
     ],
 )
 def test_no_false_places(engine: Engine, text: str) -> None:
@@ -104,10 +108,28 @@ def test_no_false_places(engine: Engine, text: str) -> None:
     assert place is None or place.commune is None, (text, place)
 
 
-@pytest.mark.parametrize("text", ["Paris 13e", "Évry", "75013", "Montreuil", "91000"])
+@pytest.mark.parametrize("text", ["Paris 13e", "Évry", "75013", "Montreuil", "91000", "Lyon", "Marseille",
+                                  "Toulouse", "Saint-Étienne", "Aix-en-Provence", "Tours", "Sens", "Mâcon",
+                                  "01000", "13001", "20000", "33000", "59000", "69001", "97400"])
 def test_places_outside_the_94(engine: Engine, text: str) -> None:
     place = engine.gazetteer.find(f"le cio de {text}")
-    assert place is not None and place.is_outside
+    assert place is not None and place.is_outside and place.commune is None
+
+
+@pytest.mark.parametrize("code", ["00100", "96000", "99000"])
+def test_numbers_that_are_no_french_postcode(engine: Engine, code: str) -> None:
+    assert engine.gazetteer.find(f"le cio de {code}") is None
+
+
+def test_the_generated_towns_list_is_big_and_outside_the_94(engine: Engine) -> None:
+    towns = [p for p in engine.kb.outside_places if p.department == "France"]
+    assert len(towns) >= 600  # France has about 650 towns of 15,000 inhabitants or more outside the 94
+    in_94 = {fold(n) for c in engine.kb.communes.values() for n in (c.name, *c.aliases)}
+    assert not [p.name for p in towns if fold(p.name) in in_94]
+    # A town of the 94 is never read as outside, even when the list has a namesake elsewhere.
+    for commune in engine.kb.communes.values():
+        place = engine.gazetteer.find(f"cio {commune.name}")
+        assert place is not None and place.commune is not None, commune.name
 
 
 def test_position_far_away_is_outside(engine: Engine) -> None:

@@ -301,6 +301,20 @@ async def test_nearest_cio_asks_for_the_town_then_lists_places(bot: Harness) -> 
     assert await asyncio.to_thread(bot.store.get_commune, USER) == VITRY
 
 
+async def test_a_listed_place_opens_by_its_button_or_its_number(bot: Harness, engine: Engine) -> None:
+    _, see_also = await bot.say("cio vitry", expect=2)
+    listed = engine.respond("cio vitry")
+    ids = [s.service.id for s in listed.services]
+    assert callbacks(see_also)[:3] == [f"p:{i}" for i in ids]  # the places first, as numbered
+    [details] = await bot.press(see_also, f"p:{ids[1]}")
+    assert details["text"].startswith(listed.services[1].service.name)
+    assert any(e["type"] == "text_link" and "openstreetmap" in e["url"] for e in details["entities"])
+    [typed] = await bot.say("3")  # the list stays open: a number picks another place
+    assert typed["text"].startswith(listed.services[2].service.name)
+    await bot.press(see_also, "p:n-existe-pas", expect=0, check_button=False)
+    assert bot.last_callback_answer()["text"] == messages.STALE_BUTTON
+
+
 async def test_a_shared_location_then_cio_uses_the_saved_commune(bot: Harness) -> None:
     [ask] = await bot.command("cio")  # nothing saved yet: where do you live?
     assert ask["text"] == messages.ASK_LOCATION
