@@ -117,8 +117,11 @@ def load_knowledge(
     kb = KnowledgeBase(topics, entries, services, communes, language, outside)
     if check_eval:
         _check_eval(root / "eval.yaml", report, kb)
-    # A file that is not valid YAML comes first: its absence causes the later problems.
-    report.problems.sort(key=lambda p: (not p.message.startswith("YAML invalide"), p.file, p.line))
+    # Causes before consequences: a file that is not valid YAML first (its absence causes the
+    # later problems), then the knowledge files, and last eval.yaml, whose questions only
+    # point at entries (a broken entry makes its questions fail too).
+    report.problems.sort(key=lambda p: (not p.message.startswith("YAML invalide"),
+                                        Path(p.file).name == "eval.yaml", p.file, p.line))
     return kb, report.problems
 
 

@@ -268,3 +268,16 @@ def test_suspicious_triggers_are_warned_with_their_line(kb_copy: Path) -> None:
     assert code == 0, lines  # warnings: the helplines stay in service
     assert reported(lines, path, line_of(path, '- "l*"'), "au moins 4 lettres avant « \\* »"), lines
     assert reported(lines, path, line_of(path, '- "frapp* moi"'), "« \\* » seulement à la fin"), lines
+
+
+def test_the_cause_in_the_faq_comes_before_its_consequences_in_eval(kb_copy: Path) -> None:
+    # A broken id: the entry is left out, so the eval.yaml questions that expect it fail too.
+    path = kb_copy / "faq" / "cio.yaml"
+    replace_once(path, "id: cio-gratuit", "id: Cio Gratuit!")
+    code, lines = check(kb_copy)
+    assert code == 1
+    problems = [line for line in lines if re.match(r".+\.yaml:\d+: ", line)]
+    in_faq = [i for i, line in enumerate(problems) if "faq/cio.yaml" in line]
+    in_eval = [i for i, line in enumerate(problems) if "eval.yaml" in line]
+    assert in_faq and in_eval, lines
+    assert max(in_faq) < min(in_eval), problems
