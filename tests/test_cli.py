@@ -157,3 +157,15 @@ def test_a_message_pasted_on_several_lines_is_one_message() -> None:
     finally:
         chat.kill()
         os.close(leader)
+
+
+def test_chat_a_listed_place_is_picked_by_its_number(engine: Engine) -> None:
+    listed = engine.respond("cio vitry")
+    second, question = listed.services[1].service, listed.choices[0]
+    result = run_cli("chat", stdin="cio vitry\n2\n4\n")
+    out = result.stdout
+    assert result.returncode == 0
+    assert f"4. {question.title}" in out  # the questions are numbered after the three places
+    details = out[out.index(f"\n{second.name}\n"):]  # "2": the second place on its own
+    assert second.phone and second.phone in details and "openstreetmap" in details
+    assert question.answer.splitlines()[0] in details  # "4": the question listed after the places
