@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
+from bot.fields import (
+    ID_PATTERN,
+    STALE_AFTER_DAYS,
+    Field,
+    Problem,
+    Report,
+    Schema,
+    Where,
+    accepted,
+    boolean,
+    button_text,
+    identifier,
+    is_valid_url,
+    links,
+    number,
+    sources,
+    text,
+    texts,
+    url,
+    verified_date,
+)
 from bot.knowledge import (
     LANGUAGES,
     Commune,
@@ -25,70 +45,128 @@ from bot.knowledge import (
 from bot.text import fold
 from bot.yaml_source import LineDict, LineList, YamlError, load_yaml
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+__all__ = ["STALE_AFTER_DAYS", "Problem", "expectations", "is_valid_url", "load_knowledge"]
+
 # Plain French (see _check_plain_french): a sentence ends at . ! ? : ; or a line break.
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n")
 MAX_SENTENCE_WORDS = 25
 MAX_ANSWER_CHARS = 900
 POSTCODE_94 = re.compile(r"^94\d{3}$")
-STALE_AFTER_DAYS = 365
 SAFETY_TOPIC = "securite"
 MIN_PREFIX_LETTERS = 4  # before the "*" of a prefix trigger
 WHERE_INTENT = "endroit"  # the intent a short message naming a town asks (see bot/engine.py)
-
-ENTRY_FIELDS = {
-    "id", "questions", "answer", "links", "follow_up", "sources", "verified",
-    "keywords", "triggers", "service", "needs_place", "audience", "intent", "translations",
-}
-TRANSLATION_FIELDS = {"title", "answer", "translates"}
 TRANSLATED_LANGUAGES = LANGUAGES[1:]
-TOPIC_FIELDS = {"topic", "title", "entries", "description"}
-SERVICE_FIELDS = {
-    "id", "kind", "name", "address", "postcode", "commune_insee", "phone", "email",
-    "website", "lat", "lon", "approximate_position", "attached_to", "note", "topics",
-    "sources", "data_as_of", "verified",
-}
-SERVICE_REQUIRED = ("id", "kind", "name", "commune_insee", "lat", "lon", "sources", "verified")
-COMMUNE_FIELDS = {"insee", "name", "postcodes", "lat", "lon", "aliases"}
 # A generous box around the Val-de-Marne: catches swapped or mistyped coordinates.
 LAT_RANGE = (48.6, 48.95)
 LON_RANGE = (2.25, 2.65)
+_Report = Report
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    message: str
-    is_error: bool = True
-
-    def __str__(self) -> str:
-        prefix = "" if self.is_error else "avertissement : "
-        return f"{self.file}:{self.line}: {prefix}{self.message}"
+def _phone(item: LineDict, key: str, where: Where, required: bool) -> str:
+    value = text(item, key, where, required)
+    if value and not re.fullmatch(r"0\d( \d\d){4}", value):
+        where.error(item.line_of(key), f"téléphone « {value} » : format attendu 01 23 45 67 89")
+    return value
 
 
-class _Report:
-    """Collects problems for one load; `file` is the path shown to maintainers."""
+def _postcode(item: LineDict, key: str, where: Where, required: bool) -> str:
+    value = text(item, key, where, required)
+    if value and not POSTCODE_94.match(value):
+        where.error(item.line_of(key), f"code postal « {value} » hors du Val-de-Marne")
+    return value
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: list[Problem] = []
 
-    def error(self, path: Path, line: int, message: str) -> None:
-        self.problems.append(Problem(self._show(path), line, message))
+def _postcodes(item: LineDict, key: str, where: Where, required: bool) -> tuple[str, ...]:
+    found = texts(item, key, where, required)
+    for postcode in found:
+        if not POSTCODE_94.match(postcode):
+            where.error(item.line_of(key), f"code postal « {postcode} » hors du Val-de-Marne (94xxx attendu)")
+    return found
 
-    @property
-    def error_count(self) -> int:
-        return sum(p.is_error for p in self.problems)
 
-    def warn(self, path: Path, line: int, message: str) -> None:
-        self.problems.append(Problem(self._show(path), line, message, is_error=False))
+def _insee(item: LineDict, key: str, where: Where, required: bool) -> str:
+    value = text(item, key, where, required)
+    if value and not re.fullmatch(r"94\d{3}", value):
+        where.error(item.line_of(key), f"code INSEE « {value} » hors du Val-de-Marne")
+        return ""
+    return value
 
-    def _show(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
+
+def _topic_name(item: LineDict, key: str, where: Where, required: bool) -> str:
+    value = text(item, key, where, required)
+    if value and not ID_PATTERN.match(value):
+        where.error(item.line_of(key),
+                    f"nom de thème « {value} » invalide : minuscules, chiffres et tirets, 40 caractères au plus")
+        return ""
+    return value
+
+
+# --- the fields of each kind of item, declared once (see bot/fields.py) --------------------
+
+ID_GUIDE = "minuscules, chiffres, tirets, 40 caractères au plus, unique dans toute la base"
+SOURCES_GUIDE = "d'où viennent les faits (liste de textes)"
+VERIFIED_GUIDE = "date `AAAA-MM-JJ`, sans guillemets, pas dans le futur : le jour où vous avez revérifié"
+ENTRY = Schema("une entrée", (
+    Field("id", identifier, True, ID_GUIDE),
+    Field("questions", texts, True, "les façons de demander ; **la première est le titre**"),
+    Field("answer", text, True, "la réponse, en texte simple"),
+    Field("sources", sources, True, SOURCES_GUIDE),
+    Field("verified", verified_date, True, VERIFIED_GUIDE),
+    Field("keywords", texts, False, "mots ou noms propres à cette entrée"),
+    Field("links", links, False, "boutons vers des sites : `title` (60 caractères au plus) et `url`"),
+    Field("follow_up", texts, False, "entrées proposées après la réponse (leurs `id`)"),
+    Field("service", text, False, "le type de lieu à lister (`cio`…), présent dans `services.yaml`"),
+    Field("needs_place", boolean, False, "`true` : demander la commune, puis lister les lieux (demande un `service`)"),
+    Field("intent", texts, False, "ce que l'entrée répond dans son thème : `quoi`, `qui`, `prix`…"),
+    Field("triggers", texts, False, "mots d'alerte, réservés au thème `securite`"),
+    Field("audience", accepted, False, "accepté par `check`, pas encore utilisé par le bot"),
+    Field("translations", accepted, False, "la réponse dans d'autres langues (section 3 bis)"),
+))
+TRANSLATION = Schema("une traduction", (
+    Field("title", text, True, "la première question, traduite"),
+    Field("answer", text, True, "la réponse, traduite ; numéros, adresses et liens comme en français"),
+    Field("translates", text, True, "la version de la réponse française traduite (donnée par `check`)"),
+))
+TOPIC = Schema("un fichier de thème", (
+    Field("topic", _topic_name, True, "le nom du thème : celui du fichier, sans `.yaml`"),
+    Field("title", button_text, True, "le titre du thème, sur un bouton (60 caractères au plus)"),
+    Field("description", text, False, "une phrase pour les mainteneurs"),
+    Field("entries", accepted, True, "les entrées du thème"),
+))
+SERVICE = Schema("un lieu", (
+    Field("id", identifier, True, ID_GUIDE),
+    Field("kind", text, True, "le type de lieu : `cio`, `point-accueil`…"),
+    Field("name", text, True, "le nom affiché"),
+    Field("commune_insee", text, True, "code INSEE de la commune, entre guillemets, présent dans `communes.yaml`"),
+    Field("lat", number, True, "latitude (≈ 48,7), avec un point"),
+    Field("lon", number, True, "longitude (≈ 2,4), avec un point"),
+    Field("sources", sources, True, SOURCES_GUIDE),
+    Field("verified", verified_date, True, VERIFIED_GUIDE),
+    Field("address", text, False, "numéro et rue, seulement si une source la donne"),
+    Field("postcode", _postcode, False, "`\"94xxx\"`, code ordinaire de la commune (un code CEDEX va dans `note`)"),
+    Field("phone", _phone, False, "au format exact `\"01 23 45 67 89\"`"),
+    Field("email", text, False, "adresse de courriel"),
+    Field("website", url, False, "site web (contrôlé, pas encore affiché)"),
+    Field("approximate_position", boolean, False, "`true` quand `lat`/`lon` sont ceux de la mairie"),
+    Field("attached_to", text, False, "`id` du lieu de rattachement (point d'accueil → CIO)"),
+    Field("note", text, False, "courte phrase pour les familles"),
+    Field("data_as_of", text, False, "date des données de la source (`\"AAAA-MM\"` ou `\"AAAA\"`)"),
+    Field("topics", texts, False, "les thèmes sous lesquels ce lieu s'affiche"),
+))
+LANGUAGE = Schema("language.yaml", (
+    Field("replacements", accepted, False, "« écrit: compris » : les variantes d'orthographe"),
+    Field("stopwords", texts, False, "les mots qui ne disent pas ce qui est demandé"),
+    Field("politeness", texts, False, "les formules de politesse"),
+    Field("intents", accepted, False, "« nom: [façons de demander] »"),
+))
+COMMUNE = Schema("une commune", (
+    Field("insee", _insee, True, "code INSEE (94xxx), entre guillemets"),
+    Field("name", text, True, "nom officiel"),
+    Field("postcodes", _postcodes, True, "codes postaux, entre guillemets"),
+    Field("lat", number, True, "latitude de la mairie"),
+    Field("lon", number, True, "longitude de la mairie"),
+    Field("aliases", texts, False, "formes courtes que les gens tapent"),
+))
 
 
 def load_knowledge(
@@ -163,103 +241,13 @@ def _mapping(value: Any, path: Path, line: int, what: str, report: _Report) -> L
     return None
 
 
-def _strings(
-    data: LineDict, key: str, path: Path, report: _Report, required: bool = False
-) -> tuple[str, ...]:
-    value = data.get(key)
-    if value is None:
-        if required:
-            report.error(path, data.line, f"le champ « {key} » est obligatoire")
-        return ()
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        value = [value]
-    if isinstance(value, list):
-        # "3018" written without quotes is a number: it is still the text a person types.
-        value = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        report.error(path, data.line_of(key), f"« {key} » doit être une liste de textes non vides")
-        return ()
-    if required and not value:
-        report.error(path, data.line_of(key), f"« {key} » ne peut pas être vide")
-    return tuple(v.strip() for v in value)
-
-
-def _text(data: LineDict, key: str, path: Path, report: _Report, required: bool = False) -> str:
-    value = data.get(key)
-    if value is None:
-        if required:
-            report.error(path, data.line, f"le champ « {key} » est obligatoire")
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        report.error(path, data.line_of(key), f"« {key} » doit être un texte non vide")
-        return ""
-    return value.strip()
-
-
-def _unknown_fields(data: LineDict, allowed: set[str], path: Path, report: _Report) -> None:
-    for key in data:
-        if key not in allowed:
-            known = ", ".join(sorted(allowed))
-            report.error(path, data.line_of(key), f"champ inconnu « {key} » (champs permis : {known})")
-
-
-def _verified(data: LineDict, path: Path, report: _Report, today: date) -> date | None:
-    value = data.get("verified")
-    if value is None:
-        report.error(path, data.line, "le champ « verified » (date de vérification) est obligatoire")
-        return None
-    if not isinstance(value, date):
-        report.error(
-            path, data.line_of("verified"), "« verified » doit être une date AAAA-MM-JJ"
-        )
-        return None
-    if value > today:
-        report.error(path, data.line_of("verified"), f"« verified » est dans le futur ({value})")
-    elif (today - value).days > STALE_AFTER_DAYS:
-        report.warn(
-            path, data.line_of("verified"),
-            f"vérifié le {value.isoformat()}, il y a plus d'un an : à revérifier",
-        )
-    return value
-
-
-def is_valid_url(url: str) -> bool:
-    parsed = urlparse(url)
-    return (
-        parsed.scheme in ("http", "https")
-        and "." in parsed.netloc
-        and " " not in url
-        and not parsed.netloc.startswith(".")
-    )
-
-
-def _check_sources(sources: tuple[str, ...], data: LineDict, path: Path, report: _Report) -> None:
-    for source in sources:
-        if source.startswith(("http:", "https:")) and not is_valid_url(source.split(" ")[0]):
-            report.error(path, data.line_of("sources"), f"source : adresse web invalide « {source} »")
-
-
-def _number(data: LineDict, key: str, path: Path, report: _Report) -> float | None:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        report.error(path, data.line_of(key), f"« {key} » doit être un nombre (ex. 48.79)")
-        return None
-    return float(value)
-
-
-def _position(
-    data: LineDict, path: Path, report: _Report
-) -> tuple[float, float] | None:
-    lat, lon = _number(data, "lat", path, report), _number(data, "lon", path, report)
+def _position(values: dict[str, Any], item: LineDict, where: Where) -> tuple[float, float] | None:
+    lat, lon = values.get("lat"), values.get("lon")
     if lat is None or lon is None:
         return None
     if not (LAT_RANGE[0] <= lat <= LAT_RANGE[1] and LON_RANGE[0] <= lon <= LON_RANGE[1]):
-        report.error(
-            path, data.line_of("lat"),
-            f"coordonnées hors du Val-de-Marne ({lat}, {lon}) : latitude et longitude inversées ?",
-        )
+        where.error(item.line_of("lat"),
+                    f"coordonnées hors du Val-de-Marne ({lat}, {lon}) : latitude et longitude inversées ?")
         return None
     return lat, lon
 
@@ -271,8 +259,9 @@ def _load_communes(path: Path, report: _Report, today: date) -> dict[str, Commun
     doc = _mapping(data, path, 1, "communes.yaml", report) if data is not None else None
     if doc is None:
         return {}
-    _strings(doc, "sources", path, report, required=True)
-    _verified(doc, path, report, today)
+    where = Where(path, report, today)
+    sources(doc, "sources", where, True)
+    verified_date(doc, "verified", where, True)
     items = doc.get("communes")
     if not isinstance(items, LineList):
         report.error(path, doc.line_of("communes"), "« communes » doit être une liste")
@@ -280,37 +269,21 @@ def _load_communes(path: Path, report: _Report, today: date) -> dict[str, Commun
     communes: dict[str, Commune] = {}
     alias_owner: dict[str, str] = {}
     for index, raw in enumerate(items):
-        item = _mapping(raw, path, items.line_of(index), "une commune", report)
+        errors_before = report.error_count  # a commune with any error is left out whole
+        item, values = COMMUNE.read(raw, items.line_of(index), where)
         if item is None:
             continue
-        _unknown_fields(item, COMMUNE_FIELDS, path, report)
-        insee = _text(item, "insee", path, report, required=True)
-        name = _text(item, "name", path, report, required=True)
-        postcodes = _strings(item, "postcodes", path, report, required=True)
-        aliases = _strings(item, "aliases", path, report)
-        position = _position(item, path, report)
-        if not re.fullmatch(r"94\d{3}", insee):
-            report.error(path, item.line_of("insee"), f"code INSEE « {insee} » hors du Val-de-Marne")
-            continue
+        insee, name = values["insee"], values["name"]
+        position = _position(values, item, where)
         if insee in communes:
-            report.error(path, item.line_of("insee"), f"la commune {insee} est déjà listée")
-            continue
-        for postcode in postcodes:
-            if not POSTCODE_94.match(postcode):
-                report.error(
-                    path, item.line_of("postcodes"),
-                    f"code postal « {postcode} » hors du Val-de-Marne (94xxx attendu)",
-                )
-        for alias in (name, *aliases):
+            where.error(item.line_of("insee"), f"la commune {insee} est déjà listée")
+        for alias in (name, *values["aliases"]):
             key = fold(alias) or alias.strip()  # a name in Arabic or Chinese script is kept as written
             owner = alias_owner.setdefault(key, insee)
             if owner != insee:
-                report.error(
-                    path, item.line_of("aliases"),
-                    f"le nom « {alias} » désigne déjà la commune {owner}",
-                )
-        if name and position:
-            communes[insee] = Commune(insee, name, postcodes, position[0], position[1], aliases)
+                where.error(item.line_of("aliases"), f"le nom « {alias} » désigne déjà la commune {owner}")
+        if report.error_count == errors_before and position is not None:
+            communes[insee] = Commune(insee, name, values["postcodes"], position[0], position[1], values["aliases"])
     return communes
 
 
@@ -328,79 +301,50 @@ def _load_services(
         report.error(path, doc.line_of("services"), "« services » doit être une liste")
         return {}
     services: dict[str, Service] = {}
-    attached: list[tuple[LineDict, str]] = []
+    attached: list[tuple[LineDict, Service]] = []
+    where = Where(path, report, today)
     for index, raw in enumerate(items):
-        item = _mapping(raw, path, items.line_of(index), "un service", report)
-        if item is None:
-            continue
-        service = _service(item, path, report, communes, today)
-        if service is None:
+        item, service = _service(raw, items.line_of(index), where, communes)
+        if item is None or service is None:
             continue
         if service.id in services:
             report.error(path, item.line_of("id"), f"l'identifiant « {service.id} » est déjà utilisé")
             continue
         services[service.id] = service
         if service.attached_to:
-            attached.append((item, service.attached_to))
-    for item, target in attached:
-        if target not in services:
-            report.error(path, item.line_of("attached_to"), f"« attached_to » : service « {target} » inconnu")
+            attached.append((item, service))
+    for item, service in attached:
+        if service.attached_to not in services:
+            report.error(path, item.line_of("attached_to"),
+                         f"« attached_to » : service « {service.attached_to} » inconnu")
+            del services[service.id]  # left out whole, as for any other error
     return services
 
 
 def _service(
-    item: LineDict, path: Path, report: _Report, communes: dict[str, Commune], today: date
-) -> Service | None:
-    errors_before = report.error_count  # a place with any error is left out, not half-shown
-    _unknown_fields(item, SERVICE_FIELDS, path, report)
-    missing = [key for key in SERVICE_REQUIRED if key not in item]
-    for key in missing:
-        report.error(path, item.line, f"le champ « {key} » est obligatoire")
-    service_id = _text(item, "id", path, report)
-    if service_id and not ID_PATTERN.match(service_id):
-        report.error(path, item.line_of("id"), f"identifiant « {service_id} » invalide (a-z, 0-9, -)")
-        return None
-    insee = _text(item, "commune_insee", path, report)
+    raw: Any, line: int, where: Where, communes: dict[str, Commune]
+) -> tuple[LineDict | None, Service | None]:
+    errors_before = where.report.error_count  # a place with any error is left out, not half-shown
+    item, values = SERVICE.read(raw, line, where)
+    if item is None:
+        return None, None
+    insee = values["commune_insee"]
     if insee and insee not in communes:
-        report.error(path, item.line_of("commune_insee"), f"commune « {insee} » inconnue de communes.yaml")
-    postcode = _text(item, "postcode", path, report) or None
-    if postcode and not POSTCODE_94.match(postcode):
-        report.error(path, item.line_of("postcode"), f"code postal « {postcode} » hors du Val-de-Marne")
-    website = _text(item, "website", path, report) or None
-    if website and not is_valid_url(website):
-        report.error(path, item.line_of("website"), f"adresse web invalide « {website} »")
-    phone = _text(item, "phone", path, report) or None
-    if phone and not re.fullmatch(r"0\d( \d\d){4}", phone):
-        report.error(path, item.line_of("phone"), f"téléphone « {phone} » : format attendu 01 23 45 67 89")
-    sources = _strings(item, "sources", path, report, required=True)
-    _check_sources(sources, item, path, report)
-    verified = _verified(item, path, report, today)
-    position = _position(item, path, report) if "lat" in item and "lon" in item else None
-    kind = _text(item, "kind", path, report)
-    if report.error_count > errors_before or position is None or verified is None:
-        return None
-    return Service(
-        id=service_id,
-        kind=kind,
-        name=_text(item, "name", path, report),
-        commune_insee=insee,
-        lat=position[0],
-        lon=position[1],
-        sources=sources,
-        verified=verified,
-        approximate_position=bool(item.get("approximate_position", False)),
-        address=_text(item, "address", path, report) or None,
-        postcode=postcode,
-        phone=phone,
-        email=_text(item, "email", path, report) or None,
-        website=website,
-        attached_to=_text(item, "attached_to", path, report) or None,
-        note=_text(item, "note", path, report) or None,
-        data_as_of=_text(item, "data_as_of", path, report) or None,
-        topics=_strings(item, "topics", path, report),
-        file=str(path),
-        line=item.line,
+        where.error(item.line_of("commune_insee"), f"commune « {insee} » inconnue de communes.yaml")
+    position = _position(values, item, where)
+    if where.report.error_count > errors_before or position is None or values["verified"] is None:
+        return item, None
+    service = Service(
+        id=values["id"], kind=values["kind"], name=values["name"], commune_insee=insee,
+        lat=position[0], lon=position[1], sources=values["sources"], verified=values["verified"],
+        approximate_position=values["approximate_position"],
+        address=values["address"] or None, postcode=values["postcode"] or None,
+        phone=values["phone"] or None, email=values["email"] or None, website=values["website"] or None,
+        attached_to=values["attached_to"] or None, note=values["note"] or None,
+        data_as_of=values["data_as_of"] or None, topics=values["topics"],
+        file=str(where.path), line=item.line,
     )
+    return item, service
 
 
 # --- language -----------------------------------------------------------------------------
@@ -410,7 +354,9 @@ def _load_language(path: Path, report: _Report) -> Language:
     doc = _mapping(data, path, 1, "language.yaml", report) if data is not None else None
     if doc is None:
         return Language()
-    _unknown_fields(doc, {"replacements", "stopwords", "politeness", "intents"}, path, report)
+    where = Where(path, report, date.today())
+    doc, values = LANGUAGE.read(doc, 1, where)
+    assert doc is not None  # a mapping, checked above
     replacements: dict[tuple[str, ...], tuple[str, ...]] = {}
     raw = doc.get("replacements") or LineDict()
     if not isinstance(raw, dict):
@@ -425,12 +371,13 @@ def _load_language(path: Path, report: _Report) -> Language:
             report.error(path, raw.line_of(written), f"« {written} » : forme écrite vide")
             continue
         replacements[key] = tuple(fold(meant).split())
-    stopwords = frozenset(fold(w) for w in _strings(doc, "stopwords", path, report))
-    politeness = frozenset(fold(w) for w in _strings(doc, "politeness", path, report))
-    return Language(replacements, stopwords, politeness, _intents(doc, path, report))
+    stopwords = frozenset(fold(w) for w in values["stopwords"])
+    politeness = frozenset(fold(w) for w in values["politeness"])
+    return Language(replacements, stopwords, politeness, _intents(doc, where))
 
 
-def _intents(doc: LineDict, path: Path, report: _Report) -> dict[str, tuple[str, ...]]:
+def _intents(doc: LineDict, where: Where) -> dict[str, tuple[str, ...]]:
+    path, report = where.path, where.report
     raw = doc.get("intents")
     if raw is None:
         return {}
@@ -442,7 +389,7 @@ def _intents(doc: LineDict, path: Path, report: _Report) -> dict[str, tuple[str,
         if not isinstance(name, str) or not ID_PATTERN.match(name):
             report.error(path, raw.line_of(name), f"intention « {name} » : minuscules, chiffres et tirets")
             continue
-        cues = _strings(raw, name, path, report, required=True)
+        cues = texts(raw, name, where, True)
         if cues and all(fold(c) for c in cues):
             intents[name] = cues
         elif cues:
@@ -495,162 +442,128 @@ def _load_faq(
 ) -> tuple[dict[str, Topic], dict[str, Entry]]:
     topics: dict[str, Topic] = {}
     entries: dict[str, Entry] = {}
-    follow_ups: list[tuple[Path, int, str, str]] = []
+    declared: set[str] = set()  # every id written, even of an entry left out for an error
+    follow_ups: list[tuple[Where, int, str, str]] = []
     if not folder.is_dir():
         report.error(folder, 1, "dossier faq/ introuvable")
         return topics, entries
     service_kinds = {s.kind for s in services.values()}
     for path in sorted(folder.glob("*.yaml")):
         data = _read(path, report)
-        doc = _mapping(data, path, 1, "un fichier de thème", report) if data is not None else None
+        if data is None:
+            continue
+        where = Where(path, report, today)
+        doc, values = TOPIC.read(data, 1, where)
         if doc is None:
             continue
-        _unknown_fields(doc, TOPIC_FIELDS, path, report)
-        topic_id = _text(doc, "topic", path, report, required=True)
-        title = _text(doc, "title", path, report, required=True)
-        if topic_id and not ID_PATTERN.match(topic_id):
-            report.error(
-                path, doc.line_of("topic"),
-                f"nom de thème « {topic_id} » invalide : minuscules, chiffres et tirets, 40 caractères au plus",
-            )
-            continue
+        topic_id, title = values["topic"], values["title"]
         if not (topic_id and title):
-            continue  # reported above; its entries cannot be shown without their theme
-        if len(title) > 60:
-            report.error(path, doc.line_of("title"), "le titre du thème doit tenir sur un bouton (60 caractères max.)")
+            continue  # reported: its entries cannot be shown without their theme
         if topic_id != path.stem:
-            report.error(
-                path, doc.line_of("topic"),
-                f"le thème « {topic_id} » doit s'appeler comme son fichier « {path.stem} »",
-            )
+            where.error(doc.line_of("topic"),
+                        f"le thème « {topic_id} » doit s'appeler comme son fichier « {path.stem} »")
         if topic_id in topics:
-            report.error(path, doc.line_of("topic"), f"le thème « {topic_id} » existe déjà")
+            where.error(doc.line_of("topic"), f"le thème « {topic_id} » existe déjà")
             continue
         items = doc.get("entries")
         if not isinstance(items, LineList) or not items:
-            report.error(path, doc.line_of("entries"), "« entries » doit être une liste d'entrées non vide")
+            where.error(doc.line_of("entries"), "« entries » doit être une liste d'entrées non vide")
             continue
         ids: list[str] = []
         for index, raw in enumerate(items):
-            item = _mapping(raw, path, items.line_of(index), "une entrée", report)
+            item, entry = _entry(raw, items.line_of(index), topic_id, where, service_kinds, language)
             if item is None:
                 continue
-            entry = _entry(item, topic_id, path, report, today, service_kinds, language)
+            entry_id = entry.id if entry else str(item.get("id", ""))
+            declared.add(entry_id)
+            # Its follow-ups are checked even when it is left out: every error at once.
+            targets = item.get("follow_up")
+            for target in targets if isinstance(targets, list) else [targets] if targets else []:
+                follow_ups.append((where, item.line_of("follow_up"), entry_id, str(target)))
             if entry is None:
                 continue
             if entry.id in entries:
                 other = entries[entry.id]
-                report.error(
-                    path, item.line_of("id"),
-                    f"l'identifiant « {entry.id} » est déjà utilisé ({other.file}:{other.line})",
-                )
+                where.error(item.line_of("id"),
+                            f"l'identifiant « {entry.id} » est déjà utilisé ({other.file}:{other.line})")
                 continue
             entries[entry.id] = entry
             ids.append(entry.id)
-            follow_ups.extend((path, item.line_of("follow_up"), entry.id, f) for f in entry.follow_up)
         topics[topic_id] = Topic(topic_id, title, tuple(ids), str(path))
-    for path, line, entry_id, target in follow_ups:
-        if target not in entries:
-            report.error(path, line, f"« follow_up » de « {entry_id} » : aucune entrée « {target} »")
+    for where, line, entry_id, target in follow_ups:
+        if target not in declared:
+            where.error(line, f"« follow_up » de « {entry_id} » : aucune entrée « {target} »")
+            entries.pop(entry_id, None)  # left out whole, as for any other error
+    # A follow-up to an entry left out for its own error (reported there) is simply not offered.
+    for entry_id, entry in list(entries.items()):
+        kept = tuple(f for f in entry.follow_up if f in entries)
+        if kept != entry.follow_up:
+            entries[entry_id] = replace(entry, follow_up=kept)
+    for topic_id, topic in list(topics.items()):
+        topics[topic_id] = replace(topic, entry_ids=tuple(i for i in topic.entry_ids if i in entries))
     return topics, entries
 
 
 def _entry(
-    item: LineDict, topic: str, path: Path, report: _Report, today: date, service_kinds: set[str],
-    language: Language,
-) -> Entry | None:
-    errors_before = report.error_count  # an entry with any error is left out, not half-shown
-    _unknown_fields(item, ENTRY_FIELDS, path, report)
-    entry_id = _text(item, "id", path, report, required=True)
-    if entry_id and not ID_PATTERN.match(entry_id):
-        report.error(
-            path, item.line_of("id"),
-            f"identifiant « {entry_id} » invalide : minuscules, chiffres et tirets, 40 caractères au plus",
-        )
-        entry_id = ""
-    questions = _strings(item, "questions", path, report, required=True)
-    answer = _text(item, "answer", path, report, required=True)
-    sources = _strings(item, "sources", path, report, required=True)
-    _check_sources(sources, item, path, report)
-    verified = _verified(item, path, report, today)
+    raw: Any, line: int, topic: str, where: Where, service_kinds: set[str], language: Language,
+) -> tuple[LineDict | None, Entry | None]:
+    """An entry, or None when it has any error (all of them reported)."""
+    errors_before = where.report.error_count
+    item, values = ENTRY.read(raw, line, where)
+    if item is None:
+        return None, None
+    answer = values["answer"]
     if re.search(r"<[a-zA-Z/][^>]*>|\*\*|\]\(", answer):
-        report.warn(
-            path, item.line_of("answer"),
-            "la réponse contient du HTML ou du Markdown : il sera affiché tel quel, écrivez du texte simple",
-        )
-    _check_plain_french(answer, item, path, report)
-    links = _links(item, path, report)
-    if item.get("triggers") and topic != SAFETY_TOPIC:
-        report.error(path, item.line_of("triggers"), f"« triggers » est réservé au thème « {SAFETY_TOPIC} »")
-    triggers = _strings(item, "triggers", path, report)
-    _check_triggers(triggers, item, path, report)
-    service = _text(item, "service", path, report) or None
+        where.warn(item.line_of("answer"),
+                   "la réponse contient du HTML ou du Markdown : il sera affiché tel quel, écrivez du texte simple")
+    _check_plain_french(answer, item, where.path, where.report)
+    triggers = values["triggers"]
+    if triggers and topic != SAFETY_TOPIC:
+        where.error(item.line_of("triggers"), f"« triggers » est réservé au thème « {SAFETY_TOPIC} »")
+    _check_triggers(triggers, item, where.path, where.report)
+    service = values["service"] or None
     if service and service not in service_kinds:
-        report.error(
-            path, item.line_of("service"), f"« service » : aucun lieu de type « {service} » dans services.yaml"
-        )
-    needs_place = item.get("needs_place", False)
-    if not isinstance(needs_place, bool):
-        report.error(path, item.line_of("needs_place"), "« needs_place » vaut true ou false")
-        needs_place = False
-    if needs_place and not service:
-        report.error(path, item.line_of("needs_place"), "« needs_place » demande un « service »")
-        needs_place = False
-    intents = _entry_intents(item, path, report, language)
-    translations = _translations(item, answer, path, report)
-    if report.error_count > errors_before or not (entry_id and questions and answer and sources and verified):
-        return None
-    return Entry(
-        id=entry_id,
-        topic=topic,
-        questions=questions,
-        answer=answer,
-        sources=sources,
-        verified=verified,
-        links=links,
-        follow_up=_strings(item, "follow_up", path, report),
-        keywords=_strings(item, "keywords", path, report),
-        triggers=triggers,
-        service=service,
-        needs_place=needs_place,
-        intents=intents,
-        translations=translations,
-        file=str(path),
-        line=item.line,
+        where.error(item.line_of("service"), f"« service » : aucun lieu de type « {service} » dans services.yaml")
+    if values["needs_place"] and not service:
+        where.error(item.line_of("needs_place"), "« needs_place » demande un « service »")
+    intents = _entry_intents(item, values["intent"], where, language)
+    translations = _translations(item, answer, where)
+    if where.report.error_count > errors_before or values["verified"] is None:
+        return item, None
+    return item, Entry(
+        id=values["id"], topic=topic, questions=values["questions"], answer=answer,
+        sources=values["sources"], verified=values["verified"],
+        links=tuple(Link(title, url) for title, url in values["links"]),
+        follow_up=values["follow_up"], keywords=values["keywords"], triggers=triggers,
+        service=service, needs_place=values["needs_place"], intents=intents,
+        translations=translations, file=str(where.path), line=item.line,
     )
 
 
-def _translations(item: LineDict, answer: str, path: Path, report: _Report) -> dict[str, Translation]:
+def _translations(item: LineDict, answer: str, where: Where) -> dict[str, Translation]:
     """The entry in other languages; one made from an older French answer is only a warning."""
     raw = item.get("translations")
     if raw is None:
         return {}
-    table = _mapping(raw, path, item.line_of("translations"), "« translations »", report)
-    if table is None:
+    if not isinstance(raw, LineDict):
+        where.error(item.line_of("translations"),
+                    "« translations » doit associer « langue: {title, answer, translates} »")
         return {}
     found: dict[str, Translation] = {}
-    for lang, value in table.items():
-        line = table.line_of(lang)
+    for lang, value in raw.items():
+        line = raw.line_of(lang)
         if lang not in TRANSLATED_LANGUAGES:
             known = ", ".join(TRANSLATED_LANGUAGES)
-            report.error(path, line, f"« translations » : langue « {lang} » inconnue (connues : {known})")
+            where.error(line, f"« translations » : langue « {lang} » inconnue (connues : {known})")
             continue
-        fields = _mapping(value, path, line, f"« translations » / « {lang} »", report)
-        if fields is None:
+        fields, values = TRANSLATION.read(value, line, where)
+        if fields is None or not all(values.values()):
             continue
-        _unknown_fields(fields, TRANSLATION_FIELDS, path, report)
-        title = _text(fields, "title", path, report, required=True)
-        text = _text(fields, "answer", path, report, required=True)
-        version = _text(fields, "translates", path, report, required=True)
-        if not (title and text and version):
-            continue
-        if version != answer_version(answer):
-            report.warn(
-                path, fields.line_of("translates"),
-                f"traduction « {lang} » faite sur une ancienne version de la réponse en français : "
-                f"à revoir, puis mettez « translates: {answer_version(answer)} »",
-            )
-        found[lang] = Translation(title, text, version)
+        if values["translates"] != answer_version(answer):
+            where.warn(fields.line_of("translates"),
+                       f"traduction « {lang} » faite sur une ancienne version de la réponse en français : "
+                       f"à revoir, puis mettez « translates: {answer_version(answer)} »")
+        found[lang] = Translation(values["title"], values["answer"], values["translates"])
     return found
 
 
@@ -686,44 +599,21 @@ def _check_triggers(triggers: tuple[str, ...], item: LineDict, path: Path, repor
             )
 
 
-def _entry_intents(item: LineDict, path: Path, report: _Report, language: Language) -> tuple[str, ...]:
+def _entry_intents(
+    item: LineDict, intents: tuple[str, ...], where: Where, language: Language
+) -> tuple[str, ...]:
     """The entry's intents; an unknown one is only a warning: intents break ties, nothing more."""
     raw = item.get("intent")
     kept = []
-    for index, intent in enumerate(_strings(item, "intent", path, report)):
+    for index, intent in enumerate(intents):
         if intent in language.intents:
             kept.append(intent)
             continue
         line = raw.line_of(index) if isinstance(raw, LineList) else item.line_of("intent")
         known = ", ".join(sorted(language.intents)) or "aucune"
-        report.warn(
-            path, line,
-            f"« intent » : « {intent} » n'est pas dans « intents » de language.yaml (connues : {known}) ; ignorée",
-        )
+        where.warn(line, f"« intent » : « {intent} » n'est pas dans « intents » de language.yaml "
+                         f"(connues : {known}) ; ignorée")
     return tuple(kept)
-
-
-def _links(item: LineDict, path: Path, report: _Report) -> tuple[Link, ...]:
-    raw = item.get("links")
-    if raw is None:
-        return ()
-    if not isinstance(raw, LineList):
-        report.error(path, item.line_of("links"), "« links » doit être une liste de {title: ..., url: ...}")
-        return ()
-    links = []
-    for index, link in enumerate(raw):
-        line = raw.line_of(index)
-        if not isinstance(link, LineDict) or not all(isinstance(link.get(k), str) for k in ("title", "url")):
-            report.error(path, line, "un lien doit avoir « title » et « url »")
-            continue
-        if not is_valid_url(link["url"]):
-            report.error(path, line, f"adresse web invalide « {link['url']} »")
-            continue
-        if len(link["title"]) > 60:
-            report.error(path, line, "le titre d'un lien doit tenir sur un bouton (60 caractères au plus)")
-            continue
-        links.append(Link(link["title"].strip(), link["url"].strip()))
-    return tuple(links)
 
 
 # --- the question set ---------------------------------------------------------------------
@@ -753,3 +643,27 @@ def expectations(value: Any) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(str(v) for v in value)
     return ()
+
+
+# --- the maintainers' guide ---------------------------------------------------------------
+
+GUIDE_TABLES = {"entrée": ENTRY, "lieu": SERVICE}
+_GUIDE_BLOCK = re.compile(r"(<!-- champs: (\w+)[^>]*-->\n)(.*?)(<!-- fin -->)", re.DOTALL)
+
+
+def guide_with_tables(guide: str) -> str:
+    """The guide with each table of fields made from its schema (between its markers)."""
+    def table(match: re.Match[str]) -> str:
+        schema = GUIDE_TABLES[match.group(2)]
+        return f"{match.group(1)}{schema.guide_table()}\n{match.group(4)}"
+
+    return _GUIDE_BLOCK.sub(table, guide)
+
+
+if __name__ == "__main__":  # python -m bot.loader --guide: rewrite the guide's tables of fields
+    import sys
+
+    if sys.argv[1:] == ["--guide"]:
+        guide_path = Path(__file__).resolve().parent.parent / "knowledge" / "README.md"
+        guide_path.write_text(guide_with_tables(guide_path.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"{guide_path} : tableaux des champs réécrits")

@@ -281,3 +281,54 @@ def test_the_cause_in_the_faq_comes_before_its_consequences_in_eval(kb_copy: Pat
     in_eval = [i for i, line in enumerate(problems) if "eval.yaml" in line]
     assert in_faq and in_eval, lines
     assert max(in_faq) < min(in_eval), problems
+
+
+def test_the_guide_tables_of_fields_are_made_from_the_loader_tables() -> None:
+    """Each field is declared once, in bot/loader.py; the guide's tables are made from it."""
+    from bot.loader import ENTRY, SERVICE, guide_with_tables
+
+    guide = (KNOWLEDGE / "README.md").read_text(encoding="utf-8")
+    assert guide == guide_with_tables(guide), "relancez : python -m bot.loader --guide"
+    assert ENTRY.guide_table() in guide and SERVICE.guide_table() in guide
+
+
+def test_an_entry_with_broken_keywords_is_left_out_whole(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "cio.yaml"
+    replace_once(path, "    keywords: [gratuit, payant, prix, combien coute]", "    keywords: {gratuit: oui}")
+    line = line_of(path, "keywords: {gratuit: oui}")
+    code, lines = check(kb_copy)
+    assert code == 1 and reported(lines, path, line, "« keywords » doit être une liste de textes"), lines
+    kb, _ = load_knowledge(kb_copy)
+    assert "cio-gratuit" not in kb.entries  # never loaded half, without its keywords
+    assert "cio-gratuit" not in kb.topics["cio"].entry_ids
+
+
+def test_every_error_of_an_entry_at_once_its_follow_up_included(kb_copy: Path) -> None:
+    path = kb_copy / "faq" / "cio.yaml"
+    replace_once(path, "    follow_up: [cio-plus-proche, cio-rendez-vous]",
+                 "    follow_up: [cio-plus-proche, cio-nulle-part]\n    keyword: [oups]")
+    code, lines = check(kb_copy)
+    assert code == 1
+    assert reported(lines, path, line_of(path, "keyword: [oups]"), "champ inconnu « keyword »"), lines
+    assert reported(lines, path, line_of(path, "cio-nulle-part"), "aucune entrée « cio-nulle-part »"), lines
+
+
+def test_a_follow_up_to_an_entry_left_out_is_dropped_not_reported(kb_copy: Path) -> None:
+    # cio-rendez-vous is left out for its own error; the entries offering it lose that button only.
+    path = kb_copy / "faq" / "cio.yaml"
+    replace_once(path, "  - id: cio-rendez-vous\n", "  - id: cio-rendez-vous\n    oops: 1\n")
+    code, lines = check(kb_copy)
+    assert code == 1 and reported(lines, path, line_of(path, "oops: 1"), "champ inconnu « oops »"), lines
+    assert not [entry for entry in lines if "« follow_up » de" in entry], lines
+    kb, _ = load_knowledge(kb_copy)
+    assert "cio-rendez-vous" not in kb.entries and "cio-gratuit" in kb.entries
+    assert kb.entries["cio-gratuit"].follow_up == ("cio-plus-proche",)
+    assert all("cio-rendez-vous" not in e.follow_up for e in kb.entries.values())
+
+
+def test_a_place_attached_to_an_unknown_place_is_left_out_whole(kb_copy: Path) -> None:
+    replace_once(kb_copy / "services.yaml", "attached_to: cio-vincennes", "attached_to: cio-nulle-part")
+    code, lines = check(kb_copy)
+    assert code == 1 and any("« attached_to » : service « cio-nulle-part » inconnu" in entry for entry in lines)
+    kb, _ = load_knowledge(kb_copy)
+    assert "point-accueil-nogent-sur-marne" not in kb.services
