@@ -372,8 +372,10 @@ class Engine:
         norm = self._without_place(words, place)
         whole = self.normaliser.words(text, MAX_SAFETY_CHARS) if len(text) > MAX_INPUT_CHARS else words
         asked = set(self.intents.find(norm.words))
-        if place is not None and not place.is_outside and len(norm.content) <= PLACE_ASKS_WHERE_WORDS:
-            asked.add(WHERE_INTENT)  # "jump in tech créteil": where, in that town
+        if place is not None and not place.is_outside and not asked and len(norm.content) <= PLACE_ASKS_WHERE_WORDS:
+            # "jump in tech créteil": where, in that town. A message that asks something else
+            # ("c'est pour qui et c'est payant ? j'habite à Vitry") is asked that, not where.
+            asked.add(WHERE_INTENT)
         if vector is None:
             vector = self.signals.embed(text)
         reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked))

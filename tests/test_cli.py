@@ -169,3 +169,15 @@ def test_chat_a_listed_place_is_picked_by_its_number(engine: Engine) -> None:
     details = out[out.index(f"\n{second.name}\n"):]  # "2": the second place on its own
     assert second.phone and second.phone in details and "openstreetmap" in details
     assert question.answer.splitlines()[0] in details  # "4": the question listed after the places
+
+
+def test_ask_and_chat_say_honestly_a_town_or_postcode_is_outside_the_94() -> None:
+    questions = ["cio lyon", "cio 69001", "cio à Tours", "classe Alpha, c'est pour qui ? j'habite à Vitry"]
+    result = run_cli("ask", "--json", stdin="\n".join(questions) + "\n")
+    lyon, code, tours, alpha = (json.loads(line) for line in result.stdout.splitlines())
+    assert [lyon["decided_by"], code["decided_by"], tours["decided_by"]] == ["outside-94"] * 3
+    assert "Lyon" in lyon["text"] and "69001" in code["text"] and "Tours" in tours["text"]
+    assert alpha["topic"] == "classe-alpha" and alpha["id"] != "classe-alpha-ou"
+    # In the terminal, asked for a town, a town outside gets the same honest answer.
+    chat = run_cli("chat", stdin="où est le CIO le plus proche ?\nje suis à Marseille\n").stdout
+    assert "Marseille n'en fait pas partie" in chat and "service-public.fr" in chat

@@ -260,3 +260,13 @@ def test_a_listed_place_is_picked_by_its_number_and_the_questions_come_after(eng
     refused = engine.respond("9", conversation)
     assert refused.decided_by == "choice-number" and str(3 + len(listed.choices)) in refused.text
     assert engine.respond("3", conversation).title == listed.services[2].service.name
+
+
+def test_what_the_message_asks_wins_over_where_it_is_asked_from(engine: Engine) -> None:
+    reply = engine.respond("classe Alpha, c'est pour qui et c'est payant ? j'habite à Vitry")
+    assert reply.entry is not None and reply.entry.topic == "classe-alpha", reply.text
+    assert reply.entry.id != "classe-alpha-ou" and not reply.services  # not "where is it"
+    asked = {"classe-alpha-qui", "classe-alpha-cout"}
+    assert reply.entry.id in asked or asked <= {e.id for e in reply.choices[:2]}, reply.text
+    # A town with nothing else asked still means "where, near there".
+    assert engine.respond("jump in tech créteil").entry.id == "jump-in-tech-ou"

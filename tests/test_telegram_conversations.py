@@ -301,6 +301,16 @@ async def test_nearest_cio_asks_for_the_town_then_lists_places(bot: Harness) -> 
     assert await asyncio.to_thread(bot.store.get_commune, USER) == VITRY
 
 
+async def test_a_town_outside_the_94_when_asked_where(bot: Harness) -> None:
+    await bot.say("où est le CIO le plus proche ?")
+    [honest] = await bot.say("je suis à Lyon")
+    assert honest["text"].startswith(messages.OUTSIDE_94.format(place="Lyon").split("\n")[0])
+    urls = [b["url"] for row in honest["reply_markup"]["inline_keyboard"] for b in row if "url" in b]
+    assert any("service-public" in url for url in urls)  # the national directory, one tap away
+    [postcode] = await bot.say("cio 13001")
+    assert "13001" in postcode["text"] and "Val-de-Marne" in postcode["text"]
+
+
 async def test_a_listed_place_opens_by_its_button_or_its_number(bot: Harness, engine: Engine) -> None:
     _, see_also = await bot.say("cio vitry", expect=2)
     listed = engine.respond("cio vitry")
