@@ -136,7 +136,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(
         f"Politique écrite dans {root / 'policy.yaml'} ({f['messages']} messages lus).\n"
         f"  seuils : réponse {bars.answer:.3f}, thème {bars.theme:.3f}, suggestion {bars.suggest:.3f}, "
-        f"numéros d'aide {bars.safety:.3f} ({bars.helpline_bar(True):.3f} avec une phrase d'alerte ; "
+        f"numéros d'aide {bars.safety:.3f} ({bars.part_bar():.3f} pour une phrase lue seule, "
+        f"{bars.helpline_bar(True):.3f} avec une phrase d'alerte ; "
         f"ligne des numéros {bars.safety_line:.3f})\n"
         f"  sur la FAQ (questions posées sans elles) : bonne réponse {f['top1_pct']} %, "
         f"réponses fausses {f['answered_wrong_pct']} %\n"

@@ -378,7 +378,8 @@ class Engine:
             asked.add(WHERE_INTENT)
         if vector is None:
             vector = self.signals.embed(text)
-        reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked))
+        foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
+        reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign)
         return Understood(reading, place, norm, frozenset(asked))
 
     def _distress_in_a_part(self, text: str) -> Decision | None:
@@ -392,7 +393,7 @@ class Engine:
         if not parts:
             return None
         vectors = self.signals.semantic.cache.encoder.encode(parts)
-        decisions = [decide(self.understand(part, vector=vector).reading, self.policy, self._topic_sizes)
+        decisions = [decide(self.understand(part, vector=vector).reading, self.policy, self._topic_sizes, part=True)
                      for part, vector in zip(parts, vectors, strict=True)]
         best = max(decisions, key=lambda d: (d.kind == HELPLINE, d.safety_probability))
         return replace(best, step=best.step.replace("helpline", "helpline-sentence"))

@@ -14,6 +14,7 @@ and the helpline bar that keeps nearly every distress message.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -187,13 +188,16 @@ class Outcome:
     overview_possible: bool
     decline: bool
     p_safety: float  # the highest of the whole and its parts
+    p_whole: float  # the whole message
+    p_part: float  # the highest of its sentences read one by one (0 when it has one)
     p_trigger: float  # the highest among those holding a trigger phrase (0 when none does)
     distress: bool
     ordinary: bool
 
     def helpline(self, bars: Bars) -> bool:
         """As bot.decision.decide reads it, on the whole message and on each part."""
-        return self.p_safety >= bars.safety or self.p_trigger >= bars.helpline_bar(True)
+        return (self.p_whole >= bars.safety or self.p_part >= bars.part_bar()
+                or self.p_trigger >= bars.helpline_bar(True))
 
 
 def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str, int]) -> list[Outcome]:
@@ -218,12 +222,14 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str
     return result
 
 
-def _p_safety(safety: Model, sample: Sample) -> tuple[float, float]:
-    """As the engine reads a message for distress: the whole, and each part on its own; the
-    highest probability, and the highest among the readings that hold a trigger phrase."""
+def _p_safety(safety: Model, sample: Sample) -> tuple[float, float, float, float]:
+    """As the engine reads a message for distress: the whole, and each part on its own. The
+    highest probability, the whole's, the parts' highest, and the highest among the readings
+    that hold a trigger phrase."""
     p = safety.probability(np.vstack([sample.safety_row[None, :], sample.part_rows]))
     with_trigger = p[np.array(sample.triggers, dtype=bool)]
-    return float(p.max()), float(with_trigger.max()) if len(with_trigger) else 0.0
+    return (float(p.max()), float(p[0]), float(p[1:].max()) if len(p) > 1 else 0.0,
+            float(with_trigger.max()) if len(with_trigger) else 0.0)
 
 
 def _lowest_bar(values: np.ndarray, wrong: np.ndarray, budget: float) -> float:
@@ -264,23 +270,28 @@ def choose_bars(outs: list[Outcome]) -> Bars:
     ) if rest else 1.01
     declines = np.array(sorted(o.p_top for o in engaged if o.decline))
     suggest = float(np.quantile(declines, DECLINED)) + 1e-6 if len(declines) else 0.5
-    safety = _helpline_bar(np.array([o.p_safety for o in outs if o.distress]),
-                           np.array([o.p_safety for o in outs if o.ordinary]))
-    trigger = _trigger_bar([o for o in outs if o.distress], [o for o in outs if o.ordinary], safety)
-    distress = np.array([o.p_safety for o in outs if o.distress])
-    line = float(np.quantile(distress, 1 - HELPLINE_LINE_RECALL)) if len(distress) else 1.01
+    distress = [o for o in outs if o.distress]
+    ordinary = [o for o in outs if o.ordinary]
+    # The whole message first; then its sentences read alone, a noisier reading (many chances
+    # per message, little context), whose bar is never below the whole's; then trigger phrases.
+    safety = _helpline_bar(np.array([o.p_whole for o in distress]), np.array([o.p_whole for o in ordinary]))
+    part = _best_bar(distress, ordinary, [o.p_part for o in outs if o.p_part >= safety], safety,
+                     lambda o, bar: o.p_whole >= safety or o.p_part >= bar)
+    trigger = _best_bar(distress, ordinary, [o.p_trigger for o in outs if 0.0 < o.p_trigger < safety], safety,
+                        lambda o, bar: o.p_whole >= safety or o.p_part >= part or o.p_trigger >= bar)
+    line = float(np.quantile([o.p_safety for o in distress], 1 - HELPLINE_LINE_RECALL)) if distress else 1.01
     return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety,
-                safety_line=min(line, safety), safety_trigger=trigger)
+                safety_line=min(line, safety), safety_trigger=trigger, safety_part=part)
 
 
-def _trigger_bar(distress: list[Outcome], ordinary: list[Outcome], safety: float) -> float:
-    """The bar, at most `safety`, for readings that hold a trigger phrase: the same cost as
-    `_helpline_bar` (a missed distress message costs MISS_COST false alarms), given `safety`."""
-    candidates = np.unique([o.p_trigger for o in (*distress, *ordinary) if 0.0 < o.p_trigger < safety])
-    best, best_cost = safety, np.inf
-    for bar in (*candidates, safety):
+def _best_bar(distress: list[Outcome], ordinary: list[Outcome], candidates: list[float], default: float,
+              fires: Callable[[Outcome, float], bool]) -> float:
+    """Among the candidates (and the default), the bar with the least cost, as `_helpline_bar`:
+    a missed distress message costs MISS_COST false alarms on ordinary messages."""
+    best, best_cost = default, np.inf
+    for bar in (default, *np.unique(candidates)):
         def rate(outs: list[Outcome], bar: float = float(bar)) -> float:
-            return float(np.mean([o.p_safety >= safety or o.p_trigger >= bar for o in outs])) if outs else 0.0
+            return float(np.mean([fires(o, bar) for o in outs])) if outs else 0.0
         cost = MISS_COST * (1.0 - rate(distress)) + rate(ordinary)
         if cost < best_cost - 1e-12:
             best, best_cost = float(bar), cost
@@ -320,7 +331,17 @@ def fit_models(samples: list[Sample]) -> tuple[Model, Model]:
     entry = fit_network(ENTRY_FEATURES, rows, labels, weights)
     safety_labels = np.array([float(s.distress) for s in samples])
     safety_rows = np.vstack([s.safety_row for s in samples])
-    safety = fit_network(SAFETY_FEATURES, safety_rows, safety_labels, np.where(safety_labels > 0, DISTRESS_WEIGHT, 1.0))
+    safety_weights = np.where(safety_labels > 0, DISTRESS_WEIGHT, 1.0)
+    # The bot also reads each sentence of a message on its own: every sentence of a message that
+    # is not distress is itself not distress ("je suis désespérée" in a question about Affelnet).
+    # A distress message's other sentences are unknown ("je dois choisir mon lycée"): left out.
+    # Each message's sentences weigh one message together, so long ones do not dominate.
+    parts = [s.part_rows for s in samples if not s.distress and len(s.part_rows)]
+    if parts:
+        safety_rows = np.vstack([safety_rows, *parts])
+        safety_labels = np.concatenate([safety_labels, np.zeros(sum(len(p) for p in parts))])
+        safety_weights = np.concatenate([safety_weights, *(np.full(len(p), 1.0 / len(p)) for p in parts)])
+    safety = fit_network(SAFETY_FEATURES, safety_rows, safety_labels, safety_weights)
     return entry, safety
 
 

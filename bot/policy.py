@@ -142,9 +142,16 @@ class Bars:
     # The safety bar for a message holding a trigger phrase of the FAQ (lower: the phrase was
     # written for distress; idioms like "ma mère va me tuer" keep it above zero). None: `safety`.
     safety_trigger: float | None = None
+    # The bar for one sentence of a longer message read alone (never below `safety`). None: `safety`.
+    safety_part: float | None = None
 
-    def helpline_bar(self, trigger: bool) -> float:
-        return self.safety_trigger if trigger and self.safety_trigger is not None else self.safety
+    def helpline_bar(self, trigger: bool, part: bool = False) -> float:
+        if trigger and self.safety_trigger is not None:
+            return self.safety_trigger
+        return self.part_bar() if part else self.safety
+
+    def part_bar(self) -> float:
+        return self.safety_part if self.safety_part is not None else self.safety
 
 
 @dataclass(frozen=True)
@@ -190,7 +197,8 @@ class Policy:
             safety_model=Model.from_dict(data["safety_model"], safety_features),
             bars=Bars(*(float(bars[name]) for name in ("answer", "theme", "suggest", "safety")),
                       float(bars.get("safety_line", 1.01)),
-                      float(bars["safety_trigger"]) if "safety_trigger" in bars else None),
+                      float(bars["safety_trigger"]) if "safety_trigger" in bars else None,
+                      float(bars["safety_part"]) if "safety_part" in bars else None),
             model_version=str(data.get("model_version", "")),
             faq_fingerprint=str(data.get("faq_fingerprint", "")),
             faq_questions=int(data.get("faq_questions", 0)),

@@ -45,6 +45,7 @@ ENTRY_FEATURES: tuple[str, ...] = (
     "cos_title",  # cosine to the entry's title, its clean canonical question
     "sibling_cos_lead",  # cosine minus the best other entry of the same theme
     "sibling_lex_lead",  # the same for the lexical score, among candidates
+    "foreign",  # written in another language: the lexical signal (French) has nothing to say
 )
 SAFETY_FEATURES: tuple[str, ...] = (
     "trigger",  # a trigger phrase of a helpline entry stands in the message
@@ -55,6 +56,7 @@ SAFETY_FEATURES: tuple[str, ...] = (
     "unknown",
     "cos_safety_vs_ordinary",  # cos_safety minus the nearest ordinary message with strong words
     "near_distress",  # share of distress messages among the nearest examples, weighted by closeness
+    "foreign",
 )
 NEIGHBOURS = 7  # examples that vote on distress
 
@@ -124,6 +126,7 @@ class Signals:
         spelled: tuple[str, ...],
         safety_words: tuple[str, ...],
         asked: frozenset[str],
+        foreign: bool = False,
     ) -> Reading:
         similarities = self.semantic.similarities(vector)
         cos = self.semantic.closeness(similarities)
@@ -150,6 +153,7 @@ class Signals:
         nearest_decline = float((self._declines @ vector).max()) if len(self._declines) else 0.0
         nearest_ordinary = float((self._ordinary @ vector).max()) if len(self._ordinary) else 0.0
         rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length, nearest_decline)
+        rows[:, -1] = 1.0 if foreign else 0.0
 
         # Helplines as a whole: closeness to the bank of distress messages, and triggers.
         trigger_entry = self.safety_index.find(safety_words)
@@ -166,7 +170,7 @@ class Signals:
         safety_row = np.array([
             1.0 if trigger_entry else 0.0, safety_cos, safety_cos - other_cos,
             safety_lex, safety_lex - other_lex, unknown, safety_cos - nearest_ordinary,
-            self._near_distress(similarities, vector),
+            self._near_distress(similarities, vector), 1.0 if foreign else 0.0,
         ])
         return Reading(tuple(self.entries[i] for i in pooled), rows, safety_row, trigger_entry, safety_entry)
 
@@ -223,6 +227,7 @@ class Signals:
                 titles[i],
                 cos[i] - (cos[siblings].max() if len(siblings) else 0.0),
                 lex[k] - (sibling_lex.max() if len(sibling_lex) else 0.0),
+                0.0,  # foreign: set by `read`
             )
         return rows
 

@@ -66,6 +66,17 @@ def test_helplines_come_before_any_answer() -> None:
     assert decision.kind == HELPLINE and decision.helpline == B1 and decision.step == "helpline-trigger"
 
 
+def test_a_sentence_read_alone_has_its_own_bar_and_triggers_theirs() -> None:
+    """One sentence of a long message is a noisier reading: its bar (fitted) is higher."""
+    bars = replace(POLICY.bars, safety=0.2, safety_part=0.99, safety_trigger=0.2)
+    policy = replace(POLICY, bars=bars)
+    reading = _reading([0.1, 0.1, 0.1])
+    reading.safety_row[SAFETY_FEATURES.index("trigger")] = 0.45  # p = sigmoid(4.5 - 5) = 0.38
+    assert decide(reading, policy, SIZES).kind == HELPLINE  # the whole message: 0.38 >= 0.2
+    assert decide(reading, policy, SIZES, part=True).kind != HELPLINE  # a sentence alone: < 0.99
+    assert bars.helpline_bar(True, part=True) == 0.2 and bars.part_bar() == 0.99
+
+
 def test_the_policy_file_round_trips(tmp_path: Path) -> None:
     path = tmp_path / POLICY_FILE
     POLICY.save(path)
@@ -81,6 +92,16 @@ def test_the_shipped_policy_is_current(engine: Engine) -> None:
     assert policy is not None and not problems, [str(p) for p in problems]
     assert policy.faq_fingerprint == fingerprint(engine.kb)[0]
     assert 0 < policy.bars.suggest <= policy.bars.theme and policy.bars.suggest <= policy.bars.answer <= 1
+    assert policy.bars.part_bar() >= policy.bars.safety  # a sentence alone never needs less
+
+
+def test_a_message_in_another_language_is_read_as_foreign(engine: Engine) -> None:
+    """The lexical signal reads French: the decision knows when it has nothing to say."""
+    english = engine.understand("my son cannot find a work placement for 3e").reading
+    french = engine.understand("mon fils ne trouve pas de stage de 3e").reading
+    assert english.rows[0, ENTRY_FEATURES.index("foreign")] == 1.0
+    assert english.safety_row[SAFETY_FEATURES.index("foreign")] == 1.0
+    assert french.rows[0, ENTRY_FEATURES.index("foreign")] == 0.0
 
 
 def _knowledge_copy(tmp_path: Path) -> Path:
