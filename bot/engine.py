@@ -26,7 +26,7 @@ from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_
 from bot.policy import ContrastBanks, Policy, cautious, load_policy
 from bot.semantic import EmbeddingCache, shared_encoder
 from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading, Signals
-from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser
+from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, fold
 
 MAX_SUGGESTIONS = 3
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
@@ -377,10 +377,20 @@ class Engine:
             # ("c'est pour qui et c'est payant ? j'habite à Vitry") is asked that, not where.
             asked.add(WHERE_INTENT)
         if vector is None:
-            vector = self.signals.embed(text)
+            vector = self.signals.embed(self.semantic_text(text, place))
         foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
         reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign)
         return Understood(reading, place, norm, frozenset(asked))
+
+    def semantic_text(self, text: str, place: Place | None = None) -> str:
+        """What the sentence encoder reads. A short ask beside a place ("cio nogent sur marne")
+        is read without the place, which says where, not what: the town's name would weigh as
+        much as the ask (here, like "Val-de-Marne"). A longer message is read whole."""
+        place = place or self.gazetteer.find(text)
+        if place is None:
+            return text
+        kept = self.gazetteer.strip(place_spelling(tuple(fold(text).split())), place)
+        return " ".join(kept) if 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS else text
 
     def _distress_in_a_part(self, text: str) -> Decision | None:
         """A cry for help inside a longer message: each sentence or clause is also read on its own.

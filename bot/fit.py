@@ -94,7 +94,9 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     others = [(m, None, None, False) for m in declines] + [(m, None, None, True) for m in ordinary]
     texts = [q for q, _, _ in questions] + [m for m, *_ in others]
     parts = {text: safety_parts(text) for text in texts}
-    every = list(dict.fromkeys([*texts, *(p for found in parts.values() for p in found)]))
+    reader = Engine(kb, cache=cache, banks=banks)  # places are the same in every fold
+    read_as = {text: reader.semantic_text(text) for text in texts}  # as the bot reads: without its place
+    every = list(dict.fromkeys([*read_as.values(), *(p for found in parts.values() for p in found)]))
     vectors = dict(zip(every, cache.vectors(every), strict=True))  # one batch for all
     samples: list[Sample] = []
     for fold in range(folds):
@@ -108,7 +110,7 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
         for text, expected, topic, is_ordinary in items:
             if fold_of(text, folds) != fold:
                 continue
-            reading = engine.understand(text, vector=vectors[text]).reading
+            reading = engine.understand(text, vector=vectors[read_as[text]]).reading
             part_readings = [engine.understand(p, vector=vectors[p]).reading for p in parts[text]]
             part_rows = [r.safety_row for r in part_readings]
             triggers = tuple(r.trigger_entry is not None for r in (reading, *part_readings))

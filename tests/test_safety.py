@@ -97,6 +97,8 @@ EVERYDAY = (
 def test_everyday_senses_of_alarming_words_are_rarely_helplines(engine: Engine) -> None:
     """The price of finding distress by meaning: some everyday phrases that look like it get
     the helplines too (a missed cry for help costs more). Measured, with the current rate as
-    the bar, so that any change that raises it fails: see the README's known limits."""
+    the bar, so that any change that raises it fails: see the README's known limits.
+    Raised from 8 to 9 on 2026-12-01, said in the README: the fit's larger distress bank and
+    its cost (a miss = four false alarms) lowered the helpline bar for whole messages."""
     alarms = [m for m in EVERYDAY if engine.respond(m).topic == "securite"]
-    assert len(alarms) <= 8, alarms
+    assert len(alarms) <= 9, alarms
