@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from bot import messages
 from bot.decision import ANSWER as ANSWER_KIND
 from bot.decision import DECLINE, HELPLINE, THEME, Decision, decide
 from bot.decision import SUGGEST as SUGGEST_KIND
 from bot.intents import IntentFinder
 from bot.knowledge import Entry, KnowledgeBase, Link, Topic
-from bot.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector
+from bot.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
 from bot.loader import WHERE_INTENT, Problem, load_knowledge
 from bot.matcher import Matcher
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
@@ -149,7 +150,21 @@ class Engine:
                                cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary)
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
-        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places))
+        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places))
+
+    def _word_languages(self, places: set[str]) -> dict[str, str]:
+        """Words of one other language, from the texts whose language is known: the translated
+        entries and fixed messages; French: the answers, titles, fixed messages, training banks."""
+        french = [*(e.answer for e in self.kb.entries.values()), *(e.title for e in self.kb.entries.values()),
+                  *(v for v in vars(messages).values() if isinstance(v, str)),
+                  *self.banks.declines, *self.banks.ordinary, *places]
+        others: dict[str, list[str]] = {}
+        for entry in self.kb.entries.values():
+            for lang, translation in entry.translations.items():
+                others.setdefault(lang, []).extend((translation.title, translation.answer))
+        for lang, table in self.catalog.texts.items():
+            others.setdefault(lang, []).extend(v for v in table.values() if isinstance(v, str))
+        return word_languages(french, others)
 
     def rebuilt(self, kb: KnowledgeBase) -> Engine:
         """The same engine (policy, vectors, banks, messages) over another knowledge base."""

@@ -44,6 +44,7 @@ NEUTRAL_WORDS = (
 )
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_LATIN_ONLY = re.compile(r"[^A-Za-zÀ-ÿ]+")
 
 
 def _script_counts(text: str) -> tuple[int, int, int]:
@@ -60,12 +61,38 @@ def _script_counts(text: str) -> tuple[int, int, int]:
     return arabic, chinese, latin
 
 
+def _bare(word: str) -> str:
+    """Lowercase without accents: people drop them ("mas cercano", "horario")."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(ch))
+
+
+def _words(text: str) -> set[str]:
+    return {_bare(w) for w in _WORD.findall(text)}
+
+
+def word_languages(french: Iterable[str], others: dict[str, Iterable[str]]) -> dict[str, str]:
+    """Which language each word belongs to, learnt from texts whose language is known (the
+    translated answers and fixed messages): "gracias" es, "hours" en, "nerede" tr, and every
+    word of the French texts fr. A word two languages share says nothing and is left out.
+    """
+    seen: dict[str, set[str]] = {}
+    for text in french:
+        for word in _words(text):
+            seen.setdefault(word, set()).add(FRENCH)
+    for lang, texts in others.items():
+        for text in texts:
+            for word in _words(text):
+                seen.setdefault(word, set()).add(lang)
+    return {word: langs.pop() for word, langs in seen.items() if len(langs) == 1 and len(word) > 1}
+
+
 class LanguageDetector:
     """Detects the language of a message, French unless another one is clear."""
 
-    def __init__(self, neutral_words: Iterable[str] = ()) -> None:
+    def __init__(self, neutral_words: Iterable[str] = (), word_language: dict[str, str] | None = None) -> None:
         # Names shared by every language ("cio", "jump", "tech", "affelnet") say nothing of it.
         self._neutral = frozenset(w.lower() for w in neutral_words)
+        self._word_language = word_language or {}
 
     @cached_property
     def _identifier(self):  # loaded on first use: most messages are decided by script or length
@@ -79,11 +106,14 @@ class LanguageDetector:
         arabic, chinese, latin = _script_counts(text)
         if arabic >= 2 and arabic >= latin:
             return "ar"
-        if chinese >= 1 and 3 * chinese >= latin:
-            return "zh"
+        if chinese >= 1 and chinese >= len(_WORD.findall(_LATIN_ONLY.sub(" ", text))):
+            return "zh"  # a Chinese character weighs about a word
         words = [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
         if not words:
             return current or FRENCH
+        by_words = self._by_words(words)
+        if by_words is not None:
+            return by_words
         language, probability = self._identifier.classify(" ".join(words))
         if language == FRENCH:
             return FRENCH
@@ -93,6 +123,19 @@ class LanguageDetector:
         if hinted or (probability >= CURRENT and language == current):
             return language
         return current if current and len(words) < MIN_WORDS else FRENCH
+
+
+    def _by_words(self, words: list[str]) -> str | None:
+        """A short message with more words of one other language than of French, and none of a
+        third ("hola, donde esta el CIO mas cercano", "gracias!!", "opening hours?")."""
+        if not self._word_language:
+            return None
+        found = [self._word_language.get(_bare(w)) for w in words]
+        others = {lang for lang in found if lang not in (None, FRENCH)}
+        if len(others) != 1:
+            return None
+        lang = others.pop()
+        return lang if found.count(lang) > found.count(FRENCH) else None
 
 
 def client_language(code: str | None) -> str | None:

@@ -9,7 +9,7 @@ from cli_runner import REPO, run_cli
 
 from bot.engine import Conversation, Engine
 from bot.evaluation import load_questions
-from bot.languages import NEUTRAL_WORDS, SUPPORTED, LanguageDetector, client_language
+from bot.languages import NEUTRAL_WORDS, SUPPORTED, LanguageDetector, client_language, word_languages
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,30 @@ def detector() -> LanguageDetector:
 )
 def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: str) -> None:
     assert detector.detect(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("hola, donde esta el CIO mas cercano?", "es"),  # short, accents dropped
+        ("gracias!!", "es"),
+        ("cio vitry opening hours?", "en"),
+        ("devoirs faits是什么", "zh"),  # a Chinese character weighs a word, not a letter
+        ("slt jcherch 1 stag d 3em mé jconé persone", "fr"),
+        ("c'est free le cio ?", "fr"),  # one English word in a French sentence
+        ("merci beaucoup", "fr"),
+    ],
+)
+def test_short_messages_by_the_words_of_the_knowledge_base(engine: Engine, text: str, lang: str) -> None:
+    """Words only one language uses, learnt from the translated answers and fixed messages."""
+    assert engine.detector.detect(text) == lang
+
+
+def test_word_languages_keep_only_the_words_of_one_language() -> None:
+    words = word_languages(["le CIO est gratuit", "merci"], {"es": ["el CIO es gratuito", "gracias"],
+                                                            "pt": ["o CIO é gratuito", "obrigado"]})
+    assert words["gracias"] == "es" and words["obrigado"] == "pt" and words["merci"] == "fr"
+    assert "gratuito" not in words and "cio" not in words  # two languages share them
 
 
 def test_hints_lower_the_bar_but_never_turn_french_into_another_language(detector: LanguageDetector) -> None:
