@@ -66,24 +66,20 @@ def _bare(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(ch))
 
 
-def _words(text: str) -> set[str]:
-    return {_bare(w) for w in _WORD.findall(text)}
-
-
 def word_languages(french: Iterable[str], others: dict[str, Iterable[str]]) -> dict[str, str]:
     """Which language each word belongs to, learnt from texts whose language is known (the
     translated answers and fixed messages): "gracias" es, "hours" en, "nerede" tr, and every
     word of the French texts fr. A word two languages share says nothing and is left out.
     """
     seen: dict[str, set[str]] = {}
-    for text in french:
-        for word in _words(text):
-            seen.setdefault(word, set()).add(FRENCH)
-    for lang, texts in others.items():
+    for lang, texts in ((FRENCH, french), *others.items()):
         for text in texts:
-            for word in _words(text):
+            for word in set(_WORD.findall(text.lower())):  # accents dropped once per word, below
                 seen.setdefault(word, set()).add(lang)
-    return {word: langs.pop() for word, langs in seen.items() if len(langs) == 1 and len(word) > 1}
+    bare: dict[str, set[str]] = {}
+    for word, langs in seen.items():
+        bare.setdefault(_bare(word), set()).update(langs)
+    return {word: langs.pop() for word, langs in bare.items() if len(langs) == 1 and len(word) > 1}
 
 
 class LanguageDetector:
