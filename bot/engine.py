@@ -327,6 +327,12 @@ class Engine:
         if not words and not any(ch.isalpha() for ch in text[:MAX_INPUT_CHARS]):
             return Reply(FALLBACK, self._text("EMPTY_MESSAGE"), decided_by="empty")
         understood = self.understand(text, spelled, words)
+        place = understood.place
+        if place is not None and not understood.norm.content and understood.reading.trigger_entry is None:
+            # Only a place ("Vitry", "75013"): it says where, and there is nothing else to read
+            # (a bare number must not read as close to the helplines' numbers).
+            kind = conversation.awaiting_place or "cio"
+            return replace(self._services_reply(place, kind, None), decided_by="place")
         decision = decide(understood.reading, self.policy, self._topic_sizes)
         if decision.kind != HELPLINE and (part := self._distress_in_a_part(text)) is not None:
             if part.kind == HELPLINE:

@@ -181,8 +181,8 @@ def load_knowledge(
     report = _Report(root)
     if not root.is_dir():
         report.error(root, 1, "dossier de connaissances introuvable")
-    communes = _load_communes(root / "communes.yaml", report, today)
-    services = _load_services(root / "services.yaml", report, communes, today)
+    communes, declared_communes = _load_communes(root / "communes.yaml", report, today)
+    services = _load_services(root / "services.yaml", report, communes, today, declared_communes)
     language = _load_language(root / "language.yaml", report)
     outside = _load_outside(root / "outside_places.yaml", report) + _load_towns(root / "french_towns.yaml", report)
     topics, entries = _load_faq(root / "faq", report, today, services, language)
@@ -254,19 +254,21 @@ def _position(values: dict[str, Any], item: LineDict, where: Where) -> tuple[flo
 
 # --- communes -----------------------------------------------------------------------------
 
-def _load_communes(path: Path, report: _Report, today: date) -> dict[str, Commune]:
+def _load_communes(path: Path, report: _Report, today: date) -> tuple[dict[str, Commune], set[str]]:
+    """The communes loaded, and every INSEE code written (one left out for an error included)."""
     data = _read(path, report)
     doc = _mapping(data, path, 1, "communes.yaml", report) if data is not None else None
     if doc is None:
-        return {}
+        return {}, set()
     where = Where(path, report, today)
     sources(doc, "sources", where, True)
     verified_date(doc, "verified", where, True)
     items = doc.get("communes")
     if not isinstance(items, LineList):
         report.error(path, doc.line_of("communes"), "« communes » doit être une liste")
-        return {}
+        return {}, set()
     communes: dict[str, Commune] = {}
+    declared: set[str] = set()
     alias_owner: dict[str, str] = {}
     for index, raw in enumerate(items):
         errors_before = report.error_count  # a commune with any error is left out whole
@@ -274,6 +276,7 @@ def _load_communes(path: Path, report: _Report, today: date) -> dict[str, Commun
         if item is None:
             continue
         insee, name = values["insee"], values["name"]
+        declared.add(insee)
         position = _position(values, item, where)
         if insee in communes:
             where.error(item.line_of("insee"), f"la commune {insee} est déjà listée")
@@ -284,13 +287,13 @@ def _load_communes(path: Path, report: _Report, today: date) -> dict[str, Commun
                 where.error(item.line_of("aliases"), f"le nom « {alias} » désigne déjà la commune {owner}")
         if report.error_count == errors_before and position is not None:
             communes[insee] = Commune(insee, name, values["postcodes"], position[0], position[1], values["aliases"])
-    return communes
+    return communes, declared
 
 
 # --- services -----------------------------------------------------------------------------
 
 def _load_services(
-    path: Path, report: _Report, communes: dict[str, Commune], today: date
+    path: Path, report: _Report, communes: dict[str, Commune], today: date, declared_communes: set[str]
 ) -> dict[str, Service]:
     data = _read(path, report)
     doc = _mapping(data, path, 1, "services.yaml", report) if data is not None else None
@@ -304,7 +307,7 @@ def _load_services(
     attached: list[tuple[LineDict, Service]] = []
     where = Where(path, report, today)
     for index, raw in enumerate(items):
-        item, service = _service(raw, items.line_of(index), where, communes)
+        item, service = _service(raw, items.line_of(index), where, communes, declared_communes)
         if item is None or service is None:
             continue
         if service.id in services:
@@ -322,14 +325,17 @@ def _load_services(
 
 
 def _service(
-    raw: Any, line: int, where: Where, communes: dict[str, Commune]
+    raw: Any, line: int, where: Where, communes: dict[str, Commune], declared_communes: set[str]
 ) -> tuple[LineDict | None, Service | None]:
     errors_before = where.report.error_count  # a place with any error is left out, not half-shown
     item, values = SERVICE.read(raw, line, where)
     if item is None:
         return None, None
     insee = values["commune_insee"]
-    if insee and insee not in communes:
+    if insee and insee in declared_communes and insee not in communes:
+        where.error(item.line_of("commune_insee"),
+                    f"commune « {insee} » écartée pour une erreur dans communes.yaml : corrigez-la d'abord")
+    elif insee and insee not in communes:
         where.error(item.line_of("commune_insee"), f"commune « {insee} » inconnue de communes.yaml")
     position = _position(values, item, where)
     if where.report.error_count > errors_before or position is None or values["verified"] is None:
@@ -443,7 +449,7 @@ def _load_faq(
     topics: dict[str, Topic] = {}
     entries: dict[str, Entry] = {}
     declared: set[str] = set()  # every id written, even of an entry left out for an error
-    follow_ups: list[tuple[Where, int, str, str]] = []
+    follow_ups: list[tuple[Where, int, str, str, Entry | None]] = []
     if not folder.is_dir():
         report.error(folder, 1, "dossier faq/ introuvable")
         return topics, entries
@@ -477,12 +483,14 @@ def _load_faq(
             entry_id = entry.id if entry else str(item.get("id", ""))
             declared.add(entry_id)
             # Its follow-ups are checked even when it is left out: every error at once.
+            duplicate = entry is not None and entry.id in entries
             targets = item.get("follow_up")
             for target in targets if isinstance(targets, list) else [targets] if targets else []:
-                follow_ups.append((where, item.line_of("follow_up"), entry_id, str(target)))
+                loaded = None if duplicate else entry  # only this item is left out for its follow_up
+                follow_ups.append((where, item.line_of("follow_up"), entry_id, str(target), loaded))
             if entry is None:
                 continue
-            if entry.id in entries:
+            if duplicate:
                 other = entries[entry.id]
                 where.error(item.line_of("id"),
                             f"l'identifiant « {entry.id} » est déjà utilisé ({other.file}:{other.line})")
@@ -490,10 +498,11 @@ def _load_faq(
             entries[entry.id] = entry
             ids.append(entry.id)
         topics[topic_id] = Topic(topic_id, title, tuple(ids), str(path))
-    for where, line, entry_id, target in follow_ups:
+    for where, line, entry_id, target, loaded in follow_ups:
         if target not in declared:
             where.error(line, f"« follow_up » de « {entry_id} » : aucune entrée « {target} »")
-            entries.pop(entry_id, None)  # left out whole, as for any other error
+            if loaded is not None and entries.get(entry_id) is loaded:
+                del entries[entry_id]  # left out whole, as for any other error
     # A follow-up to an entry left out for its own error (reported there) is simply not offered.
     for entry_id, entry in list(entries.items()):
         kept = tuple(f for f in entry.follow_up if f in entries)

@@ -20,9 +20,12 @@ _PARIS_ARRONDISSEMENT = re.compile(r"\bparis\s*(\d{1,2})\s*(?:e|eme|er)?\b")
 # Beyond this distance from every commune of the 94, a shared position is outside it.
 MAX_KM_FROM_94 = 4.0
 FUZZY_NAME_CUTOFF = 90
-# Words after which a town named like an everyday word ("Tours", "Sens") is a town.
-PLACE_WORDS = frozenset({"a", "au", "de", "d", "du", "sur", "vers", "pres", "cio", "habite", "habitons",
-                         "habitent", "ville", "in", "en"})
+# Words after which a town named like an everyday word ("Tours", "Sens") is a town, and a
+# postcode outside the 94 a postcode ("cio 69001", not "12000 par an"). "à" is checked on the
+# message as written: folded, it is "a", also an English article ("a nice school").
+PLACE_WORDS = frozenset({"au", "sur", "vers", "pres", "cio", "habite", "habitons", "habitent", "habitez",
+                         "ville", "cp", "postal"})
+_AFTER_A_GRAVE = re.compile(r"\bà\s+([^\W\d_]+)", re.IGNORECASE)
 
 
 def is_french_postcode(code: str) -> bool:
@@ -122,39 +125,51 @@ class Gazetteer:
                 self._fuzzy.setdefault(phrase[:2], []).append((phrase, commune))
 
     def find(self, text: str) -> Place | None:
-        """The first place named in the message, or None."""
+        """The place named in the message, or None. A commune of the 94 wins over a place
+        outside it named in the same message: that one is more often a word read as a town."""
         folded = fold(text)
         arrondissement = _PARIS_ARRONDISSEMENT.search(folded)
+        outside: Place | None = None
         if arrondissement:
-            return Place(None, outside_name=f"Paris {arrondissement.group(1)}e",
-                         matched=tuple(arrondissement.group(0).split()))
+            outside = Place(None, outside_name=f"Paris {arrondissement.group(1)}e",
+                            matched=tuple(arrondissement.group(0).split()))
         postcode = self._postcode(folded)
-        if postcode:
+        if postcode is not None and postcode.commune is not None:
             return postcode
+        outside = outside or postcode
         if self.scripts:
             written = unicodedata.normalize("NFKC", text)
             for name, commune in self.scripts:
                 if name in written:
                     return Place(commune, matched=())
         words = place_spelling(tuple(folded.split()))
-        exact = self._exact(words)
-        if exact:
-            return exact
-        return self._fuzzy_find(words)
+        after_a_grave = {fold(w) for w in _AFTER_A_GRAVE.findall(text)}
+        inside, named_outside = self._exact(words, after_a_grave)
+        if inside is not None:
+            return inside
+        return outside or named_outside or self._fuzzy_find(words)
 
     def _postcode(self, folded: str) -> Place | None:
+        """A postcode of the 94 anywhere; one outside it only as a place ("cio 69001", "69001"
+        alone), never an amount or a figure ("12000 par an", "25000 dollars")."""
+        found: Place | None = None
         for match in _POSTCODE.finditer(folded):
             code = match.group(1) or match.group(2)
             communes = self.by_postcode.get(code)
             if communes:
                 return Place(communes[0], matched=(code,), also=tuple(communes[1:]))
-            if code.startswith("94"):
+            if code.startswith("94") or found is not None or not is_french_postcode(code):
                 continue  # a CEDEX or unknown 94 code: not enough to place someone
-            if is_french_postcode(code):
-                return Place(None, outside_name=code, matched=(code,))
-        return None
+            before = folded[: match.start()].split()
+            after = folded[match.end():].split()
+            alone = len(before) + len(after) <= 1 and (not before or before[-1] == "cio")
+            if alone or (before and before[-1] in PLACE_WORDS | {"a"}):
+                found = Place(None, outside_name=code, matched=(code,))
+        return found
 
-    def _exact(self, words: tuple[str, ...]) -> Place | None:
+    def _exact(self, words: tuple[str, ...], after_a_grave: set[str]) -> tuple[Place | None, Place | None]:
+        """The first commune of the 94 named, and the first place outside it."""
+        outside: Place | None = None
         for i in range(len(words)):
             if words[i] not in self._first_words:
                 continue
@@ -162,12 +177,21 @@ class Gazetteer:
                 key = words[i : i + size]
                 commune = self.names.get(key)
                 if commune:
-                    return Place(commune, matched=key)
-                outside = self.outside.get(key)
-                if outside and (key not in self._after_a_place_word
-                                or (i > 0 and words[i - 1] in PLACE_WORDS)):
-                    return Place(None, outside_name=outside, matched=key)
-        return None
+                    return Place(commune, matched=key), outside
+                name = self.outside.get(key)
+                if name and outside is None and self._counts_as_place(words, i, key, after_a_grave):
+                    outside = Place(None, outside_name=name, matched=key)
+                    break
+        return None, outside
+
+    def _counts_as_place(
+        self, words: tuple[str, ...], i: int, key: tuple[str, ...], after_a_grave: set[str]
+    ) -> bool:
+        """A town named like an everyday word ("Tours", "Sens") only right after "à", "cio"..."""
+        if key not in self._after_a_place_word:
+            return True
+        before = words[i - 1] if i > 0 else ""
+        return before in PLACE_WORDS or (before == "a" and key[0] in after_a_grave)
 
     def _fuzzy_find(self, words: tuple[str, ...]) -> Place | None:
         best: tuple[float, Commune, tuple[str, ...]] | None = None
@@ -197,7 +221,7 @@ class Gazetteer:
         kept: list[str] = []
         i = 0
         while i < len(words):
-            size = self._name_at(words, i)
+            size = self._name_at(words, i, place)
             if size:
                 i += size
                 # "Paris 13e": the arrondissement goes with the name.
@@ -205,7 +229,8 @@ class Gazetteer:
                     i += 1
                 continue
             word = words[i]
-            if not is_french_postcode(word):
+            said_where = (word.startswith("94") and is_french_postcode(word)) or (place and word in place.matched)
+            if not said_where:
                 kept.append(word)
             i += 1
         if place is not None and place.commune is not None:
@@ -216,13 +241,17 @@ class Gazetteer:
             ]
         return tuple(kept)
 
-    def _name_at(self, words: tuple[str, ...], i: int) -> int:
-        """Length of the longest place name starting at word i (0 if none)."""
+    def _name_at(self, words: tuple[str, ...], i: int, place: Place | None = None) -> int:
+        """Length of the longest place name starting at word i (0 if none). A town named like
+        an everyday word goes only when it is the place found ("rien n'a de sens" keeps it)."""
         if words[i] not in self._first_words:
             return 0
         for size in range(min(self._longest, len(words) - i), 0, -1):
             key = words[i : i + size]
-            if key in self.names or key in self.outside:
+            if key in self.names:
+                return size
+            if key in self.outside and (key not in self._after_a_place_word
+                                        or (place is not None and place.matched == key)):
                 return size
         return 0
 

@@ -225,7 +225,7 @@ async def forget(update: Update, context: BotContext) -> None:
         return
     count = await asyncio.to_thread(context.store.forget_user, user.id)
     done = context.fixed("FORGOTTEN", count=count)  # in their language, before it is forgotten
-    lang = context.conversation.lang
+    lang = context.conversation.lang or FRENCH  # read now: after the drop, nothing is recreated
     context.application.drop_user_data(user.id)
     await _say(update, context, done, lang=lang)
 

@@ -332,3 +332,24 @@ def test_a_place_attached_to_an_unknown_place_is_left_out_whole(kb_copy: Path) -
     assert code == 1 and any("« attached_to » : service « cio-nulle-part » inconnu" in entry for entry in lines)
     kb, _ = load_knowledge(kb_copy)
     assert "point-accueil-nogent-sur-marne" not in kb.services
+
+
+def test_services_of_a_commune_left_out_say_why(kb_copy: Path) -> None:
+    replace_once(kb_copy / "communes.yaml", 'postcodes: ["94000"]', 'postcodes: ["9400"]')
+    code, lines = check(kb_copy)
+    assert code == 1 and any("code postal « 9400 »" in entry for entry in lines), lines
+    services = [entry for entry in lines if "services.yaml" in entry and "94028" in entry]
+    assert services and all("écartée pour une erreur dans communes.yaml" in entry for entry in services)
+    assert not [entry for entry in lines if "« 94028 » inconnue" in entry]
+
+
+def test_a_duplicate_with_a_bad_follow_up_never_removes_the_original(kb_copy: Path) -> None:
+    (kb_copy / "faq" / "zz.yaml").write_text(
+        "topic: zz\ntitle: Doublon\nentries:\n  - id: cio-quest-ce\n    questions: [doublon ?]\n"
+        "    answer: doublon\n    sources: [source]\n    verified: 2026-11-25\n    follow_up: [n-existe-pas]\n"
+        "  - id: zz-seule\n    questions: [seule ?]\n    answer: seule\n    sources: [source]\n"
+        "    verified: 2026-11-25\n", encoding="utf-8")
+    code, lines = check(kb_copy)
+    assert code == 1 and any("déjà utilisé" in entry for entry in lines), lines
+    kb, _ = load_knowledge(kb_copy)
+    assert kb.entries["cio-quest-ce"].file.endswith("cio.yaml")  # the original stays

@@ -270,3 +270,10 @@ def test_what_the_message_asks_wins_over_where_it_is_asked_from(engine: Engine) 
     assert reply.entry.id in asked or asked <= {e.id for e in reply.choices[:2]}, reply.text
     # A town with nothing else asked still means "where, near there".
     assert engine.respond("jump in tech créteil").entry.id == "jump-in-tech-ou"
+
+
+def test_a_message_that_is_only_a_place_gets_the_places_never_the_helplines(engine: Engine) -> None:
+    for text in ("75013", "69001", "Vitry", "94400"):
+        reply = engine.respond(text)
+        assert reply.decided_by == "place" and (reply.entry is None or reply.entry.topic != "securite"), text
+    assert "Val-de-Marne" in engine.respond("75013").text

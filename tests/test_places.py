@@ -101,6 +101,9 @@ def test_ways_people_write_towns(engine: Engine, text: str, insee: str) -> None:
         # Towns named like everyday words count only after "à", "de", "cio"...
         "je fais des tours de magie", "ça n'a pas de sens pour moi", "CAP maçon", "un jus d'orange",
         "la bourse fait 15000 euros", "c'est nice", "un exposé sur la gare",
+        "rien n'a plus de sens", "plus aucun sens", "au sens large", "I want to take a gap year",
+        "je veux devenir pilote d'avion", "frais de scolarité 12000 par an", "1er prix de 25000 dollars",
+        "15000 €", "12500 points", "10000 balles",
     ],
 )
 def test_no_false_places(engine: Engine, text: str) -> None:
@@ -112,8 +115,21 @@ def test_no_false_places(engine: Engine, text: str) -> None:
                                   "Toulouse", "Saint-Étienne", "Aix-en-Provence", "Tours", "Sens", "Mâcon",
                                   "01000", "13001", "20000", "33000", "59000", "69001", "97400"])
 def test_places_outside_the_94(engine: Engine, text: str) -> None:
-    place = engine.gazetteer.find(f"le cio de {text}")
+    place = engine.gazetteer.find(f"le cio à {text}")
     assert place is not None and place.is_outside and place.commune is None
+
+
+def test_a_commune_of_the_94_wins_over_a_word_read_as_a_town(engine: Engine) -> None:
+    for text, name in (("je veux devenir pilote d'avion, où est le CIO à Créteil ?", "Créteil"),
+                       ("CAP de maçon à Vitry", "Vitry-sur-Seine")):
+        place = engine.gazetteer.find(text)
+        assert place is not None and place.commune is not None and place.commune.name == name, text
+
+
+def test_a_town_named_like_a_word_stays_in_what_the_message_says(engine: Engine) -> None:
+    """"sens" is only a town after "à", "cio"...: elsewhere the matcher still reads the word."""
+    words = tuple(["rien", "n", "a", "plus", "de", "sens"])
+    assert engine.gazetteer.strip(words, engine.gazetteer.find("rien n'a plus de sens")) == words
 
 
 @pytest.mark.parametrize("code", ["00100", "96000", "99000"])

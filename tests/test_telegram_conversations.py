@@ -518,6 +518,9 @@ async def test_oubli_forgets_only_the_asker(bot: Harness) -> None:
     assert await asyncio.to_thread(bot.store.get_commune, USER) is None
     assert await asyncio.to_thread(bot.store.get_commune, OTHER) == CRETEIL
     assert USER not in bot.app.user_data  # the conversation in memory too
+    [first] = await bot.command("oubli", user_id=OTHER + 1)  # a first message: nothing to keep
+    assert first["text"] == messages.FORGOTTEN.format(count=0)
+    assert OTHER + 1 not in bot.app.user_data
 
 
 # --- maintainers ---------------------------------------------------------------------------
