@@ -328,9 +328,10 @@ class Engine:
             return Reply(FALLBACK, self._text("EMPTY_MESSAGE"), decided_by="empty")
         understood = self.understand(text, spelled, words)
         place = understood.place
-        if place is not None and not understood.norm.content and understood.reading.trigger_entry is None:
+        if place is not None and not understood.norm.words:
             # Only a place ("Vitry", "75013"): it says where, and there is nothing else to read
-            # (a bare number must not read as close to the helplines' numbers).
+            # (a bare number must not read as close to the helplines' numbers). Any other word,
+            # even a stopword ("à l'aide Villejuif"), goes through the whole decision.
             kind = conversation.awaiting_place or "cio"
             return replace(self._services_reply(place, kind, None), decided_by="place")
         decision = decide(understood.reading, self.policy, self._topic_sizes)

@@ -166,26 +166,23 @@ def sources(item: LineDict, key: str, where: Where, required: bool) -> tuple[str
     return found
 
 
-def identifier(item: LineDict, key: str, where: Where, required: bool) -> str:
-    value = text(item, key, where, required)
-    if value and not ID_PATTERN.match(value):
-        where.error(item.line_of(key),
-                    f"identifiant « {value} » invalide : minuscules, chiffres et tirets, 40 caractères au plus")
-        return ""
-    return value
-
-
-def matching(pattern: str, what: str) -> Reader:
-    """A text that must match a pattern; `what` completes « … : format attendu … »."""
-    compiled = re.compile(pattern)
+def pattern(regex: str, message: str, drop: bool = False) -> Reader:
+    """A text that must match `regex`; `message` says what is wrong ({value} is the text).
+    `drop`: a wrong one is read as missing (an id the rest of the base cannot point to)."""
+    compiled = re.compile(regex)
 
     def read(item: LineDict, key: str, where: Where, required: bool) -> str:
         value = text(item, key, where, required)
         if value and not compiled.fullmatch(value):
-            where.error(item.line_of(key), f"« {key} » « {value} » : {what}")
+            where.error(item.line_of(key), message.format(value=value))
+            return "" if drop else value
         return value
 
     return read
+
+
+ID_RULE = "minuscules, chiffres et tirets, 40 caractères au plus"
+identifier = pattern(ID_PATTERN.pattern, "identifiant « {value} » invalide : " + ID_RULE, drop=True)
 
 
 def url(item: LineDict, key: str, where: Where, required: bool) -> str:

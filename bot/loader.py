@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.fields import (
     ID_PATTERN,
+    ID_RULE,
     STALE_AFTER_DAYS,
     Field,
     Problem,
@@ -23,6 +24,7 @@ from bot.fields import (
     is_valid_url,
     links,
     number,
+    pattern,
     sources,
     text,
     texts,
@@ -59,21 +61,12 @@ TRANSLATED_LANGUAGES = LANGUAGES[1:]
 # A generous box around the Val-de-Marne: catches swapped or mistyped coordinates.
 LAT_RANGE = (48.6, 48.95)
 LON_RANGE = (2.25, 2.65)
-_Report = Report
 
 
-def _phone(item: LineDict, key: str, where: Where, required: bool) -> str:
-    value = text(item, key, where, required)
-    if value and not re.fullmatch(r"0\d( \d\d){4}", value):
-        where.error(item.line_of(key), f"téléphone « {value} » : format attendu 01 23 45 67 89")
-    return value
-
-
-def _postcode(item: LineDict, key: str, where: Where, required: bool) -> str:
-    value = text(item, key, where, required)
-    if value and not POSTCODE_94.match(value):
-        where.error(item.line_of(key), f"code postal « {value} » hors du Val-de-Marne")
-    return value
+_phone = pattern(r"0\d( \d\d){4}", "téléphone « {value} » : format attendu 01 23 45 67 89")
+_postcode = pattern(r"94\d{3}", "code postal « {value} » hors du Val-de-Marne")
+_insee = pattern(r"94\d{3}", "code INSEE « {value} » hors du Val-de-Marne", drop=True)
+_topic_name = pattern(ID_PATTERN.pattern, "nom de thème « {value} » invalide : " + ID_RULE, drop=True)
 
 
 def _postcodes(item: LineDict, key: str, where: Where, required: bool) -> tuple[str, ...]:
@@ -82,23 +75,6 @@ def _postcodes(item: LineDict, key: str, where: Where, required: bool) -> tuple[
         if not POSTCODE_94.match(postcode):
             where.error(item.line_of(key), f"code postal « {postcode} » hors du Val-de-Marne (94xxx attendu)")
     return found
-
-
-def _insee(item: LineDict, key: str, where: Where, required: bool) -> str:
-    value = text(item, key, where, required)
-    if value and not re.fullmatch(r"94\d{3}", value):
-        where.error(item.line_of(key), f"code INSEE « {value} » hors du Val-de-Marne")
-        return ""
-    return value
-
-
-def _topic_name(item: LineDict, key: str, where: Where, required: bool) -> str:
-    value = text(item, key, where, required)
-    if value and not ID_PATTERN.match(value):
-        where.error(item.line_of(key),
-                    f"nom de thème « {value} » invalide : minuscules, chiffres et tirets, 40 caractères au plus")
-        return ""
-    return value
 
 
 # --- the fields of each kind of item, declared once (see bot/fields.py) --------------------
@@ -178,7 +154,7 @@ def load_knowledge(
     `check`); the bot itself skips it to start faster.
     """
     today = today or date.today()
-    report = _Report(root)
+    report = Report(root)
     if not root.is_dir():
         report.error(root, 1, "dossier de connaissances introuvable")
     communes, declared_communes = _load_communes(root / "communes.yaml", report, today)
@@ -203,7 +179,7 @@ def load_knowledge(
     return kb, report.problems
 
 
-def _in_menu_order(path: Path, topics: dict[str, Topic], report: _Report) -> dict[str, Topic]:
+def _in_menu_order(path: Path, topics: dict[str, Topic], report: Report) -> dict[str, Topic]:
     """The themes in the order of menu.yaml (what families ask most first); the others after."""
     data = _read(path, report, required=False)
     listed = data.get("order") if isinstance(data, LineDict) else None
@@ -219,7 +195,7 @@ def _in_menu_order(path: Path, topics: dict[str, Topic], report: _Report) -> dic
     return {t: topics[t] for t in [*order, *(t for t in topics if t not in order)]}
 
 
-def _read(path: Path, report: _Report, required: bool = True) -> Any:
+def _read(path: Path, report: Report, required: bool = True) -> Any:
     if not path.exists():
         if required:
             report.error(path, 1, "fichier manquant")
@@ -234,7 +210,7 @@ def _read(path: Path, report: _Report, required: bool = True) -> Any:
     return data
 
 
-def _mapping(value: Any, path: Path, line: int, what: str, report: _Report) -> LineDict | None:
+def _mapping(value: Any, path: Path, line: int, what: str, report: Report) -> LineDict | None:
     if isinstance(value, LineDict):
         return value
     report.error(path, line, f"{what} doit être une liste de champs « nom: valeur »")
@@ -254,7 +230,7 @@ def _position(values: dict[str, Any], item: LineDict, where: Where) -> tuple[flo
 
 # --- communes -----------------------------------------------------------------------------
 
-def _load_communes(path: Path, report: _Report, today: date) -> tuple[dict[str, Commune], set[str]]:
+def _load_communes(path: Path, report: Report, today: date) -> tuple[dict[str, Commune], set[str]]:
     """The communes loaded, and every INSEE code written (one left out for an error included)."""
     data = _read(path, report)
     doc = _mapping(data, path, 1, "communes.yaml", report) if data is not None else None
@@ -293,7 +269,7 @@ def _load_communes(path: Path, report: _Report, today: date) -> tuple[dict[str, 
 # --- services -----------------------------------------------------------------------------
 
 def _load_services(
-    path: Path, report: _Report, communes: dict[str, Commune], today: date, declared_communes: set[str]
+    path: Path, report: Report, communes: dict[str, Commune], today: date, declared_communes: set[str]
 ) -> dict[str, Service]:
     data = _read(path, report)
     doc = _mapping(data, path, 1, "services.yaml", report) if data is not None else None
@@ -355,7 +331,7 @@ def _service(
 
 # --- language -----------------------------------------------------------------------------
 
-def _load_language(path: Path, report: _Report) -> Language:
+def _load_language(path: Path, report: Report) -> Language:
     data = _read(path, report)
     doc = _mapping(data, path, 1, "language.yaml", report) if data is not None else None
     if doc is None:
@@ -409,7 +385,7 @@ def _intents(doc: LineDict, where: Where) -> dict[str, tuple[str, ...]]:
     return intents
 
 
-def _load_outside(path: Path, report: _Report) -> tuple[OutsidePlace, ...]:
+def _load_outside(path: Path, report: Report) -> tuple[OutsidePlace, ...]:
     data = _read(path, report, required=False)
     doc = _mapping(data, path, 1, "outside_places.yaml", report) if data is not None else None
     if doc is None:
@@ -425,7 +401,7 @@ def _load_outside(path: Path, report: _Report) -> tuple[OutsidePlace, ...]:
     return tuple(places)
 
 
-def _load_towns(path: Path, report: _Report) -> tuple[OutsidePlace, ...]:
+def _load_towns(path: Path, report: Report) -> tuple[OutsidePlace, ...]:
     """The generated list of French towns outside the 94 (see bot/french_towns.py)."""
     data = _read(path, report, required=False)
     doc = _mapping(data, path, 1, "french_towns.yaml", report) if data is not None else None
@@ -444,7 +420,7 @@ def _load_towns(path: Path, report: _Report) -> tuple[OutsidePlace, ...]:
 # --- FAQ ----------------------------------------------------------------------------------
 
 def _load_faq(
-    folder: Path, report: _Report, today: date, services: dict[str, Service], language: Language
+    folder: Path, report: Report, today: date, services: dict[str, Service], language: Language
 ) -> tuple[dict[str, Topic], dict[str, Entry]]:
     topics: dict[str, Topic] = {}
     entries: dict[str, Entry] = {}
@@ -576,7 +552,7 @@ def _translations(item: LineDict, answer: str, where: Where) -> dict[str, Transl
     return found
 
 
-def _check_plain_french(answer: str, item: LineDict, path: Path, report: _Report) -> None:
+def _check_plain_french(answer: str, item: LineDict, path: Path, report: Report) -> None:
     """Answers a parent with little French can follow: short sentences, a short answer.
 
     Sentence length is the measure: French readability formulas (textstat's) count syllables
@@ -594,7 +570,7 @@ def _check_plain_french(answer: str, item: LineDict, path: Path, report: _Report
                     f"réponse de {len(answer)} caractères : gardez l'essentiel (au plus {MAX_ANSWER_CHARS})")
 
 
-def _check_triggers(triggers: tuple[str, ...], item: LineDict, path: Path, report: _Report) -> None:
+def _check_triggers(triggers: tuple[str, ...], item: LineDict, path: Path, report: Report) -> None:
     """A "*" only ends a trigger, after a few letters: "l*" would fire on every word in l."""
     raw = item.get("triggers")
     for index, trigger in enumerate(triggers):
@@ -627,7 +603,7 @@ def _entry_intents(
 
 # --- the question set ---------------------------------------------------------------------
 
-def _check_eval(path: Path, report: _Report, kb: KnowledgeBase) -> None:
+def _check_eval(path: Path, report: Report, kb: KnowledgeBase) -> None:
     """The question set names entries: a renamed entry must not silently break the eval."""
     data = _read(path, report, required=False)
     if not isinstance(data, LineDict):
