@@ -107,6 +107,17 @@ class Understood:
     asked: frozenset[str]  # what the message asks ("qui", "prix", "endroit"...)
 
 
+def semantic_text(gazetteer: Gazetteer, text: str, place: Place | None = None) -> str:
+    """What the sentence encoder reads. A short ask beside a place ("cio nogent sur marne")
+    is read without the place, which says where, not what: the town's name would weigh as
+    much as the ask (here, like "Val-de-Marne"). A longer message is read whole."""
+    place = place or gazetteer.find(text)
+    if place is None:
+        return text
+    kept = gazetteer.strip(place_spelling(tuple(fold(text).split())), place)
+    return " ".join(kept) if 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS else text
+
+
 def safety_parts(text: str) -> list[str]:
     """The sentences and clauses of a message read one by one for distress ([] for one part)."""
     parts = list(dict.fromkeys(
@@ -405,14 +416,7 @@ class Engine:
         return Understood(reading, place, norm, frozenset(asked))
 
     def semantic_text(self, text: str, place: Place | None = None) -> str:
-        """What the sentence encoder reads. A short ask beside a place ("cio nogent sur marne")
-        is read without the place, which says where, not what: the town's name would weigh as
-        much as the ask (here, like "Val-de-Marne"). A longer message is read whole."""
-        place = place or self.gazetteer.find(text)
-        if place is None:
-            return text
-        kept = self.gazetteer.strip(place_spelling(tuple(fold(text).split())), place)
-        return " ".join(kept) if 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS else text
+        return semantic_text(self.gazetteer, text, place)
 
     def _distress_in_a_part(self, text: str) -> Decision | None:
         """A cry for help inside a longer message: each sentence or clause is also read on its own.

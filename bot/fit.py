@@ -85,7 +85,8 @@ class Sample:
 
 def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: int = FOLDS,
                  progress=print) -> list[Sample]:
-    from bot.engine import Engine, safety_parts  # the same reading as the bot's, fold by fold
+    from bot.engine import Engine, safety_parts, semantic_text  # the same reading as the bot's, fold by fold
+    from bot.places import Gazetteer
 
     questions = [(q, e.id, e.topic) for e in kb.entries.values()
                  for q in (*e.questions[1:], *(t.title for t in e.translations.values()))]
@@ -94,8 +95,8 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     others = [(m, None, None, False) for m in declines] + [(m, None, None, True) for m in ordinary]
     texts = [q for q, _, _ in questions] + [m for m, *_ in others]
     parts = {text: safety_parts(text) for text in texts}
-    reader = Engine(kb, cache=cache, banks=banks)  # places are the same in every fold
-    read_as = {text: reader.semantic_text(text) for text in texts}  # as the bot reads: without its place
+    places = Gazetteer(kb)  # the same in every fold
+    read_as = {text: semantic_text(places, text) for text in texts}  # as the bot reads: without its place
     every = list(dict.fromkeys([*read_as.values(), *(p for found in parts.values() for p in found)]))
     vectors = dict(zip(every, cache.vectors(every), strict=True))  # one batch for all
     samples: list[Sample] = []
