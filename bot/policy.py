@@ -20,6 +20,7 @@ import yaml
 
 from bot.knowledge import KnowledgeBase
 from bot.loader import Problem
+from bot.yaml_source import safe_load
 
 POLICY_FILE = "policy.yaml"
 FIT_DIR = "fit"
@@ -38,7 +39,7 @@ def read_bank(root: Path, name: str) -> tuple[tuple[str, ...], Problem | None]:
     if not path.exists():
         return (), Problem(shown, 1, "fichier manquant : le bot déclinera et filtrera moins bien", is_error=False)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 1
         return (), Problem(shown, line, f"YAML invalide : {getattr(exc, 'problem', exc)}")
@@ -188,7 +189,7 @@ class Policy:
 
     @classmethod
     def load(cls, path: Path, entry_features: tuple[str, ...], safety_features: tuple[str, ...]) -> Policy:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError("le fichier ne contient pas de politique")
         bars = data["bars"]

@@ -103,6 +103,7 @@ class EmbeddingCache:
         self.encoder = encoder
         self.path = directory / CACHE_FILE if directory else None
         self._vectors: dict[str, np.ndarray] = {}
+        self._used: set[str] = set()  # the keys asked for since this process started
         self._lock = threading.Lock()
         self._read()
 
@@ -122,6 +123,7 @@ class EmbeddingCache:
         """The vectors of `texts`, in order; encodes (in one batch) and saves the missing ones."""
         keys = [_key(t) for t in texts]
         with self._lock:
+            self._used.update(keys)
             missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
             if missing:
                 text_of = dict(zip(keys, texts, strict=True))
@@ -135,13 +137,25 @@ class EmbeddingCache:
             # Kept in half precision (half the memory of a large base), used in single.
             return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
 
+    def forget_unused(self) -> None:
+        """Drop the vectors nothing asked for since start (questions since edited or removed),
+        from memory and from the file, so that neither grows with every edit of the FAQ."""
+        with self._lock:
+            stale = self._vectors.keys() - self._used
+            if not stale:
+                return
+            for key in stale:
+                del self._vectors[key]
+            self._write()
+
     def _write(self) -> None:
         if self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             keys = np.array(list(self._vectors), dtype="U24")
-            vectors = np.stack(list(self._vectors.values()))
+            vectors = (np.stack(list(self._vectors.values())) if self._vectors
+                       else np.zeros((0, DIMENSIONS), dtype=np.float16))
             partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             with partial.open("wb") as handle:
                 np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=vectors)

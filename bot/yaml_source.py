@@ -99,6 +99,12 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+def safe_load(text: str) -> Any:
+    """`yaml.safe_load` through libyaml when it is there: five times faster on the large files
+    read at every start (the policy, the banks, the translated messages)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_yaml(path: Path) -> Any:
     """Parse one file; raise YamlError with a French message and the line."""
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_runner import REPO, run_cli
 
@@ -123,3 +124,30 @@ def test_a_stale_translation_is_reported_by_check(tmp_path: Path) -> None:
 def test_communes_written_in_arabic_or_chinese_script_are_found(engine: Engine, text: str, commune: str) -> None:
     place = engine.gazetteer.find(text)
     assert place is not None and place.commune is not None and place.commune.name == commune
+
+
+def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_path: Path) -> None:
+    """The language model is copied once, restricted to our languages, next to the vectors; a
+    restart reads the copy (memory-mapped) and gives the same answers; a broken copy is rebuilt."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from bot.languages import LANGID_VERSION, LATIN_DETECTED, compact_identifier
+
+    packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    packaged.set_languages(list(LATIN_DETECTED))
+    first = compact_identifier(tmp_path)
+    folder = tmp_path / LANGID_VERSION
+    assert (folder / "nextmove.npy").exists() and (folder / "classes.json").exists()
+    restarted = compact_identifier(tmp_path)
+    texts = ["where is the nearest CIO", "onde fica o CIO mais perto", "dónde está el CIO",
+             "en yakın CIO nerede", "où est le CIO le plus proche"]
+    for text in texts:
+        expected = packaged.classify(text)
+        for identifier in (first, restarted):
+            language, probability = identifier.classify(text)
+            assert language == expected[0] and abs(probability - expected[1]) < 1e-4, text
+    (folder / "nextmove.npy").write_bytes(b"broken")
+    rebuilt = compact_identifier(tmp_path)
+    assert rebuilt.classify(texts[0])[0] == "en"
+    assert compact_identifier(tmp_path).classify(texts[1])[0] == "pt"  # the copy, rewritten
+    assert np.load(folder / "nextmove.npy", mmap_mode="r").shape == (len(packaged.tk_nextmove),)

@@ -85,3 +85,30 @@ def test_messages_are_never_written_to_the_cache(engine: Engine, tmp_path: Path)
 def test_other_languages_reach_their_french_theme(engine: Engine, question: str, topic: str) -> None:
     reply = engine.respond(question)
     assert reply.topic == topic or (reply.entry is not None and reply.entry.topic == topic), reply.decided_by
+
+
+def test_vectors_nothing_asks_for_any_more_are_forgotten(tmp_path: Path) -> None:
+    """A question edited in the FAQ leaves its old vector behind: the next start drops it,
+    from memory and from the file, so neither grows with every edit."""
+    EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path).vectors(["ancienne question", "question gardée"])
+    restarted = EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path)
+    restarted.vectors(["question gardée"])
+    restarted.forget_unused()
+    with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as data:
+        assert len(data["keys"]) == 1
+    again = CountingEncoder(shared_encoder())
+    EmbeddingCache(again, tmp_path).vectors(["question gardée", "ancienne question"])
+    assert again.encoded == ["ancienne question"]  # gone from the file, encoded anew
+
+
+def test_a_started_engine_keeps_only_the_vectors_it_uses(tmp_path: Path) -> None:
+    knowledge = Path(__file__).resolve().parent.parent / "knowledge"
+    stale = EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path)
+    stale.vectors(["une question retirée de la FAQ depuis"])
+    engine, _ = Engine.load(knowledge, tmp_path)
+    with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as data:
+        kept = len(data["keys"])
+    assert kept >= len(engine.signals.semantic.matrix)  # the FAQ's wordings, and the banks
+    again = CountingEncoder(shared_encoder())
+    EmbeddingCache(again, tmp_path).vectors(["une question retirée de la FAQ depuis"])
+    assert again.encoded == ["une question retirée de la FAQ depuis"]
