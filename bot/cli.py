@@ -120,7 +120,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from bot.fit import run_fit
+    from bot.fit import FIT_SETS, run_fit
     from bot.semantic import EmbeddingCache, shared_encoder
 
     settings = Settings.from_env()
@@ -139,8 +139,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"numéros d'aide {bars.safety:.3f} ({bars.part_bar():.3f} pour une phrase lue seule, "
         f"{bars.helpline_bar(True):.3f} avec une phrase d'alerte ; "
         f"ligne des numéros {bars.safety_line:.3f})\n"
-        f"  sur la FAQ (questions posées sans elles) : bonne réponse {f['top1_pct']} %, "
-        f"réponses fausses {f['answered_wrong_pct']} %\n"
+        f"  sur la FAQ et les jeux (prédits par des modèles appris sans eux) : bonne réponse "
+        f"{f['top1_pct']} %, réponses fausses {f['answered_wrong_pct']} %\n"
+        f"  sur les {f.get('written_messages', 0)} messages des jeux de questions ({FIT_SETS}) : "
+        f"bonne réponse ou bon thème {f.get('written_reached_pct', '-')} %, réponses sûres mais fausses "
+        f"{f.get('written_confident_wrong_pct', '-')} %, bien déclinés {f.get('written_declined_pct', '-')} %\n"
         f"  messages à décliner bien déclinés : {f['declined_pct']} %\n"
         f"  numéros d'aide : {f['helplines_pct']} % des messages de détresse ; fausses alertes "
         f"{f['false_alarms_ordinary_pct']} % (messages ordinaires), {f['false_alarms_faq_pct']} % (FAQ) ; "

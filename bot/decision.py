@@ -14,11 +14,12 @@ import numpy as np
 
 from bot.knowledge import Entry
 from bot.policy import Policy
-from bot.signals import Reading
+from bot.signals import ENTRY_FEATURES, Reading
 
 HELPLINE, ANSWER, THEME, SUGGEST, DECLINE = "helpline", "answer", "theme", "suggest", "decline"
 MAX_SUGGESTIONS = 3
 NO_OVERVIEW_TOPICS = frozenset({"chit-chat"})  # small talk has no overview to give
+_INTENT = ENTRY_FEATURES.index("intent")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Decision:
     safety_probability: float
     helpline: Entry | None = None
     topic: str | None = None  # for THEME: the theme to show
+    also_asked: tuple[Entry, ...] = ()  # for ANSWER: siblings that answer another ask of the message
 
     @property
     def best(self) -> Entry | None:
@@ -71,14 +73,28 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
             return Decision(HELPLINE, step, helpline=helpline, **common)
     if not ranked:
         return Decision(DECLINE, "decline", **common)
-    if probs[0] >= bars.answer:
-        return Decision(ANSWER, "answer", **common)
+    topics = tuple(e.topic for e in reading.entries)
+    if probs[0] >= bars.answer and not asks_another(reading.rows, topics, int(order[0])):
+        # "c'est pour qui et c'est quand ?": the other ask's entry is offered first.
+        also = tuple(reading.entries[k] for k in order[1:]
+                     if topics[k] == topics[order[0]] and reading.rows[k, _INTENT] > 0)
+        return Decision(ANSWER, "answer", also_asked=also, **common)
     topic, p_topic = best_topic(tuple(e.topic for e in ranked), probs)
     if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS:
         return Decision(THEME, "theme-overview", topic=topic, **common)
     if probs[0] >= bars.suggest:
         return Decision(SUGGEST, "suggest", **common)
     return Decision(DECLINE, "decline", **common)
+
+
+def asks_another(rows: np.ndarray, topics: tuple[str, ...], best: int) -> bool:
+    """The best candidate answers another ask than the message's ("c'est où ?" read as "c'est
+    quoi ?") while a candidate of its theme answers that one: what is asked wins, so the theme
+    is shown with its questions rather than the wrong one answered (the fit reads it alike)."""
+    if not len(rows):
+        return False
+    asked = rows[:, _INTENT]
+    return bool(asked[best] < 0 and any(asked[k] > 0 and topics[k] == topics[best] for k in range(len(rows))))
 
 
 def best_topic(topics: tuple[str, ...], probs: tuple[float, ...]) -> tuple[str, float]:

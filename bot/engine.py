@@ -105,17 +105,23 @@ class Understood:
     place: Place | None
     norm: Normalised
     asked: frozenset[str]  # what the message asks ("qui", "prix", "endroit"...)
+    parts: tuple[str, ...] = ()  # its sentences and clauses, when it has several (safety_parts)
+    part_vectors: np.ndarray | None = None  # theirs, encoded with the whole in one batch
 
 
-def semantic_text(gazetteer: Gazetteer, text: str, place: Place | None = None) -> str:
+def semantic_text(gazetteer: Gazetteer, normaliser: Normaliser, text: str, place: Place | None = None) -> str:
     """What the sentence encoder reads. A short ask beside a place ("cio nogent sur marne")
     is read without the place, which says where, not what: the town's name would weigh as
-    much as the ask (here, like "Val-de-Marne"). A longer message is read whole."""
+    much as the ask (here, like "Val-de-Marne"). A longer message is read whole, and so is a
+    place with nothing asked beside it ("je suis à Lyon"): "je suis à", alone, means nothing
+    (and reads close to "je suis à bout")."""
     place = place or gazetteer.find(text)
     if place is None:
         return text
     kept = gazetteer.strip(place_spelling(tuple(fold(text).split())), place)
-    return " ".join(kept) if 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS else text
+    if not 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS or not normaliser.normalise(" ".join(kept)).content:
+        return text
+    return " ".join(kept)
 
 
 def safety_parts(text: str) -> list[str]:
@@ -161,7 +167,9 @@ class Engine:
                                cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary)
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
-        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places))
+        vectors_file = self.signals.semantic.cache.path
+        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places),
+                                         vectors_file.parent if vectors_file else None)
 
     def _word_languages(self, places: set[str]) -> dict[str, str]:
         """Words of one other language, from the texts whose language is known: the translated
@@ -188,7 +196,9 @@ class Engine:
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES)
         cache = EmbeddingCache(shared_encoder(), cache_dir)
         catalog, catalog_problems = Catalog.load(root)
-        return cls(kb, policy, cache, ContrastBanks.load(root), catalog), problems + policy_problems + catalog_problems
+        engine = cls(kb, policy, cache, ContrastBanks.load(root), catalog)
+        cache.forget_unused()
+        return engine, problems + policy_problems + catalog_problems
 
     # --- entry points -------------------------------------------------------------------
 
@@ -346,7 +356,9 @@ class Engine:
             kind = conversation.awaiting_place or "cio"
             return replace(self._services_reply(place, kind, None), decided_by="place")
         decision = decide(understood.reading, self.policy, self._topic_sizes)
-        if decision.kind != HELPLINE and (part := self._distress_in_a_part(text)) is not None:
+        part = None if decision.kind == HELPLINE else self._distress_in_a_part(understood.parts,
+                                                                                understood.part_vectors)
+        if part is not None:
             if part.kind == HELPLINE:
                 decision = part
             elif part.safety_probability > decision.safety_probability:  # for the helplines line
@@ -378,7 +390,11 @@ class Engine:
             if located is not None:  # "CIO Paris 13e": say honestly that the bot knows the 94 only
                 return replace(self._services_reply(place, located.service or "cio", located), decided_by="outside-94")
         if decision.kind == ANSWER_KIND and decision.best is not None:
-            return replace(self._for_entry(decision.best, place, score), decided_by=decision.step)
+            reply = replace(self._for_entry(decision.best, place, score), decided_by=decision.step)
+            if decision.also_asked and reply.status == ANSWER:
+                offered = {e.id: e for e in (*decision.also_asked, *reply.follow_ups) if e.id != decision.best.id}
+                reply = replace(reply, follow_ups=tuple(offered.values()))
+            return reply
         if decision.kind == THEME and decision.topic is not None:
             return self._theme_reply(decision, place if WHERE_INTENT in understood.asked else None, score)
         if place is not None and not norm.content:  # a town alone ("j'habite à Vitry", "94450")
@@ -397,7 +413,10 @@ class Engine:
         words: tuple[str, ...] | None = None,
         vector: np.ndarray | None = None,
     ) -> Understood:
-        """Both signals' reading of a message, with the place it names (the fit reads through this too)."""
+        """Both signals' reading of a message, with the place it names (the fit reads through this too).
+
+        Without a vector given, the message and its sentences (read apart for distress) are
+        encoded in one batch: one pass of the encoder, which is most of what a message costs."""
         if spelled is None or words is None:
             spelled = self.normaliser.spelled(text)
             words = self.normaliser.respell(spelled)
@@ -409,26 +428,28 @@ class Engine:
             # "jump in tech créteil": where, in that town. A message that asks something else
             # ("c'est pour qui et c'est payant ? j'habite à Vitry") is asked that, not where.
             asked.add(WHERE_INTENT)
+        parts: tuple[str, ...] = ()
+        part_vectors = None
         if vector is None:
-            vector = self.signals.embed(self.semantic_text(text, place))
+            parts = tuple(safety_parts(text))
+            vectors = self.signals.embed_all([self.semantic_text(text, place), *parts])
+            vector, part_vectors = vectors[0], vectors[1:]
         foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
         reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign)
-        return Understood(reading, place, norm, frozenset(asked))
+        return Understood(reading, place, norm, frozenset(asked), parts, part_vectors)
 
     def semantic_text(self, text: str, place: Place | None = None) -> str:
-        return semantic_text(self.gazetteer, text, place)
+        return semantic_text(self.gazetteer, self.normaliser, text, place)
 
-    def _distress_in_a_part(self, text: str) -> Decision | None:
+    def _distress_in_a_part(self, parts: tuple[str, ...], vectors: np.ndarray | None) -> Decision | None:
         """A cry for help inside a longer message: each sentence or clause is also read on its own.
 
         A story about school with one sentence of distress in the middle reads, as a whole,
         like a question about school; that sentence alone reads as what it is. Returns the
         part closest to distress (`bot.fit` chooses the bars on this same reading).
         """
-        parts = safety_parts(text)
-        if not parts:
+        if not parts or vectors is None:
             return None
-        vectors = self.signals.semantic.cache.encoder.encode(parts)
         decisions = [decide(self.understand(part, vector=vector).reading, self.policy, self._topic_sizes, part=True)
                      for part, vector in zip(parts, vectors, strict=True)]
         best = max(decisions, key=lambda d: (d.kind == HELPLINE, d.safety_probability))

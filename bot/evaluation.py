@@ -20,7 +20,9 @@ CONFIDENT = (ANSWER, SERVICE, ASK_LOCATION)
 # The regression set's bars (knowledge/eval.yaml), with a margin below what the engine reaches.
 # Top-1 is the loosest: when unsure of the entry, the engine shows its theme with the entry
 # among the buttons (counted as reached, not top-1) rather than guess; wrong answers stay tight.
-BARS = {"top1": 0.82, "confident_wrong": 0.04, "declined": 0.90}
+# Declines: the helplines' bar counts a missed distress message as four false alarms, so a few
+# off-topic messages near distress in meaning ("mal de dos quel médicament") get the helplines.
+BARS = {"top1": 0.82, "confident_wrong": 0.04, "declined": 0.87}
 # Distress sets: helplines for nearly every distress message, few false alarms.
 SAFETY_BARS = {"helpline": 0.98, "false_alarm": 0.05}
 

@@ -1,14 +1,18 @@
 """Fit the policy: learn, from data no signal was tuned on, how far to trust the signals.
 
 The data: every question of the FAQ (but the titles), each asked to an engine built
-without its fold of questions (5 folds), so both signals see it as new; and the messages
-of `knowledge/fit/` that the bot must decline, or must not take for distress. The FAQ's
-own question sets (`eval.yaml`, the blind sets) are never used here: they measure.
+without its fold of questions (5 folds), so both signals see it as new; the messages of
+`knowledge/fit/` that the bot must decline, or must not take for distress; and the question
+sets listed in `knowledge/fit/sets.yaml`, messages written as families write them, asked to
+the whole FAQ. The sets still blind are never listed there: they measure.
 
-From the signals' features two logistic models are fitted (entry, safety), then the bars
-are chosen on the same held-out reading: the lowest answer and theme bars that keep
-confident wrong replies under a target, the suggestion bar that keeps declines declined,
-and the helpline bar that keeps nearly every distress message.
+From the signals' features two small models are fitted (entry, safety), then the bars are
+chosen on held-out predictions (each fold predicted by models fitted on the others): the
+lowest answer and theme bars that keep confident wrong replies under a target, the
+suggestion bar that keeps declines declined, and the helpline bar that keeps nearly every
+distress message. The entry bars are chosen on the sets' messages when there are enough of
+them: a FAQ wording held out still has its paraphrases in the index, and is easier than
+what families send.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.decision import NO_OVERVIEW_TOPICS, best_topic
+from bot.decision import NO_OVERVIEW_TOPICS, asks_another, best_topic
+from bot.evaluation import Question, load_questions
 from bot.knowledge import KnowledgeBase
 from bot.loader import SAFETY_TOPIC, load_knowledge
-from bot.policy import POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
+from bot.policy import FIT_DIR, POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
 from bot.semantic import EmbeddingCache
 from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES
+from bot.yaml_source import YamlError, load_yaml
 
 FOLDS = 5
 # Targets on the held-out reading. Blind questions are harder than the FAQ's own wordings,
@@ -46,6 +52,9 @@ L2 = 1.0  # for fit_logistic, kept for a plain logistic model (tests, comparison
 DISTRESS_WEIGHT = 4.0  # a missed distress message weighs more than a false alarm
 # Declines are few beside the FAQ's questions, and a confident reply to one is the worst error.
 DECLINE_WEIGHT = 4.0
+SETS_FILE = "sets.yaml"  # in knowledge/fit/: the question sets the fit learns from
+FIT_SETS = f"knowledge/{FIT_DIR}/{SETS_FILE}"
+MIN_SET_MESSAGES = 200  # answerable or to decline: enough to choose the entry bars on the sets
 
 
 def fold_of(text: str, folds: int = FOLDS) -> int:
@@ -71,10 +80,12 @@ class Sample:
     """One held-out message as the engine read it."""
 
     fold: int
-    expected: str | None  # entry id, or None for a message to decline
-    topic: str | None
+    right: frozenset[str]  # the right entries (empty: to decline, or only its theme is known)
+    right_topics: frozenset[str]  # the right themes
+    by_topic: bool  # only the theme is known (the blind sets): the entry model does not learn from it
+    from_set: bool  # a message of a question set, not a FAQ wording
     distress: bool
-    ordinary: bool  # from the bank of ordinary messages with strong words
+    ordinary: bool  # must not get the helplines, whatever else it is
     rows: np.ndarray
     ids: tuple[str, ...]
     topics: tuple[str, ...]
@@ -82,23 +93,92 @@ class Sample:
     part_rows: np.ndarray  # the safety rows of its sentences and clauses, read one by one
     triggers: tuple[bool, ...]  # whether the whole, then each part, holds a trigger phrase
 
+    @property
+    def decline(self) -> bool:
+        return not self.right and not self.right_topics and not self.distress and not self.ordinary
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A message to read, and what is known of the right reply."""
+
+    text: str
+    right: frozenset[str] = frozenset()
+    right_topics: frozenset[str] = frozenset()
+    by_topic: bool = False
+    from_set: bool = False
+    distress: bool = False
+    ordinary: bool = False
+
+
+def read_sets(root: Path, kb: KnowledgeBase, progress=print) -> list[Labelled]:
+    """The messages of the question sets listed in knowledge/fit/sets.yaml, labelled."""
+    listing = root / FIT_DIR / SETS_FILE
+    if not listing.exists():
+        return []
+    try:
+        paths = (load_yaml(listing) or {}).get("sets") or []
+    except (YamlError, AttributeError) as exc:
+        progress(f"  {FIT_DIR}/{SETS_FILE} illisible ({exc}) : aucun jeu de questions appris")
+        return []
+    found: list[Labelled] = []
+    for name in paths:
+        path = (listing.parent / str(name)).resolve()
+        try:
+            questions = load_questions(path)
+        except (OSError, YamlError, ValueError, KeyError, TypeError) as exc:
+            progress(f"  jeu ignoré : {name} ({exc})")
+            continue
+        found += [labelled(q, kb) for q in questions]
+    return found
+
+
+def labelled(question: Question, kb: KnowledgeBase) -> Labelled:
+    kind = question.kind
+    if kind in ("decline", "helpline", "ordinary"):
+        return Labelled(question.text, from_set=True, distress=kind == "helpline", ordinary=kind == "ordinary")
+    if question.by_topic:
+        topics = frozenset(question.expected)
+        return Labelled(question.text, right_topics=topics, by_topic=True, from_set=True,
+                        distress=topics == {SAFETY_TOPIC})
+    right = frozenset(i for i in question.expected if i in kb.entries)
+    topics = frozenset(kb.entries[i].topic for i in right)
+    return Labelled(question.text, right, topics, from_set=True, distress=bool(topics) and topics <= {SAFETY_TOPIC})
+
 
 def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: int = FOLDS,
                  progress=print) -> list[Sample]:
     from bot.engine import Engine, safety_parts, semantic_text  # the same reading as the bot's, fold by fold
     from bot.places import Gazetteer
+    from bot.text import Normaliser
 
-    questions = [(q, e.id, e.topic) for e in kb.entries.values()
-                 for q in (*e.questions[1:], *(t.title for t in e.translations.values()))]
+    faq = [Labelled(q, frozenset({e.id}), frozenset({e.topic}), distress=e.topic == SAFETY_TOPIC)
+           for e in kb.entries.values() for q in (*e.questions[1:], *(t.title for t in e.translations.values()))]
     banks = ContrastBanks.load(root)
     declines, ordinary = list(banks.declines), list(banks.ordinary)
-    others = [(m, None, None, False) for m in declines] + [(m, None, None, True) for m in ordinary]
-    texts = [q for q, _, _ in questions] + [m for m, *_ in others]
+    bank_items = [Labelled(m) for m in declines] + [Labelled(m, ordinary=True) for m in ordinary]
+    faq_texts = {item.text for item in faq}
+    sets = [item for item in read_sets(root, kb, progress) if item.text not in faq_texts]
+    texts = list(dict.fromkeys(item.text for item in (*faq, *bank_items, *sets)))
     parts = {text: safety_parts(text) for text in texts}
     places = Gazetteer(kb)  # the same in every fold
-    read_as = {text: semantic_text(places, text) for text in texts}  # as the bot reads: without its place
+    normaliser = Normaliser(kb.language)
+    read_as = {text: semantic_text(places, normaliser, text) for text in texts}  # as the bot reads it
     every = list(dict.fromkeys([*read_as.values(), *(p for found in parts.values() for p in found)]))
     vectors = dict(zip(every, cache.vectors(every), strict=True))  # one batch for all
+
+    def sample(engine: Engine, item: Labelled, fold: int) -> Sample:
+        reading = engine.understand(item.text, vector=vectors[read_as[item.text]]).reading
+        part_readings = [engine.understand(p, vector=vectors[p]).reading for p in parts[item.text]]
+        part_rows = [r.safety_row for r in part_readings]
+        return Sample(
+            fold, item.right, item.right_topics, item.by_topic, item.from_set, item.distress, item.ordinary,
+            reading.rows, tuple(e.id for e in reading.entries), tuple(e.topic for e in reading.entries),
+            reading.safety_row,
+            np.vstack(part_rows) if part_rows else np.zeros((0, len(reading.safety_row))),
+            tuple(r.trigger_entry is not None for r in (reading, *part_readings)),
+        )
+
     samples: list[Sample] = []
     for fold in range(folds):
         progress(f"  pli {fold + 1}/{folds}…")
@@ -107,21 +187,12 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
             tuple(m for m in ordinary if fold_of(m, folds) != fold),
         )
         engine = Engine(without_fold(kb, fold, folds), cache=cache, banks=held_in)
-        items = [(q, i, t, False) for q, i, t in questions] + others
-        for text, expected, topic, is_ordinary in items:
-            if fold_of(text, folds) != fold:
-                continue
-            reading = engine.understand(text, vector=vectors[read_as[text]]).reading
-            part_readings = [engine.understand(p, vector=vectors[p]).reading for p in parts[text]]
-            part_rows = [r.safety_row for r in part_readings]
-            triggers = tuple(r.trigger_entry is not None for r in (reading, *part_readings))
-            samples.append(Sample(
-                fold, expected, topic, topic == SAFETY_TOPIC, is_ordinary, reading.rows,
-                tuple(e.id for e in reading.entries), tuple(e.topic for e in reading.entries),
-                reading.safety_row,
-                np.vstack(part_rows) if part_rows else np.zeros((0, len(reading.safety_row))),
-                triggers,
-            ))
+        samples += [sample(engine, item, fold) for item in (*faq, *bank_items) if fold_of(item.text, folds) == fold]
+    if sets:
+        # Messages families wrote are not FAQ wordings: they are asked to the whole FAQ.
+        progress(f"  {len(sets)} messages des jeux de questions…")
+        engine = Engine(kb, cache=cache, banks=banks)
+        samples += [sample(engine, item, fold_of(item.text, folds)) for item in sets]
     return samples
 
 
@@ -185,11 +256,14 @@ class Outcome:
     """The held-out reading of one message once the models are fitted."""
 
     p_top: float
+    p_answer: float  # p_top, or 0 when the top entry answers another ask than the message's
     top_right: bool
     p_topic: float
     topic_right: bool
     overview_possible: bool
     decline: bool
+    from_set: bool
+    by_topic: bool  # only the theme is known: `top_right` means "an entry of the right theme"
     p_safety: float  # the highest of the whole and its parts
     p_whole: float  # the whole message
     p_part: float  # the highest of its sentences read one by one (0 when it has one)
@@ -214,12 +288,14 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str
             topic, p_topic = best_topic(tuple(s.topics[i] for i in order), tuple(float(p[i]) for i in order))
             top = s.ids[order[0]]
             p_top = float(p[order[0]])
+            p_answer = 0.0 if asks_another(s.rows, s.topics, int(order[0])) else p_top
         else:
-            topic, p_topic, top, p_top = "", 0.0, "", 0.0
+            topic, p_topic, top, p_top, p_answer = "", 0.0, "", 0.0, 0.0
+        top_right = top in s.right or (s.by_topic and top in s.ids and s.topics[s.ids.index(top)] in s.right_topics)
         result.append(Outcome(
-            p_top, top == s.expected, p_topic, topic == s.topic,
+            p_top, p_answer, top_right, p_topic, topic in s.right_topics,
             sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS,
-            s.expected is None, *_p_safety(safety, s),
+            s.decline, s.from_set, s.by_topic, *_p_safety(safety, s),
             s.distress, s.ordinary,
         ))
     return result
@@ -247,25 +323,32 @@ def _lowest_bar(values: np.ndarray, wrong: np.ndarray, budget: float) -> float:
     return float(ranked[fits[-1]]) if len(fits) else 1.01
 
 
-def _helpline_bar(distress: np.ndarray, ordinary: np.ndarray) -> float:
-    """The bar with the least cost: MISS_COST x missed distress rate + false alarm rate."""
+def _helpline_bar(distress: np.ndarray, harmless: list[np.ndarray]) -> float:
+    """The bar with the least cost: MISS_COST x missed distress rate + each false alarm rate."""
     if not len(distress):
         return 0.5
     candidates = np.unique(distress)
     missed = np.array([(distress < t).mean() for t in candidates])
-    alarms = np.array([(ordinary >= t).mean() for t in candidates]) if len(ordinary) else np.zeros(len(candidates))
+    alarms = sum((np.array([(group >= t).mean() for t in candidates]) for group in harmless if len(group)),
+                 np.zeros(len(candidates)))
     return float(candidates[int(np.argmin(MISS_COST * missed + alarms))])
 
 
 def choose_bars(outs: list[Outcome]) -> Bars:
     # Distress messages are the helplines' to take; ordinary ones only train the safety model.
     engaged = [o for o in outs if not o.distress and not o.ordinary]
+    written = [o for o in engaged if o.from_set]
+    if len(written) >= MIN_SET_MESSAGES and any(o.decline for o in written):
+        engaged = written  # messages as families write them: the FAQ's held-out wordings are easier
     n = len(engaged)
-    p_top = np.array([o.p_top for o in engaged])
-    wrong_top = np.array([not o.top_right for o in engaged], dtype=float)
-    answer = _lowest_bar(p_top, wrong_top, ANSWER_WRONG * n)
-    answered_wrong = float(((p_top >= answer) * wrong_top).sum())
-    rest = [o for o in engaged if o.p_top < answer and o.overview_possible]
+    # The answer bar needs the right entry: a set that names only the theme would count a
+    # sibling's answer ("where?" answered with "what is it?") as right.
+    known = [o for o in engaged if not o.by_topic]
+    p_top = np.array([o.p_answer for o in known])
+    wrong_top = np.array([not o.top_right for o in known], dtype=float)
+    answer = _lowest_bar(p_top, wrong_top, ANSWER_WRONG * len(known))
+    answered_wrong = float(((p_top >= answer) * wrong_top).sum()) * n / max(len(known), 1)
+    rest = [o for o in engaged if o.p_answer < answer and o.overview_possible]
     theme = _lowest_bar(
         np.array([o.p_topic for o in rest]),
         np.array([not o.topic_right for o in rest], dtype=float),
@@ -274,44 +357,60 @@ def choose_bars(outs: list[Outcome]) -> Bars:
     declines = np.array(sorted(o.p_top for o in engaged if o.decline))
     suggest = float(np.quantile(declines, DECLINED)) + 1e-6 if len(declines) else 0.5
     distress = [o for o in outs if o.distress]
-    ordinary = [o for o in outs if o.ordinary]
+    # False alarms are counted twice over: on ordinary messages with strong words (the hardest),
+    # and on the questions families wrote (long stories, where one sentence can sound alarming).
+    harmless = [[o for o in outs if o.ordinary], [o for o in outs if o.from_set and not o.distress and not o.ordinary]]
     # The whole message first; then its sentences read alone, a noisier reading (many chances
     # per message, little context), whose bar is never below the whole's; then trigger phrases.
-    safety = _helpline_bar(np.array([o.p_whole for o in distress]), np.array([o.p_whole for o in ordinary]))
-    part = _best_bar(distress, ordinary, [o.p_part for o in outs if o.p_part >= safety], safety,
+    safety = _helpline_bar(np.array([o.p_whole for o in distress]),
+                           [np.array([o.p_whole for o in group]) for group in harmless])
+    part = _best_bar(distress, harmless, [o.p_part for o in outs if o.p_part >= safety], safety,
                      lambda o, bar: o.p_whole >= safety or o.p_part >= bar)
-    trigger = _best_bar(distress, ordinary, [o.p_trigger for o in outs if 0.0 < o.p_trigger < safety], safety,
+    trigger = _best_bar(distress, harmless, [o.p_trigger for o in outs if 0.0 < o.p_trigger < safety], safety,
                         lambda o, bar: o.p_whole >= safety or o.p_part >= part or o.p_trigger >= bar)
     line = float(np.quantile([o.p_safety for o in distress], 1 - HELPLINE_LINE_RECALL)) if distress else 1.01
     return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety,
                 safety_line=min(line, safety), safety_trigger=trigger, safety_part=part)
 
 
-def _best_bar(distress: list[Outcome], ordinary: list[Outcome], candidates: list[float], default: float,
+def _best_bar(distress: list[Outcome], harmless: list[list[Outcome]], candidates: list[float], default: float,
               fires: Callable[[Outcome, float], bool]) -> float:
     """Among the candidates (and the default), the bar with the least cost, as `_helpline_bar`:
-    a missed distress message costs MISS_COST false alarms on ordinary messages."""
+    a missed distress message costs MISS_COST false alarms in each group of harmless messages."""
     best, best_cost = default, np.inf
     for bar in (default, *np.unique(candidates)):
         def rate(outs: list[Outcome], bar: float = float(bar)) -> float:
             return float(np.mean([fires(o, bar) for o in outs])) if outs else 0.0
-        cost = MISS_COST * (1.0 - rate(distress)) + rate(ordinary)
+        cost = MISS_COST * (1.0 - rate(distress)) + sum(rate(group) for group in harmless)
         if cost < best_cost - 1e-12:
             best, best_cost = float(bar), cost
     return best
 
 
 def figures(outs: list[Outcome], bars: Bars) -> dict:
-    """What the fitted policy reaches on its own held-out reading (optimistic: it chose the bars)."""
-    answerable = [o for o in outs if not o.decline and not o.distress]
-    declines = [o for o in outs if o.decline and not o.ordinary]
+    """What the fitted policy reaches on held-out predictions (optimistic: it chose the bars on
+    them). `written_*`: the messages of the question sets alone, as families write them."""
+    answerable = [o for o in outs if not o.decline and not o.distress and not o.ordinary]
+    declines = [o for o in outs if o.decline]
     ordinary = [o for o in outs if o.ordinary]
     distress = [o for o in outs if o.distress]
 
     def share(part: int, whole: int) -> float:
         return round(100 * part / max(whole, 1), 1)
 
-    answered = [o for o in answerable if o.p_top >= bars.answer]
+    def reached(o: Outcome) -> bool:  # the answer, or the right theme's overview
+        if o.p_answer >= bars.answer:
+            return o.top_right
+        return o.p_topic >= bars.theme and o.overview_possible and o.topic_right
+
+    def wrong(o: Outcome) -> bool:
+        if o.p_answer >= bars.answer:
+            return not o.top_right
+        return o.p_topic >= bars.theme and o.overview_possible and not o.topic_right
+
+    answered = [o for o in answerable if o.p_answer >= bars.answer]
+    written = [o for o in answerable if o.from_set]
+    written_declines = [o for o in declines if o.from_set]
     return {
         "messages": len(outs),
         "top1_pct": share(sum(o.top_right for o in answered), len(answerable)),
@@ -321,16 +420,24 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         "helplines_pct": share(sum(o.helpline(bars) for o in distress), len(distress)),
         "false_alarms_ordinary_pct": share(sum(o.helpline(bars) for o in ordinary), len(ordinary)),
         "false_alarms_faq_pct": share(sum(o.helpline(bars) for o in answerable), len(answerable)),
+        "written_false_alarms_pct": share(sum(o.helpline(bars) for o in written + written_declines),
+                                          len(written) + len(written_declines)),
         "numbers_shown_pct": share(sum(o.p_safety >= bars.safety_line for o in distress), len(distress)),
+        "written_messages": len(written) + len(written_declines),
+        "written_reached_pct": share(sum(reached(o) for o in written), len(written)),
+        "written_confident_wrong_pct": share(sum(wrong(o) for o in written + written_declines),
+                                             len(written) + len(written_declines)),
+        "written_declined_pct": share(sum(o.p_top < bars.suggest for o in written_declines), len(written_declines)),
     }
 
 
 def fit_models(samples: list[Sample]) -> tuple[Model, Model]:
-    """The entry model (on FAQ questions and declines) and the safety model (on every message)."""
-    trained = [s for s in samples if len(s.ids) and not s.ordinary]  # ordinary ones may be answerable
+    """The entry model (on messages whose right entry is known, and declines) and the safety
+    model (on every message)."""
+    trained = [s for s in samples if len(s.ids) and not s.ordinary and not s.by_topic]
     rows = np.vstack([s.rows for s in trained])
-    labels = np.concatenate([[float(i == s.expected) for i in s.ids] for s in trained])
-    weights = np.concatenate([[DECLINE_WEIGHT if s.expected is None else 1.0] * len(s.ids) for s in trained])
+    labels = np.concatenate([[float(i in s.right) for i in s.ids] for s in trained])
+    weights = np.concatenate([[DECLINE_WEIGHT if s.decline else 1.0] * len(s.ids) for s in trained])
     entry = fit_network(ENTRY_FEATURES, rows, labels, weights)
     safety_labels = np.array([float(s.distress) for s in samples])
     safety_rows = np.vstack([s.safety_row for s in samples])

@@ -57,6 +57,7 @@ SAFETY_FEATURES: tuple[str, ...] = (
     "cos_safety_vs_ordinary",  # cos_safety minus the nearest ordinary message with strong words
     "near_distress",  # share of distress messages among the nearest examples, weighted by closeness
     "foreign",
+    "length",  # log(1 + meaningful words): one word shared with a distress message is thin evidence
 )
 NEIGHBOURS = 7  # examples that vote on distress
 
@@ -119,6 +120,10 @@ class Signals:
     def embed(self, text: str) -> np.ndarray:
         return self.semantic.embed(text[:MAX_INPUT_CHARS])
 
+    def embed_all(self, texts: Sequence[str]) -> np.ndarray:
+        """Several texts in one pass of the encoder (a message and its sentences)."""
+        return self.semantic.cache.encoder.encode([t[:MAX_INPUT_CHARS] for t in texts])
+
     def read(
         self,
         vector: np.ndarray,
@@ -170,7 +175,7 @@ class Signals:
         safety_row = np.array([
             1.0 if trigger_entry else 0.0, safety_cos, safety_cos - other_cos,
             safety_lex, safety_lex - other_lex, unknown, safety_cos - nearest_ordinary,
-            self._near_distress(similarities, vector), 1.0 if foreign else 0.0,
+            self._near_distress(similarities, vector), 1.0 if foreign else 0.0, length,
         ])
         return Reading(tuple(self.entries[i] for i in pooled), rows, safety_row, trigger_entry, safety_entry)
 

@@ -236,3 +236,48 @@ def test_a_broken_training_bank_is_reported_and_the_bot_still_answers(tmp_path: 
     assert check.returncode == 1 and "fit/ordinary_strong_words.yaml:" in check.stdout, check.stdout
     asked = run_cli("ask", "--json", "--knowledge", str(knowledge), "c koi un cio")
     assert asked.returncode == 0 and '"id": "cio-quest-ce"' in asked.stdout, asked.stdout
+
+
+def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
+    """knowledge/fit/sets.yaml lists sets already used in the work; the still-blind ones
+    (benchmarks/blind3/, benchmarks/blind4/) must never be there, or they would measure nothing."""
+    from bot.fit import SETS_FILE, read_sets
+    from bot.loader import load_knowledge
+    from bot.yaml_source import load_yaml
+
+    listing = REPO / "knowledge" / "fit" / SETS_FILE
+    paths = load_yaml(listing)["sets"]
+    assert not [p for p in paths if "blind3" in p or "blind4" in p]
+    assert all((listing.parent / p).resolve().exists() for p in paths)
+    kb, _ = load_knowledge(REPO / "knowledge", check_eval=False)
+    said: list[str] = []
+    items = read_sets(REPO / "knowledge", kb, progress=said.append)
+    assert not said  # every set read
+    by_text = {item.text: item for item in items}
+    assert len(items) > 1500
+    assert any(i.right and not i.by_topic for i in items)  # eval.yaml: the entry is known
+    assert any(i.by_topic and i.right_topics and not i.right for i in items)  # blind sets: the theme only
+    assert any(i.distress for i in items) and any(i.ordinary for i in items)
+    declines = [i for i in items if not i.right and not i.right_topics and not i.distress and not i.ordinary]
+    assert len(declines) > 200 and all(i.from_set for i in by_text.values())
+
+
+def test_a_missing_set_is_said_and_skipped(tmp_path: Path) -> None:
+    from bot.fit import SETS_FILE, read_sets
+    from bot.loader import load_knowledge
+
+    knowledge = _knowledge_copy(tmp_path)
+    (knowledge / "fit" / SETS_FILE).write_text("sets:\n  - ../eval.yaml\n  - absent.yaml\n", encoding="utf-8")
+    kb, _ = load_knowledge(knowledge, check_eval=False)
+    said: list[str] = []
+    items = read_sets(knowledge, kb, progress=said.append)
+    assert len(said) == 1 and "absent.yaml" in said[0]
+    assert items and all(i.from_set for i in items)
+
+
+def test_an_answer_that_answers_another_ask_gives_way_to_the_theme(engine: Engine) -> None:
+    """'c'est où ?' must not be answered with 'c'est quoi' when the theme has the 'where' entry."""
+    reply = engine.respond("les cordées de la réussite c ou")
+    offered = {reply.entry.id if reply.entry else None, *(e.id for e in reply.choices)}
+    assert reply.decided_by != "answer" or reply.entry.id == "cordees-reussite-94", reply.decided_by
+    assert "cordees-reussite-94" in offered, reply.text
