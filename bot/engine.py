@@ -192,9 +192,10 @@ class Engine:
     @classmethod
     def load(cls, root: Path, cache_dir: Path | None = None) -> tuple[Engine, list[Problem]]:
         """The engine for a knowledge folder, with the problems found (the bot runs with what loaded)."""
+        encoder = shared_encoder()  # first: the model loads in the background meanwhile
         kb, problems = load_knowledge(root, check_eval=False)
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES)
-        cache = EmbeddingCache(shared_encoder(), cache_dir)
+        cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)
         engine = cls(kb, policy, cache, ContrastBanks.load(root), catalog)
         cache.forget_unused()
@@ -412,6 +413,7 @@ class Engine:
         spelled: tuple[str, ...] | None = None,
         words: tuple[str, ...] | None = None,
         vector: np.ndarray | None = None,
+        safety_only: bool = False,
     ) -> Understood:
         """Both signals' reading of a message, with the place it names (the fit reads through this too).
 
@@ -435,7 +437,7 @@ class Engine:
             vectors = self.signals.embed_all([self.semantic_text(text, place), *parts])
             vector, part_vectors = vectors[0], vectors[1:]
         foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
-        reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign)
+        reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign, not safety_only)
         return Understood(reading, place, norm, frozenset(asked), parts, part_vectors)
 
     def semantic_text(self, text: str, place: Place | None = None) -> str:
@@ -450,7 +452,8 @@ class Engine:
         """
         if not parts or vectors is None:
             return None
-        decisions = [decide(self.understand(part, vector=vector).reading, self.policy, self._topic_sizes, part=True)
+        decisions = [decide(self.understand(part, vector=vector, safety_only=True).reading, self.policy,
+                            self._topic_sizes, part=True)
                      for part, vector in zip(parts, vectors, strict=True)]
         best = max(decisions, key=lambda d: (d.kind == HELPLINE, d.safety_probability))
         return replace(best, step=best.step.replace("helpline", "helpline-sentence"))

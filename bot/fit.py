@@ -169,7 +169,7 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
 
     def sample(engine: Engine, item: Labelled, fold: int) -> Sample:
         reading = engine.understand(item.text, vector=vectors[read_as[item.text]]).reading
-        part_readings = [engine.understand(p, vector=vectors[p]).reading for p in parts[item.text]]
+        part_readings = [engine.understand(p, vector=vectors[p], safety_only=True).reading for p in parts[item.text]]
         part_rows = [r.safety_row for r in part_readings]
         return Sample(
             fold, item.right, item.right_topics, item.by_topic, item.from_set, item.distress, item.ordinary,

@@ -96,8 +96,8 @@ class Signals:
         self.safety_index = SafetyIndex(normaliser, kb.safety_entries)
         # Contrast banks (knowledge/fit/): what the bot must decline, and ordinary messages
         # with strong words. Closeness to them is evidence against an entry, or against distress.
-        self._declines = cache.vectors(list(declines))
-        self._ordinary = cache.vectors(list(ordinary))
+        self._banks = cache.vectors([*declines, *ordinary])  # the declines first, then the ordinary ones
+        self._declined = len(declines)
         topics = sorted({e.topic for e in self.entries})
         topic_number = {t: i for i, t in enumerate(topics)}
         self._topic_of = np.array([topic_number[e.topic] for e in self.entries], dtype=np.int64)
@@ -111,7 +111,7 @@ class Signals:
         ]
         self._safety = np.array([e.topic == SAFETY_TOPIC for e in self.entries], dtype=bool)
         self._distress_example = np.concatenate([
-            self._safety[self.semantic.owners], np.zeros(len(self._declines) + len(self._ordinary), dtype=bool)
+            self._safety[self.semantic.owners], np.zeros(len(self._banks), dtype=bool)
         ])
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
@@ -132,7 +132,10 @@ class Signals:
         safety_words: tuple[str, ...],
         asked: frozenset[str],
         foreign: bool = False,
+        entries: bool = True,
     ) -> Reading:
+        """Both readings of a message; `entries=False`: the helplines' only (a sentence of a
+        longer message, read apart for distress), without candidates."""
         similarities = self.semantic.similarities(vector)
         cos = self.semantic.closeness(similarities)
         titles = self.semantic.title_closeness(vector)
@@ -155,10 +158,16 @@ class Signals:
             sum(self.matcher.vocabulary_word(w) is None for w in words) / len(words) if words else 0.0
         )
         length = math.log1p(len(set(words)))
-        nearest_decline = float((self._declines @ vector).max()) if len(self._declines) else 0.0
-        nearest_ordinary = float((self._ordinary @ vector).max()) if len(self._ordinary) else 0.0
-        rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length, nearest_decline)
-        rows[:, -1] = 1.0 if foreign else 0.0
+        to_banks = self._banks @ vector  # the declines, then the ordinary messages: one product
+        to_declines, to_ordinary = to_banks[: self._declined], to_banks[self._declined :]
+        nearest_decline = float(to_declines.max()) if len(to_declines) else 0.0
+        nearest_ordinary = float(to_ordinary.max()) if len(to_ordinary) else 0.0
+        if entries:
+            rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length,
+                                    nearest_decline)
+            rows[:, -1] = 1.0 if foreign else 0.0
+        else:
+            rows = np.zeros((0, len(ENTRY_FEATURES)))
 
         # Helplines as a whole: closeness to the bank of distress messages, and triggers.
         trigger_entry = self.safety_index.find(safety_words)
@@ -175,9 +184,10 @@ class Signals:
         safety_row = np.array([
             1.0 if trigger_entry else 0.0, safety_cos, safety_cos - other_cos,
             safety_lex, safety_lex - other_lex, unknown, safety_cos - nearest_ordinary,
-            self._near_distress(similarities, vector), 1.0 if foreign else 0.0, length,
+            self._near_distress(similarities, to_banks), 1.0 if foreign else 0.0, length,
         ])
-        return Reading(tuple(self.entries[i] for i in pooled), rows, safety_row, trigger_entry, safety_entry)
+        candidates = tuple(self.entries[i] for i in pooled) if entries else ()
+        return Reading(candidates, rows, safety_row, trigger_entry, safety_entry)
 
     def _entry_rows(
         self,
@@ -236,9 +246,9 @@ class Signals:
             )
         return rows
 
-    def _near_distress(self, similarities: np.ndarray, vector: np.ndarray) -> float:
+    def _near_distress(self, similarities: np.ndarray, to_banks: np.ndarray) -> float:
         """Among the nearest examples (FAQ questions and both banks), the weighted share of distress."""
-        pooled = np.concatenate([similarities, self._declines @ vector, self._ordinary @ vector])
+        pooled = np.concatenate([similarities, to_banks])
         if not len(pooled):
             return 0.0
         k = min(NEIGHBOURS, len(pooled))
