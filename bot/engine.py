@@ -198,7 +198,8 @@ class Engine:
         cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)
         engine = cls(kb, policy, cache, ContrastBanks.load(root), catalog)
-        cache.forget_unused()
+        if not any(p.is_error for p in problems):  # a base left partly out still has its vectors
+            cache.forget_unused()
         return engine, problems + policy_problems + catalog_problems
 
     # --- entry points -------------------------------------------------------------------
@@ -393,7 +394,8 @@ class Engine:
         if decision.kind == ANSWER_KIND and decision.best is not None:
             reply = replace(self._for_entry(decision.best, place, score), decided_by=decision.step)
             if decision.also_asked and reply.status == ANSWER:
-                offered = {e.id: e for e in (*decision.also_asked, *reply.follow_ups) if e.id != decision.best.id}
+                also = decision.also_asked[:MAX_SUGGESTIONS]
+                offered = {e.id: e for e in (*also, *reply.follow_ups) if e.id != decision.best.id}
                 reply = replace(reply, follow_ups=tuple(offered.values()))
             return reply
         if decision.kind == THEME and decision.topic is not None:

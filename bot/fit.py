@@ -32,6 +32,7 @@ from bot.loader import SAFETY_TOPIC, load_knowledge
 from bot.policy import FIT_DIR, POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
 from bot.semantic import EmbeddingCache
 from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES
+from bot.text import MAX_INPUT_CHARS
 from bot.yaml_source import YamlError, load_yaml
 
 FOLDS = 5
@@ -121,7 +122,7 @@ def read_sets(root: Path, kb: KnowledgeBase, progress=print) -> list[Labelled]:
     except (YamlError, AttributeError) as exc:
         progress(f"  {FIT_DIR}/{SETS_FILE} illisible ({exc}) : aucun jeu de questions appris")
         return []
-    found: list[Labelled] = []
+    found: dict[str, Labelled] = {}  # one per text: a message in two sets weighs once
     for name in paths:
         path = (listing.parent / str(name)).resolve()
         try:
@@ -129,21 +130,33 @@ def read_sets(root: Path, kb: KnowledgeBase, progress=print) -> list[Labelled]:
         except (OSError, YamlError, ValueError, KeyError, TypeError) as exc:
             progress(f"  jeu ignoré : {name} ({exc})")
             continue
-        found += [labelled(q, kb) for q in questions]
-    return found
+        unknown = 0
+        for question in questions:
+            item = labelled(question, kb)
+            if item is None:
+                unknown += 1
+            elif item.text not in found or (found[item.text].by_topic and not item.by_topic):
+                found[item.text] = item  # the entry, where one set names it, over the theme alone
+        if unknown:
+            progress(f"  {name} : {unknown} question(s) ignorée(s), leur réponse attendue n'existe plus dans la FAQ")
+    return list(found.values())
 
 
-def labelled(question: Question, kb: KnowledgeBase) -> Labelled:
+def labelled(question: Question, kb: KnowledgeBase) -> Labelled | None:
+    """What a set's question says of the right reply; None when none of its expected entries or
+    themes exists (renamed since): it would otherwise read as a message to decline."""
     kind = question.kind
     if kind in ("decline", "helpline", "ordinary"):
         return Labelled(question.text, from_set=True, distress=kind == "helpline", ordinary=kind == "ordinary")
     if question.by_topic:
-        topics = frozenset(question.expected)
+        topics = frozenset(t for t in question.expected if t in kb.topics)
         return Labelled(question.text, right_topics=topics, by_topic=True, from_set=True,
-                        distress=topics == {SAFETY_TOPIC})
+                        distress=topics == {SAFETY_TOPIC}) if topics else None
     right = frozenset(i for i in question.expected if i in kb.entries)
     topics = frozenset(kb.entries[i].topic for i in right)
-    return Labelled(question.text, right, topics, from_set=True, distress=bool(topics) and topics <= {SAFETY_TOPIC})
+    if not right:
+        return None
+    return Labelled(question.text, right, topics, from_set=True, distress=topics <= {SAFETY_TOPIC})
 
 
 def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: int = FOLDS,
@@ -165,7 +178,8 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     normaliser = Normaliser(kb.language)
     read_as = {text: semantic_text(places, normaliser, text) for text in texts}  # as the bot reads it
     every = list(dict.fromkeys([*read_as.values(), *(p for found in parts.values() for p in found)]))
-    vectors = dict(zip(every, cache.vectors(every), strict=True))  # one batch for all
+    # One batch for all, each text cut where the bot cuts it (Signals.embed_all).
+    vectors = dict(zip(every, cache.vectors([t[:MAX_INPUT_CHARS] for t in every]), strict=True))
 
     def sample(engine: Engine, item: Labelled, fold: int) -> Sample:
         reading = engine.understand(item.text, vector=vectors[read_as[item.text]]).reading
@@ -188,11 +202,12 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
         )
         engine = Engine(without_fold(kb, fold, folds), cache=cache, banks=held_in)
         samples += [sample(engine, item, fold) for item in (*faq, *bank_items) if fold_of(item.text, folds) == fold]
-    if sets:
-        # Messages families wrote are not FAQ wordings: they are asked to the whole FAQ.
-        progress(f"  {len(sets)} messages des jeux de questions…")
-        engine = Engine(kb, cache=cache, banks=banks)
-        samples += [sample(engine, item, fold_of(item.text, folds)) for item in sets]
+        if sets:
+            # Messages families wrote are not FAQ wordings: they are asked to the whole FAQ, but
+            # never to banks holding them (a bank message that is also in a set: its own fold).
+            whole = Engine(kb, cache=cache, banks=held_in)
+            samples += [sample(whole, item, fold) for item in sets if fold_of(item.text, folds) == fold]
+    progress(f"  dont {len(sets)} messages des jeux de questions")
     return samples
 
 
@@ -408,13 +423,14 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
             return not o.top_right
         return o.p_topic >= bars.theme and o.overview_possible and not o.topic_right
 
-    answered = [o for o in answerable if o.p_answer >= bars.answer]
+    known = [o for o in answerable if not o.by_topic]  # "right" means the right entry
+    answered = [o for o in known if o.p_answer >= bars.answer]
     written = [o for o in answerable if o.from_set]
     written_declines = [o for o in declines if o.from_set]
     return {
         "messages": len(outs),
-        "top1_pct": share(sum(o.top_right for o in answered), len(answerable)),
-        "answered_wrong_pct": share(sum(not o.top_right for o in answered), len(answerable)),
+        "top1_pct": share(sum(o.top_right for o in answered), len(known)),
+        "answered_wrong_pct": share(sum(not o.top_right for o in answered), len(known)),
         "declined_pct": share(sum(o.p_top < bars.suggest and not o.helpline(bars) for o in declines),
                               len(declines)),
         "helplines_pct": share(sum(o.helpline(bars) for o in distress), len(distress)),
@@ -427,7 +443,8 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         "written_reached_pct": share(sum(reached(o) for o in written), len(written)),
         "written_confident_wrong_pct": share(sum(wrong(o) for o in written + written_declines),
                                              len(written) + len(written_declines)),
-        "written_declined_pct": share(sum(o.p_top < bars.suggest for o in written_declines), len(written_declines)),
+        "written_declined_pct": share(sum(o.p_top < bars.suggest and not o.helpline(bars) for o in written_declines),
+                                      len(written_declines)),
     }
 
 

@@ -110,12 +110,13 @@ def compact_identifier(directory: Path | None):
             arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
                       for name in _COMPACT_ARRAYS}
             classes = json.loads((folder / "classes.json").read_text(encoding="utf-8"))
-            if set(classes) == set(LATIN_DETECTED):
-                # Memory views of the mapped file: read one item at a time, as plain ints (four
-                # times faster than numpy's scalars), and never copied into memory.
-                return LanguageIdentifier(
-                    np.asarray(arrays["ptc"]), np.asarray(arrays["pc"]), classes, memoryview(arrays["nextmove"]),
-                    memoryview(arrays["output"]), norm_probs=True, tk_row=arrays["row"].tolist())
+            if set(classes) != set(LATIN_DETECTED):
+                raise ValueError(f"made for {classes}, not {list(LATIN_DETECTED)}")
+            # Memory views of the mapped file: read one item at a time, as plain ints (four
+            # times faster than numpy's scalars), and never copied into memory.
+            return LanguageIdentifier(
+                np.asarray(arrays["ptc"]), np.asarray(arrays["pc"]), classes, memoryview(arrays["nextmove"]),
+                memoryview(arrays["output"]), norm_probs=True, tk_row=arrays["row"].tolist())
         except (OSError, ValueError) as exc:
             if not isinstance(exc, FileNotFoundError):
                 logger.warning("Compact language model in %s ignored and rebuilt: %s", folder, exc)
@@ -129,6 +130,8 @@ def compact_identifier(directory: Path | None):
 
 def _save_compact(identifier, folder: Path) -> None:
     """Write the restricted model next to the sentence vectors, atomically per folder."""
+    if folder.exists():
+        return  # another process wrote it meanwhile
     arrays = {
         "ptc": np.ascontiguousarray(identifier.nb_ptc), "pc": np.asarray(identifier.nb_pc),
         "nextmove": np.asarray(identifier.tk_nextmove, dtype=np.uint32),

@@ -139,10 +139,12 @@ class EmbeddingCache:
 
     def forget_unused(self) -> None:
         """Drop the vectors nothing asked for since start (questions since edited or removed),
-        from memory and from the file, so that neither grows with every edit of the FAQ."""
+        from memory and from the file, once they outnumber the ones in use: neither grows with
+        every edit of the FAQ, and what other users of the folder still need (the fit's
+        messages, a test's copy of the base) is not encoded again at each start."""
         with self._lock:
             stale = self._vectors.keys() - self._used
-            if not stale:
+            if len(stale) <= len(self._used):
                 return
             for key in stale:
                 del self._vectors[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +147,9 @@ def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_
         for identifier in (first, restarted):
             language, probability = identifier.classify(text)
             assert language == expected[0] and abs(probability - expected[1]) < 1e-4, text
+    (folder / "classes.json").write_text('["fr", "de"]', encoding="utf-8")  # made for other languages
+    assert compact_identifier(tmp_path).classify(texts[2])[0] == "es"
+    assert set(json.loads((folder / "classes.json").read_text(encoding="utf-8"))) == set(LATIN_DETECTED)
     (folder / "nextmove.npy").write_bytes(b"broken")
     rebuilt = compact_identifier(tmp_path)
     assert rebuilt.classify(texts[0])[0] == "en"

@@ -87,28 +87,59 @@ def test_other_languages_reach_their_french_theme(engine: Engine, question: str,
     assert reply.topic == topic or (reply.entry is not None and reply.entry.topic == topic), reply.decided_by
 
 
-def test_vectors_nothing_asks_for_any_more_are_forgotten(tmp_path: Path) -> None:
-    """A question edited in the FAQ leaves its old vector behind: the next start drops it,
-    from memory and from the file, so neither grows with every edit."""
-    EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path).vectors(["ancienne question", "question gardée"])
-    restarted = EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path)
-    restarted.vectors(["question gardée"])
-    restarted.forget_unused()
+def test_vectors_nothing_asks_for_any_more_are_forgotten_once_they_outnumber_the_rest(tmp_path: Path) -> None:
+    """A question edited in the FAQ leaves its old vector behind: once such vectors outnumber the
+    ones in use, a start drops them, from memory and from the file. Fewer stay (another user of
+    the folder, the fit or a copy of the base, may still need them)."""
+    EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path).vectors(["ancienne 1", "question gardée"])
+    few = EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path)
+    few.vectors(["question gardée"])
+    few.forget_unused()
+    with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as data:
+        assert len(data["keys"]) == 2  # one stale for one in use: kept
+    EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path).vectors(["ancienne 2", "ancienne 3"])
+    many = EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path)
+    many.vectors(["question gardée"])
+    many.forget_unused()
     with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as data:
         assert len(data["keys"]) == 1
     again = CountingEncoder(shared_encoder())
-    EmbeddingCache(again, tmp_path).vectors(["question gardée", "ancienne question"])
-    assert again.encoded == ["ancienne question"]  # gone from the file, encoded anew
+    EmbeddingCache(again, tmp_path).vectors(["question gardée", "ancienne 1"])
+    assert again.encoded == ["ancienne 1"]  # gone from the file, encoded anew
 
 
-def test_a_started_engine_keeps_only_the_vectors_it_uses(tmp_path: Path) -> None:
+def _stale_cache(folder: Path, count: int) -> None:
+    """A cache file of the current model holding `count` vectors of texts no base has."""
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = np.array([f"stale{i:019d}" for i in range(count)], dtype="U24")
+    vectors = np.zeros((count, 512), dtype=np.float16)
+    np.savez(folder / CACHE_FILE, model=np.array(shared_encoder().version), keys=keys, vectors=vectors)
+
+
+def test_a_started_engine_forgets_what_no_question_uses(tmp_path: Path) -> None:
     knowledge = Path(__file__).resolve().parent.parent / "knowledge"
-    stale = EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path)
-    stale.vectors(["une question retirée de la FAQ depuis"])
-    engine, _ = Engine.load(knowledge, tmp_path)
-    with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as data:
-        kept = len(data["keys"])
-    assert kept >= len(engine.signals.semantic.matrix)  # the FAQ's wordings, and the banks
-    again = CountingEncoder(shared_encoder())
-    EmbeddingCache(again, tmp_path).vectors(["une question retirée de la FAQ depuis"])
-    assert again.encoded == ["une question retirée de la FAQ depuis"]
+    real = EmbeddingCache(shared_encoder(), tmp_path / "real")
+    Engine(Engine.load(knowledge)[0].kb, cache=real)  # encodes the base once, in this folder
+    with np.load(real.path, allow_pickle=False) as data:
+        in_use = len(data["keys"])
+    stale = 20000  # more than the base and its banks use
+    with np.load(real.path, allow_pickle=False) as data:
+        keys = np.concatenate([data["keys"], np.array([f"stale{i:019d}" for i in range(stale)], dtype="U24")])
+        vectors = np.concatenate([data["vectors"], np.zeros((stale, 512), dtype=np.float16)])
+    np.savez(real.path, model=np.array(shared_encoder().version), keys=keys, vectors=vectors)
+    Engine.load(knowledge, tmp_path / "real")
+    with np.load(real.path, allow_pickle=False) as data:
+        kept = [str(k) for k in data["keys"]]
+    assert not [k for k in kept if k.startswith("stale")] and len(kept) >= in_use
+
+
+def test_a_base_left_partly_out_forgets_nothing(tmp_path: Path) -> None:
+    import shutil
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "knowledge", knowledge)
+    (knowledge / "faq" / "cio.yaml").write_text("topic: cio\nentries: [\n", encoding="utf-8")
+    _stale_cache(tmp_path / "cache", 20000)
+    Engine.load(knowledge, tmp_path / "cache")
+    with np.load(tmp_path / "cache" / CACHE_FILE, allow_pickle=False) as data:
+        assert sum(str(k).startswith("stale") for k in data["keys"]) == 20000
