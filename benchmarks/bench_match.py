@@ -33,8 +33,8 @@ from rapidfuzz import fuzz, process, utils
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.engine import Engine  # noqa: E402
-from bot.evaluation import load_questions  # noqa: E402
+from bot.maintainers.evaluation import load_questions  # noqa: E402
+from bot.understanding.engine import Engine  # noqa: E402
 
 NAIVE_CUTOFF = 80.0
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

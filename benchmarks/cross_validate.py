@@ -3,7 +3,7 @@
 The FAQ's questions are split into K folds; each fold in turn is taken out of the base,
 the engine is rebuilt without it and asked those questions. Titles (the first question)
 always stay: they are the buttons. This measures generalisation without touching the
-question sets. The shipped policy was fitted on this same reading (bot/fit.py): the figures
+question sets. The shipped policy was fitted on this same reading (bot/maintainers/fit.py): the figures
 are optimistic for the decision's bars, honest for the signals.
 
 Run:  python benchmarks/cross_validate.py            (5 folds, about 20 s)
@@ -20,9 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.engine import SUGGEST, Engine  # noqa: E402
-from bot.evaluation import CONFIDENT  # noqa: E402
-from bot.fit import fold_of, without_fold  # noqa: E402
+from bot.maintainers.evaluation import CONFIDENT  # noqa: E402
+from bot.maintainers.fit import fold_of, without_fold  # noqa: E402
+from bot.understanding.engine import SUGGEST, Engine  # noqa: E402
 
 
 def outcome(engine: Engine, question: str, expected: str) -> str:

@@ -8,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.engine import Engine, Reply
 from bot.settings import Settings, SettingsError
+from bot.understanding.engine import Engine, Reply
 
 TELEGRAM_NOTE = (
     "(Mode terminal : aucun TELEGRAM_BOT_TOKEN n'est défini. Pour brancher Telegram, "
@@ -63,10 +63,10 @@ def _engine(knowledge: Path | None, quiet: bool = False) -> Engine:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.languages import Catalog
-    from bot.loader import load_knowledge
-    from bot.policy import ContrastBanks, load_policy
-    from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES
+    from bot.knowledge.loader import load_knowledge
+    from bot.understanding.languages import Catalog
+    from bot.understanding.policy import ContrastBanks, load_policy
+    from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES
 
     root = args.knowledge or Settings.from_env().knowledge_dir
     kb, problems = load_knowledge(root)
@@ -95,15 +95,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(reply_json(question, reply), ensure_ascii=False), flush=True)
         else:
-            from bot.console import render
+            from bot.maintainers.console import render
 
             print(render(reply) + "\n", flush=True)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, format_scores, load_questions
-    from bot.yaml_source import YamlError
+    from bot.knowledge.yaml_source import YamlError
+    from bot.maintainers.evaluation import evaluate, format_scores, load_questions
 
     engine = _engine(args.knowledge)
     root = args.knowledge or Settings.from_env().knowledge_dir
@@ -120,8 +120,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from bot.fit import FIT_SETS, run_fit
-    from bot.semantic import EmbeddingCache, shared_encoder
+    from bot.maintainers.fit import FIT_SETS, run_fit
+    from bot.understanding.semantic import EmbeddingCache, shared_encoder
 
     settings = Settings.from_env()
     root = args.knowledge or settings.knowledge_dir
@@ -154,7 +154,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, note: str | None = None) -> int:
-    from bot.console import run_console
+    from bot.maintainers.console import run_console
 
     return run_console(lambda: _engine(getattr(args, "knowledge", None)), note=note)
 
@@ -167,15 +167,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Without it, anyone who finds the URL could post updates (and claim an admin's id).
         print("BOT_WEBHOOK_SECRET est obligatoire en mode webhook (voir README.md).", file=sys.stderr)
         return 2
-    from bot.telegram_app import run_telegram
+    from bot.telegram.app import run_telegram
 
     run_telegram(settings)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot.report import build_report
-    from bot.store import DB_FILE
+    from bot.maintainers.report import build_report
+    from bot.storage.store import DB_FILE
 
     settings = Settings.from_env()
     if not (settings.data_dir / DB_FILE).exists():

@@ -18,7 +18,7 @@ HELP = (
     "- « CIO » et votre ville (ou votre code postal) : le CIO le plus proche, avec son "
     "adresse et son téléphone."
 )
-# /aide adds the menu's commands under this line (see bot.telegram_handlers.help_text).
+# /aide adds the menu's commands under this line (see bot.telegram.handlers.help_text).
 HELP_COMMANDS = "Commandes :"
 CONSOLE_COMMANDS = (
     "Dans ce terminal : /themes (les thèmes), /cio (le CIO le plus proche), un numéro pour "
@@ -121,7 +121,7 @@ LOCATION_PLACEHOLDER = "Ville ou code postal"
 SEE_ALSO = "Voir aussi :"
 # Shown in Telegram's command menu (set_my_commands); the maintainer commands stay hidden.
 # The descriptions of the public commands, in the Telegram menu and in /aide. The commands
-# themselves are the table `COMMANDS` of bot/telegram_handlers.py (a test keeps both alike).
+# themselves are the table `COMMANDS` of bot/telegram/handlers.py (a test keeps both alike).
 COMMANDS = {
     "start": "Commencer",
     "aide": "Comment m'utiliser",
@@ -154,7 +154,7 @@ RELOAD_FAILED = (
     "Corrigez puis relancez /recharger."
 )
 MORE_PROBLEMS = "… et {count} autre(s) (python run_bot.py check)."
-# Languages other than French (see knowledge/i18n/ and bot/languages.py).
+# Languages other than French (see knowledge/i18n/ and bot/understanding/languages.py).
 TRANSLATED_NOTE = "Réponse traduite : la version en français fait foi."
 SHOW_FRENCH_BUTTON = "Voir en français"
 NOT_TRANSLATED = "Cette réponse n'existe qu'en français pour l'instant."

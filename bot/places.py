@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from bot.knowledge import Commune, KnowledgeBase, Service
+from bot.knowledge.model import Commune, KnowledgeBase, Service
 from bot.text import fold
 
 EARTH_RADIUS_KM = 6371.0

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.knowledge import Language
+from bot.knowledge.model import Language
 
 MAX_INPUT_CHARS = 2000  # matching reads the first lines: meaning is there
 MAX_SAFETY_CHARS = 20000  # helplines are looked for in the whole message, whatever its length

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cli_runner import SHARED_CACHE
 
-from bot.engine import Engine
+from bot.understanding.engine import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = REPO / "knowledge"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from cli_runner import run_cli
 
-from bot.loader import load_knowledge
+from bot.knowledge.loader import load_knowledge
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -284,11 +284,11 @@ def test_the_cause_in_the_faq_comes_before_its_consequences_in_eval(kb_copy: Pat
 
 
 def test_the_guide_tables_of_fields_are_made_from_the_loader_tables() -> None:
-    """Each field is declared once, in bot/loader.py; the guide's tables are made from it."""
-    from bot.loader import ENTRY, SERVICE, guide_with_tables
+    """Each field is declared once, in bot/knowledge/loader.py; the guide's tables are made from it."""
+    from bot.knowledge.loader import ENTRY, SERVICE, guide_with_tables
 
     guide = (KNOWLEDGE / "README.md").read_text(encoding="utf-8")
-    assert guide == guide_with_tables(guide), "relancez : python -m bot.loader --guide"
+    assert guide == guide_with_tables(guide), "relancez : python -m bot.knowledge.loader --guide"
     assert ENTRY.guide_table() in guide and SERVICE.guide_table() in guide
 
 

@@ -7,8 +7,8 @@ import re
 
 from cli_runner import run_cli
 
-from bot.engine import Engine
-from bot.evaluation import BARS
+from bot.maintainers.evaluation import BARS
+from bot.understanding.engine import Engine
 
 STATUSES = {"answer", "service", "ask_location", "suggest", "fallback"}
 FIELDS = {"question", "status", "id", "topic", "score", "text", "suggestions", "services"}

@@ -32,7 +32,7 @@ def test_what_families_ask_first_reaches_its_theme() -> None:
 
 
 def test_the_menu_puts_what_families_ask_most_first() -> None:
-    from bot.loader import load_knowledge
+    from bot.knowledge.loader import load_knowledge
 
     kb, _ = load_knowledge(REPO / "knowledge", check_eval=False)
     menu = list(kb.topics)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Conversation, Engine
+from bot.understanding.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Conversation, Engine
 
 
 @pytest.mark.parametrize(

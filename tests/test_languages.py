@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from cli_runner import REPO, run_cli
 
-from bot.engine import Conversation, Engine
-from bot.evaluation import load_questions
-from bot.languages import NEUTRAL_WORDS, SUPPORTED, LanguageDetector, client_language, word_languages
+from bot.maintainers.evaluation import load_questions
+from bot.understanding.engine import Conversation, Engine
+from bot.understanding.languages import NEUTRAL_WORDS, SUPPORTED, LanguageDetector, client_language, word_languages
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_
     restart reads the copy (memory-mapped) and gives the same answers; a broken copy is rebuilt."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    from bot.languages import LANGID_VERSION, LATIN_DETECTED, compact_identifier
+    from bot.understanding.languages import LANGID_VERSION, LATIN_DETECTED, compact_identifier
 
     packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     packaged.set_languages(list(LATIN_DETECTED))

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.engine import SERVICE, Conversation, Engine
 from bot.places import distance_km
 from bot.text import fold
+from bot.understanding.engine import SERVICE, Conversation, Engine
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 COMMUNES = yaml.safe_load((KNOWLEDGE / "communes.yaml").read_text(encoding="utf-8"))["communes"]

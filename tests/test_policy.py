@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from cli_runner import REPO, run_cli
 
-from bot.decision import ANSWER, DECLINE, HELPLINE, SUGGEST, THEME, decide
-from bot.engine import FALLBACK, Engine
-from bot.engine import SUGGEST as SUGGEST_STATUS
-from bot.knowledge import Entry
-from bot.policy import POLICY_FILE, Bars, Model, Policy, cautious, fingerprint, load_policy
-from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading
+from bot.knowledge.model import Entry
+from bot.understanding.decision import ANSWER, DECLINE, HELPLINE, SUGGEST, THEME, decide
+from bot.understanding.engine import FALLBACK, Engine
+from bot.understanding.engine import SUGGEST as SUGGEST_STATUS
+from bot.understanding.policy import POLICY_FILE, Bars, Model, Policy, cautious, fingerprint, load_policy
+from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading
 
 
 def _entry(entry_id: str, topic: str) -> Entry:
@@ -160,7 +160,7 @@ def test_a_bare_number_without_a_list_is_never_an_answer(engine: Engine, number:
 
 
 def test_a_number_past_the_list_says_which_numbers_can_be_chosen(engine: Engine) -> None:
-    from bot.engine import Conversation
+    from bot.understanding.engine import Conversation
 
     conversation = Conversation()
     first = engine.respond("Le CIO c'est gratuit ?", conversation)
@@ -173,8 +173,8 @@ def test_a_number_past_the_list_says_which_numbers_can_be_chosen(engine: Engine)
 
 def test_adding_an_entry_changes_almost_no_other_answer(engine: Engine) -> None:
     """A new, well-formed entry with ten wordings must not upset the answers elsewhere (<= 1 %)."""
-    from bot.evaluation import load_questions
-    from bot.knowledge import Topic
+    from bot.knowledge.model import Topic
+    from bot.maintainers.evaluation import load_questions
 
     new = Entry(
         "pass-culture-quest-ce", "pass-culture",
@@ -241,9 +241,9 @@ def test_a_broken_training_bank_is_reported_and_the_bot_still_answers(tmp_path: 
 def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     """knowledge/fit/sets.yaml lists sets already used in the work; the still-blind ones
     (benchmarks/blind3/, benchmarks/blind4/) must never be there, or they would measure nothing."""
-    from bot.fit import SETS_FILE, read_sets
-    from bot.loader import load_knowledge
-    from bot.yaml_source import load_yaml
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.yaml_source import load_yaml
+    from bot.maintainers.fit import SETS_FILE, read_sets
 
     listing = REPO / "knowledge" / "fit" / SETS_FILE
     paths = load_yaml(listing)["sets"]
@@ -264,8 +264,8 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
 
 
 def test_a_missing_set_is_said_and_skipped(tmp_path: Path) -> None:
-    from bot.fit import SETS_FILE, read_sets
-    from bot.loader import load_knowledge
+    from bot.knowledge.loader import load_knowledge
+    from bot.maintainers.fit import SETS_FILE, read_sets
 
     knowledge = _knowledge_copy(tmp_path)
     (knowledge / "fit" / "renamed.yaml").write_text(

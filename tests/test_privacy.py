@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy import (
+from bot.storage.privacy import (
     EMAIL,
     NUMBER,
     PHONE,

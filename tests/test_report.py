@@ -9,8 +9,8 @@ from pathlib import Path
 
 from cli_runner import run_cli
 
-from bot.report import group_similar
-from bot.store import Store
+from bot.maintainers.report import group_similar
+from bot.storage.store import Store
 
 
 def fill(data_dir: Path) -> None:

@@ -16,7 +16,7 @@ from cli_runner import clean_env
 from fake_bot_api import DEFAULT_USER_ID, TEST_TOKEN, FakeBotApi
 
 from bot import messages
-from bot.store import DB_FILE
+from bot.storage.store import DB_FILE
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from bot.engine import Engine
-from bot.knowledge import Entry
-from bot.safety import SafetyIndex
+from bot.knowledge.model import Entry
+from bot.understanding.engine import Engine
+from bot.understanding.safety import SafetyIndex
 
 
 def _entry(entry_id: str, *triggers: str) -> Entry:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.engine import Engine
-from bot.semantic import CACHE_FILE, EmbeddingCache, SentenceEncoder, shared_encoder
+from bot.understanding.engine import Engine
+from bot.understanding.semantic import CACHE_FILE, EmbeddingCache, SentenceEncoder, shared_encoder
 
 
 class CountingEncoder:

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from cli_runner import clean_env
 
-from bot import store as store_module
-from bot.privacy import PHONE, UserKeyer
-from bot.store import DB_FILE, MIGRATIONS, Store, migrate
+from bot.storage import store as store_module
+from bot.storage.privacy import PHONE, UserKeyer
+from bot.storage.store import DB_FILE, MIGRATIONS, Store, migrate
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
@@ -368,7 +368,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
-from bot.store import Store
+from bot.storage.store import Store
 
 def tag(i):  # letters only, so masking of long numbers cannot alter it
     return "crash-" + "".join("abcdefghij"[int(d)] for d in str(i))

@@ -1,6 +1,6 @@
 """Complete conversations through the real Application, its HTTP layer and the fake Bot API.
 
-The bot is built by `bot.telegram_app.build_application`, started like `run_polling` does
+The bot is built by `bot.telegram.app.build_application`, started like `run_polling` does
 (initialize, post_init, polling, start) and talks HTTP to `tests/fake_bot_api.FakeBotApi`,
 which validates every request as Telegram would (HTML, keyboards, callback answers).
 """
@@ -31,13 +31,13 @@ from fake_bot_api import (
 from telegram import Update
 
 from bot import messages
-from bot.engine import ANSWER, SUGGEST, Engine
-from bot.flood import FloodGuard
 from bot.settings import Settings
-from bot.store import DB_FILE, Store
-from bot.telegram_app import build_application
-from bot.telegram_context import BotApplication
-from bot.telegram_handlers import PUBLIC_COMMANDS, help_text
+from bot.storage.store import DB_FILE, Store
+from bot.telegram.app import build_application
+from bot.telegram.context import BotApplication
+from bot.telegram.flood import FloodGuard
+from bot.telegram.handlers import PUBLIC_COMMANDS, help_text
+from bot.understanding.engine import ANSWER, SUGGEST, Engine
 
 REPO = Path(__file__).resolve().parent.parent
 USER = DEFAULT_USER_ID
@@ -472,7 +472,7 @@ async def test_a_5xx_goes_to_the_error_handler_and_the_bot_goes_on(
     bot.fake.fail_next("sendMessage", 500)
     [sorry] = await bot.say("c koi un cio")
     assert sorry["text"] == messages.ERROR
-    warned = [r for r in caplog.records if r.name == "bot.telegram_errors"]
+    warned = [r for r in caplog.records if r.name == "bot.telegram.errors"]
     assert warned and warned[0].levelno == logging.WARNING
     assert "private chat" in warned[0].getMessage()
     [answer] = await bot.say("c koi un cio")
@@ -498,7 +498,7 @@ async def test_a_bug_in_a_callback_is_logged_and_the_user_told(
     [sorry] = await bot.say("c koi un cio")
     assert sorry["text"] == messages.ERROR
     [record] = errors_logged(caplog)
-    assert record.name == "bot.telegram_errors" and record.exc_info is not None
+    assert record.name == "bot.telegram.errors" and record.exc_info is not None
     assert "message in a private chat" in record.getMessage()
     bot.app.bot_data.engine = engine
     [answer] = await bot.say("c koi un cio")  # the process went on

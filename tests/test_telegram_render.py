@@ -13,9 +13,9 @@ from fake_bot_api import MAX_MESSAGE_LENGTH, parse_html
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot import messages
-from bot import telegram_render as render
-from bot.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Engine, Reply
-from bot.knowledge import Entry, Link
+from bot.knowledge.model import Entry, Link
+from bot.telegram import render
+from bot.understanding.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Engine, Reply
 
 
 def entry(entry_id: str = "cio-quest-ce", title: str = "Qu'est-ce qu'un CIO ?",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import Engine
 from bot.text import fold
+from bot.understanding.engine import Engine
 
 
 def test_fold_strips_case_accents_and_punctuation() -> None:

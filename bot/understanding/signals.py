@@ -3,7 +3,7 @@
 The lexical signal (the matcher: typos, SMS, rare words, acronyms, postcodes) and the
 semantic signal (the sentence encoder: meaning, paraphrase, other languages) each rank
 the entries. Their candidates are pooled and each is described by features that the
-policy (`bot/policy.py`) turns into the probability that it is the right entry. The
+policy (`bot/understanding/policy.py`) turns into the probability that it is the right entry. The
 same is done for the helplines as a whole. Nothing here decides: it only measures.
 """
 
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.intents import IntentFinder
-from bot.knowledge import Entry, KnowledgeBase
-from bot.loader import SAFETY_TOPIC
-from bot.matcher import Matcher, tokens_of
-from bot.safety import SafetyIndex
-from bot.semantic import EmbeddingCache, SemanticIndex
+from bot.knowledge.loader import SAFETY_TOPIC
+from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import MAX_INPUT_CHARS, Normalised, Normaliser
+from bot.understanding.intents import IntentFinder
+from bot.understanding.matcher import Matcher, tokens_of
+from bot.understanding.safety import SafetyIndex
+from bot.understanding.semantic import EmbeddingCache, SemanticIndex
 
 CANDIDATES_PER_SIGNAL = 5  # each signal proposes its five best entries
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.knowledge import Entry
+from bot.knowledge.model import Entry
 from bot.text import Normaliser
 
 PREFIX_KEY = 3  # letters a one-word prefix trigger is filed under

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bot.knowledge import KnowledgeBase
-from bot.loader import Problem
-from bot.yaml_source import safe_load
+from bot.knowledge.loader import Problem
+from bot.knowledge.model import KnowledgeBase
+from bot.knowledge.yaml_source import safe_load
 
 POLICY_FILE = "policy.yaml"
 FIT_DIR = "fit"

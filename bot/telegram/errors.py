@@ -16,7 +16,7 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import messages
-from bot.telegram_render import plain
+from bot.telegram.render import plain
 
 logger = logging.getLogger(__name__)
 

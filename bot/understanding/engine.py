@@ -15,19 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from bot import messages
-from bot.decision import ANSWER as ANSWER_KIND
-from bot.decision import DECLINE, HELPLINE, THEME, Decision, decide
-from bot.decision import SUGGEST as SUGGEST_KIND
-from bot.intents import IntentFinder
-from bot.knowledge import Entry, KnowledgeBase, Link, Topic
-from bot.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
-from bot.loader import WHERE_INTENT, Problem, load_knowledge
-from bot.matcher import Matcher
+from bot.knowledge.loader import WHERE_INTENT, Problem, load_knowledge
+from bot.knowledge.model import Entry, KnowledgeBase, Link, Topic
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
-from bot.policy import ContrastBanks, Policy, cautious, load_policy
-from bot.semantic import EmbeddingCache, shared_encoder
-from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading, Signals
 from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, fold
+from bot.understanding.decision import ANSWER as ANSWER_KIND
+from bot.understanding.decision import DECLINE, HELPLINE, THEME, Decision, decide
+from bot.understanding.decision import SUGGEST as SUGGEST_KIND
+from bot.understanding.intents import IntentFinder
+from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
+from bot.understanding.matcher import Matcher
+from bot.understanding.policy import ContrastBanks, Policy, cautious, load_policy
+from bot.understanding.semantic import EmbeddingCache, shared_encoder
+from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading, Signals
 
 MAX_SUGGESTIONS = 3
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
@@ -67,7 +67,7 @@ class Reply:
     place: Place | None = None
     awaiting_place: str | None = None  # service kind the next place will answer
     topics: tuple[Topic, ...] = ()  # themes offered as numbered choices (the menu)
-    decided_by: str = "command"  # the step that chose this reply (see bot/decision.py)
+    decided_by: str = "command"  # the step that chose this reply (see bot/understanding/decision.py)
     lang: str = "fr"
     overview_of: str | None = None
 
@@ -450,7 +450,7 @@ class Engine:
 
         A story about school with one sentence of distress in the middle reads, as a whole,
         like a question about school; that sentence alone reads as what it is. Returns the
-        part closest to distress (`bot.fit` chooses the bars on this same reading).
+        part closest to distress (`bot.maintainers.fit` chooses the bars on this same reading).
         """
         if not parts or vectors is None:
             return None

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.fields import (
+from bot.knowledge.fields import (
     ID_PATTERN,
     ID_RULE,
     STALE_AFTER_DAYS,
@@ -31,7 +31,7 @@ from bot.fields import (
     url,
     verified_date,
 )
-from bot.knowledge import (
+from bot.knowledge.model import (
     LANGUAGES,
     Commune,
     Entry,
@@ -44,8 +44,9 @@ from bot.knowledge import (
     Translation,
     answer_version,
 )
+from bot.knowledge.yaml_source import LineDict, LineList, YamlError, load_yaml
+from bot.settings import PROJECT_DIR
 from bot.text import fold
-from bot.yaml_source import LineDict, LineList, YamlError, load_yaml
 
 __all__ = ["STALE_AFTER_DAYS", "Problem", "expectations", "is_valid_url", "load_knowledge"]
 
@@ -56,7 +57,7 @@ MAX_ANSWER_CHARS = 900
 POSTCODE_94 = re.compile(r"^94\d{3}$")
 SAFETY_TOPIC = "securite"
 MIN_PREFIX_LETTERS = 4  # before the "*" of a prefix trigger
-WHERE_INTENT = "endroit"  # the intent a short message naming a town asks (see bot/engine.py)
+WHERE_INTENT = "endroit"  # the intent a short message naming a town asks (see bot/understanding/engine.py)
 TRANSLATED_LANGUAGES = LANGUAGES[1:]
 # A generous box around the Val-de-Marne: catches swapped or mistyped coordinates.
 LAT_RANGE = (48.6, 48.95)
@@ -77,7 +78,7 @@ def _postcodes(item: LineDict, key: str, where: Where, required: bool) -> tuple[
     return found
 
 
-# --- the fields of each kind of item, declared once (see bot/fields.py) --------------------
+# --- the fields of each kind of item, declared once (see bot/knowledge/fields.py) --------------------
 
 ID_GUIDE = "minuscules, chiffres, tirets, 40 caractères au plus, unique dans toute la base"
 SOURCES_GUIDE = "d'où viennent les faits (liste de textes)"
@@ -402,7 +403,7 @@ def _load_outside(path: Path, report: Report) -> tuple[OutsidePlace, ...]:
 
 
 def _load_towns(path: Path, report: Report) -> tuple[OutsidePlace, ...]:
-    """The generated list of French towns outside the 94 (see bot/french_towns.py)."""
+    """The generated list of French towns outside the 94 (see bot/maintainers/french_towns.py)."""
     data = _read(path, report, required=False)
     doc = _mapping(data, path, 1, "french_towns.yaml", report) if data is not None else None
     if doc is None:
@@ -645,10 +646,10 @@ def guide_with_tables(guide: str) -> str:
     return _GUIDE_BLOCK.sub(table, guide)
 
 
-if __name__ == "__main__":  # python -m bot.loader --guide: rewrite the guide's tables of fields
+if __name__ == "__main__":  # python -m bot.knowledge.loader --guide: rewrite the guide's tables of fields
     import sys
 
     if sys.argv[1:] == ["--guide"]:
-        guide_path = Path(__file__).resolve().parent.parent / "knowledge" / "README.md"
+        guide_path = PROJECT_DIR / "knowledge" / "README.md"
         guide_path.write_text(guide_with_tables(guide_path.read_text(encoding="utf-8")), encoding="utf-8")
         print(f"{guide_path} : tableaux des champs réécrits")

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
-from bot.engine import Conversation, Engine
-from bot.flood import FloodGuard
 from bot.settings import Settings
-from bot.store import Store
+from bot.storage.store import Store
+from bot.telegram.flood import FloodGuard
+from bot.understanding.engine import Conversation, Engine
 
 VOTED_MEMORY = 200  # answers per chat whose vote is remembered, to ignore a second tap
 

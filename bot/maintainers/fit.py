@@ -25,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.decision import NO_OVERVIEW_TOPICS, asks_another, best_topic
-from bot.evaluation import Question, load_questions
-from bot.knowledge import KnowledgeBase
-from bot.loader import SAFETY_TOPIC, load_knowledge
-from bot.policy import FIT_DIR, POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
-from bot.semantic import EmbeddingCache
-from bot.signals import ENTRY_FEATURES, SAFETY_FEATURES
+from bot.knowledge.loader import SAFETY_TOPIC, load_knowledge
+from bot.knowledge.model import KnowledgeBase
+from bot.knowledge.yaml_source import YamlError, load_yaml
+from bot.maintainers.evaluation import Question, load_questions
 from bot.text import MAX_INPUT_CHARS
-from bot.yaml_source import YamlError, load_yaml
+from bot.understanding.decision import NO_OVERVIEW_TOPICS, asks_another, best_topic
+from bot.understanding.policy import FIT_DIR, POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
+from bot.understanding.semantic import EmbeddingCache
+from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES
 
 FOLDS = 5
 # Targets on the held-out reading. Blind questions are harder than the FAQ's own wordings,
@@ -45,7 +45,7 @@ DECLINED = 0.95  # share of decline messages that get "I don't know"
 # ordinary messages with strong words (the hardest to tell apart, knowledge/fit/). A message
 # under that bar but over the second one still ends with the helplines' numbers; a false
 # alarm, though, costs the family the answer it asked for. Both bars are chosen on the same
-# reading as the bot's: the whole message and each of its sentences (bot.engine.safety_parts).
+# reading as the bot's: the whole message and each of its sentences (bot.understanding.engine.safety_parts).
 MISS_COST = 4.0
 HELPLINE_LINE_RECALL = 0.99  # distress messages whose reply at least ends with the numbers
 UNITS, STEPS, LEARNING_RATE, WEIGHT_DECAY, SEED = 16, 200, 0.05, 1e-3, 0  # both models
@@ -161,9 +161,13 @@ def labelled(question: Question, kb: KnowledgeBase) -> Labelled | None:
 
 def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: int = FOLDS,
                  progress=print) -> list[Sample]:
-    from bot.engine import Engine, safety_parts, semantic_text  # the same reading as the bot's, fold by fold
     from bot.places import Gazetteer
     from bot.text import Normaliser
+    from bot.understanding.engine import (  # the same reading as the bot's, fold by fold
+        Engine,
+        safety_parts,
+        semantic_text,
+    )
 
     faq = [Labelled(q, frozenset({e.id}), frozenset({e.topic}), distress=e.topic == SAFETY_TOPIC)
            for e in kb.entries.values() for q in (*e.questions[1:], *(t.title for t in e.translations.values()))]
@@ -287,7 +291,7 @@ class Outcome:
     ordinary: bool
 
     def helpline(self, bars: Bars) -> bool:
-        """As bot.decision.decide reads it, on the whole message and on each part."""
+        """As bot.understanding.decision.decide reads it, on the whole message and on each part."""
         return (self.p_whole >= bars.safety or self.p_part >= bars.part_bar()
                 or self.p_trigger >= bars.helpline_bar(True))
 
@@ -296,7 +300,7 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str
     result = []
     for s in samples:
         p = entry.probability(s.rows) if len(s.ids) else np.zeros(0)
-        if p.sum() > 1.0:  # as bot.decision.entry_probabilities: at most one is right
+        if p.sum() > 1.0:  # as bot.understanding.decision.entry_probabilities: at most one is right
             p = p / p.sum()
         order = np.argsort(-p, kind="stable")
         if len(order):

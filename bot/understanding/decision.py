@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.knowledge import Entry
-from bot.policy import Policy
-from bot.signals import ENTRY_FEATURES, Reading
+from bot.knowledge.model import Entry
+from bot.understanding.policy import Policy
+from bot.understanding.signals import ENTRY_FEATURES, Reading
 
 HELPLINE, ANSWER, THEME, SUGGEST, DECLINE = "helpline", "answer", "theme", "suggest", "decline"
 MAX_SUGGESTIONS = 3

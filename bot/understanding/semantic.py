@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.knowledge import Entry
+from bot.knowledge.model import Entry
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot import messages
-from bot.engine import Conversation, Engine, Reply
+from bot.understanding.engine import Conversation, Engine, Reply
 
 QUIT_WORDS = {"quit", "exit", "q", "/quit", "/quitter", "quitter"}
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge import Entry, KnowledgeBase
+from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import Normalised, Normaliser, stem
 
 # A typo must keep most of the word: "cordes" -> "cordee" is 91, so short words need more.

@@ -25,9 +25,9 @@ import numpy as np
 import yaml
 
 from bot import messages
-from bot.knowledge import FRENCH, LANGUAGES
-from bot.loader import Problem
-from bot.yaml_source import safe_load
+from bot.knowledge.loader import Problem
+from bot.knowledge.model import FRENCH, LANGUAGES
+from bot.knowledge.yaml_source import safe_load
 
 SUPPORTED = LANGUAGES
 NAMES = {

@@ -1,7 +1,7 @@
 """SQLite store: question log (stats and inbox of unanswered questions), feedback, user prefs.
 
 Privacy: many users are minors. No table holds a Telegram user id; `user_prefs` is keyed by
-an HMAC of it (see `bot.privacy.UserKeyer`). Question text is kept only for the inbox
+an HMAC of it (see `bot.storage.privacy.UserKeyer`). Question text is kept only for the inbox
 (status suggest/fallback) and is masked with `mask_personal_data` first; answered questions
 keep only status, entry id and date. `purge` enforces the retention period on every table
 and `secure_delete` plus a WAL checkpoint make deletions reach the disk, not just the index.
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.privacy import UserKeyer, mask_personal_data
+from bot.storage.privacy import UserKeyer, mask_personal_data
 
 DB_FILE = "bot.sqlite3"
 STATUSES = frozenset({"answer", "service", "ask_location", "suggest", "fallback"})

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.yaml_source import LineDict, LineList
+from bot.knowledge.yaml_source import LineDict, LineList
 
 STALE_AFTER_DAYS = 365
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")

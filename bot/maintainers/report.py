@@ -14,9 +14,9 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from bot.engine import Engine
-from bot.loader import STALE_AFTER_DAYS
-from bot.store import Store
+from bot.knowledge.loader import STALE_AFTER_DAYS
+from bot.storage.store import Store
+from bot.understanding.engine import Engine
 
 SIMILAR = 80  # token_set_ratio between two normalised questions of one group
 MAX_GROUPED = 2000  # the most recent declined questions grouped (grouping is quadratic)

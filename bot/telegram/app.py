@@ -1,7 +1,7 @@
 """Wire the Telegram bot: build the Application, set up shared objects, run it.
 
-The callbacks are in `bot.telegram_handlers`, the formatting in `bot.telegram_render` and
-the error handler in `bot.telegram_errors`, the typed context in `bot.telegram_context`;
+The callbacks are in `bot.telegram.handlers`, the formatting in `bot.telegram.render` and
+the error handler in `bot.telegram.errors`, the typed context in `bot.telegram.context`;
 this module only assembles them. The engine and the store are opened in `post_init` and
 reached through the typed `bot_data`.
 """
@@ -19,12 +19,12 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, Defaults
 
-from bot.engine import Engine
 from bot.settings import Settings
-from bot.store import Store
-from bot.telegram_context import CONTEXT_TYPES, BotApplication, BotData
-from bot.telegram_handlers import menu, register
-from bot.telegram_render import NO_PREVIEW
+from bot.storage.store import Store
+from bot.telegram.context import CONTEXT_TYPES, BotApplication, BotData
+from bot.telegram.handlers import menu, register
+from bot.telegram.render import NO_PREVIEW
+from bot.understanding.engine import Engine
 
 logger = logging.getLogger(__name__)
 

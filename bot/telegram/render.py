@@ -30,9 +30,9 @@ from telegram import (
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot import messages
-from bot.engine import ANSWER, ASK_LOCATION, SERVICE, Reply
-from bot.knowledge import Entry, Link, Topic
-from bot.languages import FRENCH, NAMES, RIGHT_TO_LEFT, SUPPORTED, Catalog
+from bot.knowledge.model import Entry, Link, Topic
+from bot.understanding.engine import ANSWER, ASK_LOCATION, SERVICE, Reply
+from bot.understanding.languages import FRENCH, NAMES, RIGHT_TO_LEFT, SUPPORTED, Catalog
 
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
 MAX_CALLBACK_DATA = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)  # 64 bytes

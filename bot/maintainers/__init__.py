@@ -1,0 +1,1 @@
+"""The maintainers' tools: the terminal, evaluation, the inbox report, the fit, the towns' generator."""

@@ -1,0 +1,1 @@
+"""What the bot keeps: SQLite, and the privacy rules (masking, hashed identifiers)."""
