@@ -305,12 +305,12 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str
         order = np.argsort(-p, kind="stable")
         if len(order):
             topic, p_topic = best_topic(tuple(s.topics[i] for i in order), tuple(float(p[i]) for i in order))
-            top = s.ids[order[0]]
-            p_top = float(p[order[0]])
-            p_answer = 0.0 if asks_another(s.rows, s.topics, int(order[0])) else p_top
+            best = int(order[0])
+            p_top = float(p[best])
+            p_answer = 0.0 if asks_another(s.rows, s.topics, best) else p_top
+            top_right = s.ids[best] in s.right or (s.by_topic and s.topics[best] in s.right_topics)
         else:
-            topic, p_topic, top, p_top, p_answer = "", 0.0, "", 0.0, 0.0
-        top_right = top in s.right or (s.by_topic and top in s.ids and s.topics[s.ids.index(top)] in s.right_topics)
+            topic, p_topic, p_top, p_answer, top_right = "", 0.0, 0.0, 0.0, False
         result.append(Outcome(
             p_top, p_answer, top_right, p_topic, topic in s.right_topics,
             sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS,
@@ -417,15 +417,16 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
     def share(part: int, whole: int) -> float:
         return round(100 * part / max(whole, 1), 1)
 
-    def reached(o: Outcome) -> bool:  # the answer, or the right theme's overview
+    def confident_right(o: Outcome) -> bool | None:
+        """Whether the answer, or else the theme's overview, is right; None: neither was given."""
         if o.p_answer >= bars.answer:
             return o.top_right
-        return o.p_topic >= bars.theme and o.overview_possible and o.topic_right
+        if o.p_topic >= bars.theme and o.overview_possible:
+            return o.topic_right
+        return None
 
-    def wrong(o: Outcome) -> bool:
-        if o.p_answer >= bars.answer:
-            return not o.top_right
-        return o.p_topic >= bars.theme and o.overview_possible and not o.topic_right
+    def declined(o: Outcome) -> bool:
+        return o.p_top < bars.suggest and not o.helpline(bars)
 
     known = [o for o in answerable if not o.by_topic]  # "right" means the right entry
     answered = [o for o in known if o.p_answer >= bars.answer]
@@ -435,8 +436,7 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         "messages": len(outs),
         "top1_pct": share(sum(o.top_right for o in answered), len(known)),
         "answered_wrong_pct": share(sum(not o.top_right for o in answered), len(known)),
-        "declined_pct": share(sum(o.p_top < bars.suggest and not o.helpline(bars) for o in declines),
-                              len(declines)),
+        "declined_pct": share(sum(declined(o) for o in declines), len(declines)),
         "helplines_pct": share(sum(o.helpline(bars) for o in distress), len(distress)),
         "false_alarms_ordinary_pct": share(sum(o.helpline(bars) for o in ordinary), len(ordinary)),
         "false_alarms_faq_pct": share(sum(o.helpline(bars) for o in answerable), len(answerable)),
@@ -444,11 +444,10 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
                                           len(written) + len(written_declines)),
         "numbers_shown_pct": share(sum(o.p_safety >= bars.safety_line for o in distress), len(distress)),
         "written_messages": len(written) + len(written_declines),
-        "written_reached_pct": share(sum(reached(o) for o in written), len(written)),
-        "written_confident_wrong_pct": share(sum(wrong(o) for o in written + written_declines),
+        "written_reached_pct": share(sum(confident_right(o) is True for o in written), len(written)),
+        "written_confident_wrong_pct": share(sum(confident_right(o) is False for o in written + written_declines),
                                              len(written) + len(written_declines)),
-        "written_declined_pct": share(sum(o.p_top < bars.suggest and not o.helpline(bars) for o in written_declines),
-                                      len(written_declines)),
+        "written_declined_pct": share(sum(declined(o) for o in written_declines), len(written_declines)),
     }
 
 

@@ -77,7 +77,7 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
     if probs[0] >= bars.answer and not asks_another(reading.rows, topics, int(order[0])):
         # "c'est pour qui et c'est quand ?": the other ask's entry is offered first.
         also = tuple(reading.entries[k] for k in order[1:]
-                     if topics[k] == topics[order[0]] and reading.rows[k, _INTENT] > 0)
+                     if topics[k] == topics[order[0]] and reading.rows[k, _INTENT] > 0)[:MAX_SUGGESTIONS]
         return Decision(ANSWER, "answer", also_asked=also, **common)
     topic, p_topic = best_topic(tuple(e.topic for e in ranked), probs)
     if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS:

@@ -20,7 +20,7 @@ from bot.knowledge.model import Entry, KnowledgeBase, Link, Topic
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
 from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, fold
 from bot.understanding.decision import ANSWER as ANSWER_KIND
-from bot.understanding.decision import DECLINE, HELPLINE, THEME, Decision, decide
+from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
 from bot.understanding.intents import IntentFinder
 from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
@@ -29,7 +29,6 @@ from bot.understanding.policy import ContrastBanks, Policy, cautious, load_polic
 from bot.understanding.semantic import EmbeddingCache, shared_encoder
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading, Signals
 
-MAX_SUGGESTIONS = 3
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
 _LANG: ContextVar[str] = ContextVar("reply_language", default=FRENCH)
@@ -394,8 +393,7 @@ class Engine:
         if decision.kind == ANSWER_KIND and decision.best is not None:
             reply = replace(self._for_entry(decision.best, place, score), decided_by=decision.step)
             if decision.also_asked and reply.status == ANSWER:
-                also = decision.also_asked[:MAX_SUGGESTIONS]
-                offered = {e.id: e for e in (*also, *reply.follow_ups) if e.id != decision.best.id}
+                offered = {e.id: e for e in (*decision.also_asked, *reply.follow_ups) if e.id != decision.best.id}
                 reply = replace(reply, follow_ups=tuple(offered.values()))
             return reply
         if decision.kind == THEME and decision.topic is not None:

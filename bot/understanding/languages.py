@@ -150,10 +150,7 @@ def _save_compact(identifier, folder: Path) -> None:
     except OSError as exc:
         logger.warning("Compact language model not written to %s: %s", folder, exc)
     finally:
-        if partial.exists():
-            for child in partial.iterdir():
-                child.unlink()
-            partial.rmdir()
+        shutil.rmtree(partial, ignore_errors=True)  # gone once renamed; what is left of a failure
 
 
 class LanguageDetector:

@@ -194,9 +194,6 @@ class SemanticIndex:
         self.matrix = cache.vectors(texts) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
         self._owner = np.repeat(np.arange(len(self.entries)), [len(wordings(e)) for e in self.entries])
 
-    def embed(self, text: str) -> np.ndarray:
-        return self.cache.encoder.encode([text])[0]
-
     def title_closeness(self, vector: np.ndarray) -> np.ndarray:
         """Cosine of the message to each entry's title (its first question), in entry order."""
         if not self.entries:

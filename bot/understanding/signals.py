@@ -117,9 +117,6 @@ class Signals:
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
         ]
 
-    def embed(self, text: str) -> np.ndarray:
-        return self.semantic.embed(text[:MAX_INPUT_CHARS])
-
     def embed_all(self, texts: Sequence[str]) -> np.ndarray:
         """Several texts in one pass of the encoder (a message and its sentences)."""
         return self.semantic.cache.encoder.encode([t[:MAX_INPUT_CHARS] for t in texts])
