@@ -66,12 +66,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_knowledge
     from bot.understanding.languages import Catalog
     from bot.understanding.policy import ContrastBanks, load_policy
-    from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES
+    from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES
 
     root = args.knowledge or Settings.from_env().knowledge_dir
     kb, problems = load_knowledge(root)
     if not any(p.is_error for p in problems):  # a policy is only judged against a sound base
-        problems += load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES)[1]
+        problems += load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)[1]
     problems += Catalog.load(root)[1] + ContrastBanks.problems(root)
     for problem in problems:
         print(problem)

@@ -15,7 +15,7 @@ from bot.understanding.decision import ANSWER, DECLINE, HELPLINE, SUGGEST, THEME
 from bot.understanding.engine import FALLBACK, Engine
 from bot.understanding.engine import SUGGEST as SUGGEST_STATUS
 from bot.understanding.policy import POLICY_FILE, Bars, Model, Policy, cautious, fingerprint, load_policy
-from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading
+from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Reading, topic_rows
 
 
 def _entry(entry_id: str, topic: str) -> Entry:
@@ -77,19 +77,64 @@ def test_a_sentence_read_alone_has_its_own_bar_and_triggers_theirs() -> None:
     assert bars.helpline_bar(True, part=True) == 0.2 and bars.part_bar() == 0.99
 
 
+# The theme model reads the best cosine of each theme: p = sigmoid(10 cos - 5).
+THEMED = replace(POLICY, topic_model=_only(TOPIC_FEATURES, "cos", 10.0, -5.0))
+SMALL_TALK = (_entry("chit-chat-un", "chit-chat"), _entry("chit-chat-deux", "chit-chat"), B1)
+
+
+def test_each_theme_is_described_by_its_best_candidate() -> None:
+    rows = np.zeros((3, len(ENTRY_FEATURES)))
+    rows[:, ENTRY_FEATURES.index("cos")] = [0.2, 0.7, 0.4]
+    rows[:, ENTRY_FEATURES.index("intent")] = [1.0, -1.0, 0.0]
+    rows[:, ENTRY_FEATURES.index("length")] = 2.0
+    themes, described = topic_rows(rows, ("a", "a", "b"))
+    column = {name: described[:, TOPIC_FEATURES.index(name)].tolist() for name in TOPIC_FEATURES}
+    assert themes == ("a", "b")
+    assert column["cos"] == [0.7, 0.4] and column["length"] == [2.0, 2.0]
+    assert column["candidates"] == pytest.approx([2 / 3, 1 / 3])
+    assert column["intent"] == [1.0, 0.0] and column["intent_met"] == [0.0, 0.0]
+
+
+def test_the_theme_model_decides_the_overview() -> None:
+    """Unsure of the entry (0.73 each, under 0.9), the theme model is sure of the theme
+    (0.82 >= 0.8): the overview, where the entries' probabilities added up would say more."""
+    decision = decide(_reading([0.66, 0.1, 0.0]), THEMED, SIZES)
+    assert (decision.kind, decision.step, decision.topic) == (THEME, "theme-overview", "a")
+    unsure = decide(_reading([0.6, 0.6, 0.0]), THEMED, SIZES)  # the theme model: 0.73 < 0.8
+    assert unsure.kind == SUGGEST and decide(_reading([0.6, 0.6, 0.0]), POLICY, SIZES).kind == THEME
+
+
+def test_a_sure_theme_without_an_overview_suggests_its_entries_first() -> None:
+    """Small talk has no overview: sure of it (0.88), the bot offers its entries before the
+    entry that is likelier alone (b-un, by its lexical score)."""
+    reading = _reading([0.1, 0.7, 0.2], entries=SMALL_TALK)
+    reading.rows[:, ENTRY_FEATURES.index("lex")] = [0.1, 0.5, 0.6]
+    by_words = replace(THEMED, entry_model=_only(ENTRY_FEATURES, "lex", 10.0, -5.0))
+    decision = decide(reading, by_words, {"chit-chat": 2, "b": 1})
+    assert (decision.kind, decision.step) == (SUGGEST, "suggest-theme")
+    assert [e.id for e in decision.ranked] == ["chit-chat-deux", "chit-chat-un", "b-un"]
+    assert decision.probabilities[2] > decision.probabilities[0] > decision.probabilities[1]
+
+
 def test_the_policy_file_round_trips(tmp_path: Path) -> None:
     path = tmp_path / POLICY_FILE
     POLICY.save(path)
     again = Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES)
-    assert again.bars == POLICY.bars
+    assert again.bars == POLICY.bars and again.topic_model is None
     rows = np.random.default_rng(1).normal(size=(4, len(ENTRY_FEATURES)))
     assert np.allclose(again.entry_model.probability(rows), POLICY.entry_model.probability(rows), atol=1e-5)
+    THEMED.save(path)
+    themed = Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
+    described = np.random.default_rng(2).normal(size=(3, len(TOPIC_FEATURES)))
+    assert themed.topic_model is not None
+    assert np.allclose(themed.topic_model.probability(described), THEMED.topic_model.probability(described))
 
 
 def test_the_shipped_policy_is_current(engine: Engine) -> None:
     """`fit` was re-run after the last change to the FAQ's questions (`check` would warn)."""
-    policy, problems = load_policy(REPO / "knowledge", engine.kb, ENTRY_FEATURES, SAFETY_FEATURES)
+    policy, problems = load_policy(REPO / "knowledge", engine.kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
     assert policy is not None and not problems, [str(p) for p in problems]
+    assert policy.topic_model is not None and engine.policy.topic_model == policy.topic_model
     assert policy.faq_fingerprint == fingerprint(engine.kb)[0]
     assert 0 < policy.bars.suggest <= policy.bars.theme and policy.bars.suggest <= policy.bars.answer <= 1
     assert policy.bars.part_bar() >= policy.bars.safety  # a sentence alone never needs less
@@ -215,8 +260,8 @@ def test_fit_rewrites_the_policy_from_the_faq(tmp_path: Path) -> None:
     assert "Politique écrite dans" in result.stdout and "numéros d'aide" in result.stdout
     check = run_cli("check", "--knowledge", str(knowledge))
     assert check.returncode == 0 and "policy.yaml" not in check.stdout, check.stdout
-    fitted = Policy.load(knowledge / POLICY_FILE, ENTRY_FEATURES, SAFETY_FEATURES)
-    assert 0 < fitted.bars.suggest <= fitted.bars.answer <= 1.0
+    fitted = Policy.load(knowledge / POLICY_FILE, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
+    assert 0 < fitted.bars.suggest <= fitted.bars.answer <= 1.0 and fitted.topic_model is not None
     assert fitted.figures["helplines_pct"] > 90
 
 

@@ -6,7 +6,7 @@ without its fold of questions (5 folds), so both signals see it as new; the mess
 sets listed in `knowledge/fit/sets.yaml`, messages written as families write them, asked to
 the whole FAQ. The sets still blind are never listed there: they measure.
 
-From the signals' features two small models are fitted (entry, safety), then the bars are
+From the signals' features three small models are fitted (entry, theme, safety), then the bars are
 chosen on held-out predictions (each fold predicted by models fitted on the others): the
 lowest answer and theme bars that keep confident wrong replies under a target, the
 suggestion bar that keeps declines declined, and the helpline bar that keeps nearly every
@@ -33,7 +33,7 @@ from bot.text import MAX_INPUT_CHARS
 from bot.understanding.decision import NO_OVERVIEW_TOPICS, asks_another, best_topic
 from bot.understanding.policy import FIT_DIR, POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
 from bot.understanding.semantic import EmbeddingCache
-from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES
+from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, topic_rows
 
 FOLDS = 5
 # Targets on the held-out reading. Blind questions are harder than the FAQ's own wordings,
@@ -280,6 +280,7 @@ class Outcome:
     p_topic: float
     topic_right: bool
     overview_possible: bool
+    theme_suggested: bool  # a sure theme without an overview (small talk): its entries are suggested
     decline: bool
     from_set: bool
     by_topic: bool  # only the theme is known: `top_right` means "an entry of the right theme"
@@ -295,8 +296,14 @@ class Outcome:
         return (self.p_whole >= bars.safety or self.p_part >= bars.part_bar()
                 or self.p_trigger >= bars.helpline_bar(True))
 
+    def declined(self, bars: Bars) -> bool:
+        """As bot.understanding.decision.decide: no helplines, no answer, no theme, no suggestion."""
+        theme = self.p_topic >= bars.theme and (self.overview_possible or self.theme_suggested)
+        return self.p_top < bars.suggest and not theme and not self.helpline(bars)
 
-def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str, int]) -> list[Outcome]:
+
+def outcomes(samples: list[Sample], entry: Model, safety: Model, topic_model: Model,
+             sizes: dict[str, int]) -> list[Outcome]:
     result = []
     for s in samples:
         p = entry.probability(s.rows) if len(s.ids) else np.zeros(0)
@@ -304,7 +311,7 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str
             p = p / p.sum()
         order = np.argsort(-p, kind="stable")
         if len(order):
-            topic, p_topic = best_topic(tuple(s.topics[i] for i in order), tuple(float(p[i]) for i in order))
+            topic, p_topic = best_topic(topic_model, s.rows, s.topics, p)
             best = int(order[0])
             p_top = float(p[best])
             p_answer = 0.0 if asks_another(s.rows, s.topics, best) else p_top
@@ -314,6 +321,7 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, sizes: dict[str
         result.append(Outcome(
             p_top, p_answer, top_right, p_topic, topic in s.right_topics,
             sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS,
+            sizes.get(topic, 0) > 1 and topic in NO_OVERVIEW_TOPICS,
             s.decline, s.from_set, s.by_topic, *_p_safety(safety, s),
             s.distress, s.ordinary,
         ))
@@ -425,9 +433,6 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
             return o.topic_right
         return None
 
-    def declined(o: Outcome) -> bool:
-        return o.p_top < bars.suggest and not o.helpline(bars)
-
     known = [o for o in answerable if not o.by_topic]  # "right" means the right entry
     answered = [o for o in known if o.p_answer >= bars.answer]
     written = [o for o in answerable if o.from_set]
@@ -436,7 +441,7 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         "messages": len(outs),
         "top1_pct": share(sum(o.top_right for o in answered), len(known)),
         "answered_wrong_pct": share(sum(not o.top_right for o in answered), len(known)),
-        "declined_pct": share(sum(declined(o) for o in declines), len(declines)),
+        "declined_pct": share(sum(o.declined(bars) for o in declines), len(declines)),
         "helplines_pct": share(sum(o.helpline(bars) for o in distress), len(distress)),
         "false_alarms_ordinary_pct": share(sum(o.helpline(bars) for o in ordinary), len(ordinary)),
         "false_alarms_faq_pct": share(sum(o.helpline(bars) for o in answerable), len(answerable)),
@@ -447,18 +452,26 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         "written_reached_pct": share(sum(confident_right(o) is True for o in written), len(written)),
         "written_confident_wrong_pct": share(sum(confident_right(o) is False for o in written + written_declines),
                                              len(written) + len(written_declines)),
-        "written_declined_pct": share(sum(declined(o) for o in written_declines), len(written_declines)),
+        "written_declined_pct": share(sum(o.declined(bars) for o in written_declines), len(written_declines)),
     }
 
 
-def fit_models(samples: list[Sample]) -> tuple[Model, Model]:
-    """The entry model (on messages whose right entry is known, and declines) and the safety
-    model (on every message)."""
+def fit_models(samples: list[Sample]) -> tuple[Model, Model, Model]:
+    """The entry model (on messages whose right entry is known, and declines), the theme model
+    (on every message with candidates whose theme is known, and declines: the sets written
+    blind name only the theme) and the safety model (on every message)."""
     trained = [s for s in samples if len(s.ids) and not s.ordinary and not s.by_topic]
     rows = np.vstack([s.rows for s in trained])
     labels = np.concatenate([[float(i in s.right) for i in s.ids] for s in trained])
     weights = np.concatenate([[DECLINE_WEIGHT if s.decline else 1.0] * len(s.ids) for s in trained])
     entry = fit_network(ENTRY_FEATURES, rows, labels, weights)
+    themed = [(s, *topic_rows(s.rows, s.topics)) for s in samples if len(s.ids) and not s.ordinary]
+    topic = fit_network(
+        TOPIC_FEATURES,
+        np.vstack([described for _, _, described in themed]),
+        np.concatenate([[float(t in s.right_topics) for t in themes] for s, themes, _ in themed]),
+        np.concatenate([[DECLINE_WEIGHT if s.decline else 1.0] * len(themes) for s, themes, _ in themed]),
+    )
     safety_labels = np.array([float(s.distress) for s in samples])
     safety_rows = np.vstack([s.safety_row for s in samples])
     safety_weights = np.where(safety_labels > 0, DISTRESS_WEIGHT, 1.0)
@@ -472,7 +485,7 @@ def fit_models(samples: list[Sample]) -> tuple[Model, Model]:
         safety_labels = np.concatenate([safety_labels, np.zeros(sum(len(p) for p in parts))])
         safety_weights = np.concatenate([safety_weights, *(np.full(len(p), 1.0 / len(p)) for p in parts)])
     safety = fit_network(SAFETY_FEATURES, safety_rows, safety_labels, safety_weights)
-    return entry, safety
+    return entry, safety, topic
 
 
 def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=print) -> Policy:
@@ -488,15 +501,15 @@ def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=p
     # each fold is predicted by models fitted on the other folds.
     held_out: list[Outcome] = []
     for fold in range(FOLDS):
-        entry, safety = fit_models([s for s in samples if s.fold != fold])
-        held_out += outcomes([s for s in samples if s.fold == fold], entry, safety, sizes)
+        entry, safety, topic = fit_models([s for s in samples if s.fold != fold])
+        held_out += outcomes([s for s in samples if s.fold == fold], entry, safety, topic, sizes)
     bars = choose_bars(held_out)
-    entry, safety = fit_models(samples)
+    entry, safety, topic = fit_models(samples)
     digest, count = fingerprint(kb)
     return Policy(
         entry_model=entry, safety_model=safety, bars=bars, model_version=cache.encoder.version,
         faq_fingerprint=digest, faq_questions=count, fitted_on=str(today or date.today()),
-        figures=figures(held_out, bars),
+        figures=figures(held_out, bars), topic_model=topic,
     )
 
 

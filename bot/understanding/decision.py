@@ -1,9 +1,10 @@
 """One decision: from the signals' reading and the policy, what kind of reply to give.
 
 In order: helplines (a trigger phrase, or the safety model's probability over its bar);
-then the best entry's probability decides between answering with it, showing its theme's
-overview with the sibling entries as buttons (both signals sure of the theme, not of the
-entry), suggesting the closest entries, or declining. The step that decided is named.
+then the best entry's probability decides whether to answer with it; if not, the best
+theme's probability whether to show its overview with the sibling entries as buttons (sure
+of the theme, not of the entry); if not, the best entry's whether to suggest the closest
+entries; else decline. The step that decided is named.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.knowledge.model import Entry
-from bot.understanding.policy import Policy
-from bot.understanding.signals import ENTRY_FEATURES, Reading
+from bot.understanding.policy import Model, Policy
+from bot.understanding.signals import ENTRY_FEATURES, Reading, topic_rows
 
 HELPLINE, ANSWER, THEME, SUGGEST, DECLINE = "helpline", "answer", "theme", "suggest", "decline"
 MAX_SUGGESTIONS = 3
@@ -79,9 +80,14 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
         also = tuple(reading.entries[k] for k in order[1:]
                      if topics[k] == topics[order[0]] and reading.rows[k, _INTENT] > 0)[:MAX_SUGGESTIONS]
         return Decision(ANSWER, "answer", also_asked=also, **common)
-    topic, p_topic = best_topic(tuple(e.topic for e in ranked), probs)
-    if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS:
-        return Decision(THEME, "theme-overview", topic=topic, **common)
+    topic, p_topic = best_topic(policy.topic_model, reading.rows, topics, probabilities)
+    if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1:
+        if topic not in NO_OVERVIEW_TOPICS:
+            return Decision(THEME, "theme-overview", topic=topic, **common)
+        # Sure of the theme, which has no overview ("t ki toi"): its entries are offered first.
+        mine = sorted(range(len(ranked)), key=lambda k: ranked[k].topic != topic)  # stable
+        return Decision(SUGGEST, "suggest-theme", tuple(ranked[k] for k in mine),
+                        tuple(probs[k] for k in mine), p_safety)
     if probs[0] >= bars.suggest:
         return Decision(SUGGEST, "suggest", **common)
     return Decision(DECLINE, "decline", **common)
@@ -97,10 +103,22 @@ def asks_another(rows: np.ndarray, topics: tuple[str, ...], best: int) -> bool:
     return bool(asked[best] < 0 and any(asked[k] > 0 and topics[k] == topics[best] for k in range(len(rows))))
 
 
-def best_topic(topics: tuple[str, ...], probs: tuple[float, ...]) -> tuple[str, float]:
-    """The theme most likely to hold the right entry: its candidates' probabilities added up."""
+def best_topic(topic_model: Model | None, rows: np.ndarray, topics: tuple[str, ...],
+               entry_probs: np.ndarray) -> tuple[str, float]:
+    """The theme most likely to hold the right entry, and that probability: the theme model's
+    (at most one theme is right: scaled down together where they add up to more than 1), or,
+    for a policy without one, its candidates' entry probabilities added up."""
+    if not len(rows):
+        return "", 0.0
+    if topic_model is not None:
+        themes, described = topic_rows(rows, topics)
+        p = topic_model.probability(described)
+        total = float(p.sum())
+        p = p / total if total > 1.0 else p
+        best = int(np.argmax(p))
+        return themes[best], float(p[best])
     totals: dict[str, float] = {}
-    for topic, p in zip(topics, probs, strict=True):
-        totals[topic] = totals.get(topic, 0.0) + p
+    for topic, p_entry in zip(topics, entry_probs, strict=True):
+        totals[topic] = totals.get(topic, 0.0) + float(p_entry)
     topic = max(totals, key=totals.__getitem__)
     return topic, min(1.0, totals[topic])

@@ -27,7 +27,7 @@ from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, Language
 from bot.understanding.matcher import Matcher
 from bot.understanding.policy import ContrastBanks, Policy, cautious, load_policy
 from bot.understanding.semantic import EmbeddingCache, shared_encoder
-from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, Reading, Signals
+from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Reading, Signals
 
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
@@ -193,7 +193,7 @@ class Engine:
         """The engine for a knowledge folder, with the problems found (the bot runs with what loaded)."""
         encoder = shared_encoder()  # first: the model loads in the background meanwhile
         kb, problems = load_knowledge(root, check_eval=False)
-        policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES)
+        policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
         cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)
         engine = cls(kb, policy, cache, ContrastBanks.load(root), catalog)

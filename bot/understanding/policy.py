@@ -1,7 +1,9 @@
 """The numbers that decide, in one object: fitted by `run_bot.py fit`, kept in knowledge/policy.yaml.
 
-Two small models turn the signals into probabilities:
+Three small models turn the signals into probabilities:
 - the entry model: for each candidate entry, the probability that it is the right one;
+- the theme model: for each theme among the candidates, the probability that it holds the
+  right entry (it learns from messages whose theme only is known: the sets written blind);
 - the safety model: for a message, the probability that it calls for the helplines.
 Each has one small hidden layer (a logistic model is the same with none).
 Then four bars, chosen by the fit from held-out data, decide: answer, theme overview,
@@ -165,6 +167,7 @@ class Policy:
     faq_questions: int = 0
     fitted_on: str = ""
     figures: dict = field(default_factory=dict)
+    topic_model: Model | None = None  # None (a policy from before it): the entries' probabilities added up
 
     def as_dict(self) -> dict:
         return {
@@ -176,6 +179,7 @@ class Policy:
             "figures": self.figures,
             "entry_model": self.entry_model.as_dict(),
             "safety_model": self.safety_model.as_dict(),
+            **({"topic_model": self.topic_model.as_dict()} if self.topic_model else {}),
         }
 
     def save(self, path: Path) -> None:
@@ -188,7 +192,8 @@ class Policy:
         path.write_text(header + text, encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path, entry_features: tuple[str, ...], safety_features: tuple[str, ...]) -> Policy:
+    def load(cls, path: Path, entry_features: tuple[str, ...], safety_features: tuple[str, ...],
+             topic_features: tuple[str, ...] = ()) -> Policy:
         data = safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError("le fichier ne contient pas de politique")
@@ -205,6 +210,8 @@ class Policy:
             faq_questions=int(data.get("faq_questions", 0)),
             fitted_on=str(data.get("fitted_on", "")),
             figures=dict(data.get("figures") or {}),
+            topic_model=Model.from_dict(data["topic_model"], topic_features)
+            if topic_features and "topic_model" in data else None,
         )
 
 
@@ -238,7 +245,8 @@ def fingerprint(kb: KnowledgeBase) -> tuple[str, int]:
 
 
 def load_policy(
-    root: Path, kb: KnowledgeBase, entry_features: tuple[str, ...], safety_features: tuple[str, ...]
+    root: Path, kb: KnowledgeBase, entry_features: tuple[str, ...], safety_features: tuple[str, ...],
+    topic_features: tuple[str, ...] = (),
 ) -> tuple[Policy | None, list[Problem]]:
     """knowledge/policy.yaml, with what a maintainer should know about it (missing, broken, stale)."""
     path = root / POLICY_FILE
@@ -247,7 +255,7 @@ def load_policy(
         return None, [Problem(shown, 1, "fichier manquant : le bot ne fera que proposer des questions "
                                         "proches ; lancez « python run_bot.py fit »", is_error=False)]
     try:
-        policy = Policy.load(path, entry_features, safety_features)
+        policy = Policy.load(path, entry_features, safety_features, topic_features)
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         return None, [Problem(shown, 1, f"politique illisible ({exc}) : relancez « python run_bot.py fit »")]
     digest, count = fingerprint(kb)

@@ -46,6 +46,7 @@ ENTRY_FEATURES: tuple[str, ...] = (
     "sibling_cos_lead",  # cosine minus the best other entry of the same theme
     "sibling_lex_lead",  # the same for the lexical score, among candidates
     "foreign",  # written in another language: the lexical signal (French) has nothing to say
+    "topic_vote",  # share of its theme among the FAQ questions nearest in meaning, weighted by closeness
 )
 SAFETY_FEATURES: tuple[str, ...] = (
     "trigger",  # a trigger phrase of a helpline entry stands in the message
@@ -60,6 +61,24 @@ SAFETY_FEATURES: tuple[str, ...] = (
     "length",  # log(1 + meaningful words): one word shared with a distress message is thin evidence
 )
 NEIGHBOURS = 7  # examples that vote on distress
+TOPIC_NEIGHBOURS = 10  # FAQ questions that vote on the theme
+# Each theme among the candidates, described by its best candidate on each entry feature: the
+# theme model learns from every message whose theme is known, also when its entry is not
+# (the question sets written blind to the FAQ are graded by theme).
+_TOPIC_FROM_ENTRIES: tuple[str, ...] = (
+    "lex", "coverage", "cos", "cos_title", "topic_cos_lead", "topic_lex_lead", "topic_agree",
+    "lex_first", "cos_first", "keyword", "intent", "cos_vs_declines", "lex_x_cos", "topic_vote",
+)
+TOPIC_FEATURES: tuple[str, ...] = (
+    *_TOPIC_FROM_ENTRIES,
+    "unknown", "length", "foreign",  # of the message, as for the entries
+    "candidates",  # the share of the pooled candidates that belong to the theme
+    "intent_met",  # the share of its candidates that answer what the message asks (-1..1)
+)
+_FROM = [ENTRY_FEATURES.index(name) for name in _TOPIC_FROM_ENTRIES]
+_MESSAGE = [ENTRY_FEATURES.index(name) for name in ("unknown", "length", "foreign")]
+_ASKED = ENTRY_FEATURES.index("intent")
+_FOREIGN = ENTRY_FEATURES.index("foreign")
 
 
 @dataclass(frozen=True)
@@ -161,8 +180,8 @@ class Signals:
         nearest_ordinary = float(to_ordinary.max()) if len(to_ordinary) else 0.0
         if entries:
             rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length,
-                                    nearest_decline)
-            rows[:, -1] = 1.0 if foreign else 0.0
+                                    nearest_decline, self._topic_votes(similarities))
+            rows[:, _FOREIGN] = 1.0 if foreign else 0.0
         else:
             rows = np.zeros((0, len(ENTRY_FEATURES)))
 
@@ -198,6 +217,7 @@ class Signals:
         unknown: float,
         length: float,
         nearest_decline: float,
+        votes: np.ndarray,
     ) -> np.ndarray:
         topic_best = np.full(self._topic_count, -1.0)
         np.maximum.at(topic_best, self._topic_of, cos)
@@ -240,8 +260,22 @@ class Signals:
                 cos[i] - (cos[siblings].max() if len(siblings) else 0.0),
                 lex[k] - (sibling_lex.max() if len(sibling_lex) else 0.0),
                 0.0,  # foreign: set by `read`
+                votes[topic],
             )
         return rows
+
+    def _topic_votes(self, similarities: np.ndarray) -> np.ndarray:
+        """Each theme's weighted share among the FAQ questions nearest in meaning: where the
+        nearest entry can be a near-miss, its neighbourhood says which theme the message is in."""
+        votes = np.zeros(self._topic_count)
+        if not len(similarities):
+            return votes
+        k = min(TOPIC_NEIGHBOURS, len(similarities))
+        nearest = np.argpartition(-similarities, k - 1)[:k]
+        weights = np.maximum(similarities[nearest], 0.0)
+        np.add.at(votes, self._topic_of[self.semantic.owners[nearest]], weights)
+        total = weights.sum()
+        return votes / total if total > 0 else votes
 
     def _near_distress(self, similarities: np.ndarray, to_banks: np.ndarray) -> float:
         """Among the nearest examples (FAQ questions and both banks), the weighted share of distress."""
@@ -264,3 +298,20 @@ class Signals:
 def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     size = len(phrase)
     return any(words[i : i + size] == phrase for i in range(len(words) - size + 1))
+
+
+def topic_rows(rows: np.ndarray, topics: Sequence[str]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The themes among the candidates, in order of first appearance, and their features
+    (TOPIC_FEATURES): each theme's best candidate on each entry feature, and the message's own."""
+    themes = tuple(dict.fromkeys(topics))
+    out = np.zeros((len(themes), len(TOPIC_FEATURES)))
+    if not themes:
+        return themes, out
+    of = np.array([themes.index(t) for t in topics])
+    for k in range(len(themes)):
+        mine = rows[of == k]
+        out[k, : len(_FROM)] = mine[:, _FROM].max(axis=0)
+        out[k, len(_FROM) : len(_FROM) + 3] = mine[0, _MESSAGE]
+        out[k, -2] = len(mine) / len(rows)
+        out[k, -1] = mine[:, _ASKED].mean()
+    return themes, out
