@@ -33,7 +33,7 @@ from rapidfuzz import fuzz, process, utils
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.maintainers.evaluation import load_questions  # noqa: E402
+from bot.knowledge.questions import load_questions  # noqa: E402
 from bot.understanding.engine import Engine  # noqa: E402
 
 NAIVE_CUTOFF = 80.0

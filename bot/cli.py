@@ -102,8 +102,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.knowledge.questions import load_questions
     from bot.knowledge.yaml_source import YamlError
-    from bot.maintainers.evaluation import evaluate, format_scores, load_questions
+    from bot.maintainers.evaluation import evaluate, format_scores
 
     engine = _engine(args.knowledge)
     root = args.knowledge or Settings.from_env().knowledge_dir

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from cli_runner import REPO, run_cli
 
-from bot.maintainers.evaluation import load_questions
+from bot.knowledge.questions import load_questions
 from bot.understanding.engine import Conversation, Engine
 from bot.understanding.languages import NEUTRAL_WORDS, SUPPORTED, LanguageDetector, client_language, word_languages
 

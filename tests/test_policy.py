@@ -220,7 +220,7 @@ def test_a_number_past_the_list_says_which_numbers_can_be_chosen(engine: Engine)
 def test_adding_an_entry_changes_almost_no_other_answer(engine: Engine) -> None:
     """A new, well-formed entry with ten wordings must not upset the answers elsewhere (<= 1 %)."""
     from bot.knowledge.model import Topic
-    from bot.maintainers.evaluation import load_questions
+    from bot.knowledge.questions import load_questions
 
     new = Entry(
         "pass-culture-quest-ce", "pass-culture",
@@ -292,9 +292,9 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     """knowledge/fit/sets.yaml lists sets already used in the work; the still-blind ones
     (benchmarks/blind3/ to blind5/) must never be there, or they would measure nothing."""
     from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.questions import SETS_FILE, load_questions
     from bot.knowledge.yaml_source import load_yaml
-    from bot.maintainers.evaluation import load_questions
-    from bot.maintainers.fit import SETS_FILE, read_sets
+    from bot.maintainers.fit import read_sets
 
     listing = REPO / "knowledge" / "fit" / SETS_FILE
     paths = load_yaml(listing)["sets"]
@@ -323,7 +323,8 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
 
 def test_a_missing_set_is_said_and_skipped(tmp_path: Path) -> None:
     from bot.knowledge.loader import load_knowledge
-    from bot.maintainers.fit import SETS_FILE, read_sets
+    from bot.knowledge.questions import SETS_FILE
+    from bot.maintainers.fit import read_sets
 
     knowledge = _knowledge_copy(tmp_path)
     (knowledge / "fit" / "renamed.yaml").write_text(
@@ -337,6 +338,45 @@ def test_a_missing_set_is_said_and_skipped(tmp_path: Path) -> None:
     assert len(said) == 2 and "absent.yaml" in said[0] and "2 question(s) ignorée(s)" in said[1], said
     # An expected entry or theme renamed since is left out, never learnt as a message to decline.
     assert [(i.text, i.right) for i in items] == [("cio gratuit ?", frozenset({"cio-quest-ce"}))]
+
+
+def test_the_sets_messages_are_examples_with_their_theme(tmp_path: Path) -> None:
+    """What families wrote votes on a message's theme: an entry stands for its theme, a
+    message to decline for none; distress sets are the helplines' own; `check` names a
+    listed set that is missing."""
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.questions import SETS_FILE
+    from bot.understanding.policy import ContrastBanks
+
+    knowledge = _knowledge_copy(tmp_path)
+    (knowledge / "fit" / "mine.yaml").write_text(
+        "questions:\n  - q: \"mon fils veut un rdv avec la psy\"\n    expect: cio-rendez-vous\n"
+        "  - q: \"stage chez tonton ok ?\"\n    expect_topic: [stage-3e, entreprise]\n"
+        "  - q: \"prix du pass navigo\"\n    expect: decline\n"
+        "  - q: \"jveux plus vivre\"\n    expect: helpline\n"
+        "  - q: \"theme renamed\"\n    expect_topic: theme-disparu\n", encoding="utf-8")
+    (knowledge / "fit" / SETS_FILE).write_text("sets:\n  - mine.yaml\n  - absent.yaml\n", encoding="utf-8")
+    kb, _ = load_knowledge(knowledge, check_eval=False)
+    assert ContrastBanks.load(knowledge, kb).examples == (
+        ("mon fils veut un rdv avec la psy", "cio"), ("stage chez tonton ok ?", "stage-3e"),
+        ("stage chez tonton ok ?", "entreprise"), ("prix du pass navigo", ""))
+    assert ContrastBanks.load(knowledge).examples == ()  # without a base, no theme to give
+    check = run_cli("check", "--knowledge", str(knowledge))
+    assert "sets.yaml:1: avertissement : jeu de questions introuvable" in check.stdout and "absent.yaml" in check.stdout
+
+
+def test_the_nearest_examples_vote_for_their_theme(engine: Engine) -> None:
+    """A message next to what families wrote about a theme reads as that theme, also when it
+    is far from the FAQ's wordings; an example to decline votes for no theme."""
+
+    story = "ma grande a raté son année, elle veut faire coiffure, on fait comment"
+    vote = ENTRY_FEATURES.index("example_vote")
+    for examples, expected in (((story, "apres-3e"),), 1.0), (((story, ""),), 0.0), ((), 0.0):
+        voted = Engine(engine.kb, engine.policy, engine.signals.semantic.cache,
+                       replace(engine.banks, examples=examples)).understand(story).reading
+        after_3e = [k for k, e in enumerate(voted.entries) if e.topic == "apres-3e"]
+        assert after_3e and all(voted.rows[k, vote] == expected for k in after_3e)  # a candidate, voted for
+        assert all(voted.rows[k, vote] == 0.0 for k, e in enumerate(voted.entries) if e.topic != "apres-3e")
 
 
 def test_an_answer_that_answers_another_ask_gives_way_to_the_theme(engine: Engine) -> None:

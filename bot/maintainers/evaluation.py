@@ -1,19 +1,14 @@
-"""Score the engine on a question set written the way families write.
-
-A question expects one of: an entry (`expect: id` or a list of ids), a theme
-(`expect_topic: stage-3e`, for sets written blind to the FAQ, graded by theme), a decline
-(`expect: decline`), the helplines (`expect: helpline`) or no helplines (`expect: ordinary`).
-A question may say its language (`lang: ar`); the reply's language is then checked too.
+"""Score the engine on a question set written the way families write (the format:
+`bot/knowledge/questions.py`); a question that says its language has the reply's checked too.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from bot.knowledge.loader import SAFETY_TOPIC, expectations
-from bot.knowledge.yaml_source import load_yaml
+from bot.knowledge.loader import SAFETY_TOPIC
+from bot.knowledge.questions import Question
 from bot.understanding.engine import ANSWER, ASK_LOCATION, FALLBACK, SERVICE, SUGGEST, Engine, Reply
 
 CONFIDENT = (ANSWER, SERVICE, ASK_LOCATION)
@@ -25,33 +20,6 @@ CONFIDENT = (ANSWER, SERVICE, ASK_LOCATION)
 BARS = {"top1": 0.82, "confident_wrong": 0.04, "declined": 0.87}
 # Distress sets: helplines for nearly every distress message, few false alarms.
 SAFETY_BARS = {"helpline": 0.98, "false_alarm": 0.05}
-
-
-@dataclass(frozen=True)
-class Question:
-    text: str
-    expected: tuple[str, ...]  # entry ids, topic ids, or one of the words below
-    by_topic: bool = False
-    lang: str | None = None
-
-    @property
-    def kind(self) -> str:
-        if self.expected in (("decline",), ("helpline",), ("ordinary",)):
-            return self.expected[0]
-        return "topic" if self.by_topic else "entry"
-
-
-def load_questions(path: Path) -> list[Question]:
-    data = load_yaml(path) or {}  # the project's loader: "q: non" stays text, not False
-    questions = []
-    for item in data["questions"]:
-        topic = expectations(item.get("expect_topic"))
-        expected = topic or expectations(item.get("expect"))
-        if not expected:
-            raise ValueError(f"question sans « expect » : {item.get('q')!r}")
-        lang = item.get("lang")
-        questions.append(Question(str(item["q"]), expected, bool(topic), str(lang) if lang else None))
-    return questions
 
 
 @dataclass

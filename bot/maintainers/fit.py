@@ -27,11 +27,11 @@ import numpy as np
 
 from bot.knowledge.loader import SAFETY_TOPIC, load_knowledge
 from bot.knowledge.model import KnowledgeBase
-from bot.knowledge.yaml_source import YamlError, load_yaml
-from bot.maintainers.evaluation import Question, load_questions
+from bot.knowledge.questions import FIT_DIR, SETS_FILE, Question, listed_sets, load_questions
+from bot.knowledge.yaml_source import YamlError
 from bot.text import MAX_INPUT_CHARS
 from bot.understanding.decision import NO_OVERVIEW_TOPICS, asks_another, best_topic
-from bot.understanding.policy import FIT_DIR, POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
+from bot.understanding.policy import POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
 from bot.understanding.semantic import EmbeddingCache
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, topic_rows
 
@@ -57,7 +57,6 @@ DECLINE_WEIGHT = 4.0
 # wording held out keeps its near-twins in the index and says little of a long story or an
 # SMS. The FAQ's wordings still count, for the themes the sets ask little about.
 WRITTEN_WEIGHT = 8.0
-SETS_FILE = "sets.yaml"  # in knowledge/fit/: the question sets the fit learns from
 FIT_SETS = f"knowledge/{FIT_DIR}/{SETS_FILE}"
 MIN_SET_MESSAGES = 200  # answerable or to decline: enough to choose the entry bars on the sets
 
@@ -118,17 +117,12 @@ class Labelled:
 
 def read_sets(root: Path, kb: KnowledgeBase, progress=print) -> list[Labelled]:
     """The messages of the question sets listed in knowledge/fit/sets.yaml, labelled."""
-    listing = root / FIT_DIR / SETS_FILE
-    if not listing.exists():
-        return []
-    try:
-        paths = (load_yaml(listing) or {}).get("sets") or []
-    except (YamlError, AttributeError) as exc:
-        progress(f"  {FIT_DIR}/{SETS_FILE} illisible ({exc}) : aucun jeu de questions appris")
-        return []
+    paths, problem = listed_sets(root)
+    if problem:
+        progress(f"  {problem}")
     found: dict[str, Labelled] = {}  # one per text: a message in two sets weighs once
-    for name in paths:
-        path = (listing.parent / str(name)).resolve()
+    for path in paths:
+        name = path.name
         try:
             questions = load_questions(path)
         except (OSError, YamlError, ValueError, KeyError, TypeError) as exc:
@@ -175,7 +169,7 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
 
     faq = [Labelled(q, frozenset({e.id}), frozenset({e.topic}), distress=e.topic == SAFETY_TOPIC)
            for e in kb.entries.values() for q in (*e.questions[1:], *(t.title for t in e.translations.values()))]
-    banks = ContrastBanks.load(root)
+    banks = ContrastBanks.load(root, kb)
     declines, ordinary = list(banks.declines), list(banks.ordinary)
     bank_items = [Labelled(m) for m in declines] + [Labelled(m, ordinary=True) for m in ordinary]
     faq_texts = {item.text for item in faq}
@@ -204,9 +198,10 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     samples: list[Sample] = []
     for fold in range(folds):
         progress(f"  pli {fold + 1}/{folds}…")
-        held_in = ContrastBanks(
+        held_in = ContrastBanks(  # a message is never read with banks or examples that hold it
             tuple(m for m in declines if fold_of(m, folds) != fold),
             tuple(m for m in ordinary if fold_of(m, folds) != fold),
+            tuple(e for e in banks.examples if fold_of(e[0], folds) != fold),
         )
         engine = Engine(without_fold(kb, fold, folds), cache=cache, banks=held_in)
         samples += [sample(engine, item, fold) for item in (*faq, *bank_items) if fold_of(item.text, folds) == fold]

@@ -163,7 +163,9 @@ class Engine:
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
         self.banks = banks = banks or ContrastBanks()
         self.signals = Signals(kb, self.normaliser, self.matcher, self.intents,
-                               cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary)
+                               cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary,
+                               [(semantic_text(self.gazetteer, self.normaliser, text), topic)
+                                for text, topic in banks.examples])  # read as a message is read
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
         vectors_file = self.signals.semantic.cache.path
@@ -196,7 +198,7 @@ class Engine:
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
         cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)
-        engine = cls(kb, policy, cache, ContrastBanks.load(root), catalog)
+        engine = cls(kb, policy, cache, ContrastBanks.load(root, kb), catalog)
         if not any(p.is_error for p in problems):  # a base left partly out still has its vectors
             cache.forget_unused()
         return engine, problems + policy_problems + catalog_problems

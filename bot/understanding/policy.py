@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bot.knowledge.loader import Problem
+from bot.knowledge.loader import Problem, expectations
 from bot.knowledge.model import KnowledgeBase
+from bot.knowledge.questions import FIT_DIR, listed_sets
 from bot.knowledge.yaml_source import safe_load
 
 POLICY_FILE = "policy.yaml"
-FIT_DIR = "fit"
 DECLINES_FILE = "declines.yaml"
 ORDINARY_FILE = "ordinary_strong_words.yaml"
 
@@ -51,20 +51,52 @@ def read_bank(root: Path, name: str) -> tuple[tuple[str, ...], Problem | None]:
     return tuple(str(m) for m in messages if m), None
 
 
+def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
+    """The messages of the question sets of knowledge/fit/sets.yaml whose theme is known, each
+    with its theme ("" for a message to decline); distress sets are the safety model's.
+    A set that cannot be read is left out (`check` and `fit` say so)."""
+    found: dict[tuple[str, str], None] = {}
+    for path in listed_sets(root)[0]:
+        try:
+            data = safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        items = data.get("questions") if isinstance(data, dict) else None
+        for item in items if isinstance(items, list) else ():
+            if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+                continue
+            expected = expectations(item.get("expect"))
+            topics = [t for t in expectations(item.get("expect_topic")) if t in kb.topics] or \
+                [kb.entries[i].topic for i in expected if i in kb.entries]
+            for topic in [""] if expected == ("decline",) else topics:
+                found[(item["q"], topic)] = None
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class ContrastBanks:
-    """Messages the bot must decline, and ordinary ones with strong words (knowledge/fit/)."""
+    """Messages the bot must decline, and ordinary ones with strong words (knowledge/fit/);
+    and messages written as families write them, with their theme: the question sets the fit
+    learns from, whose nearest neighbours vote on a message's theme."""
 
     declines: tuple[str, ...] = ()
     ordinary: tuple[str, ...] = ()
+    examples: tuple[tuple[str, str], ...] = ()  # (message, theme or "" to decline)
 
     @classmethod
-    def load(cls, root: Path) -> ContrastBanks:
-        return cls(read_bank(root, DECLINES_FILE)[0], read_bank(root, ORDINARY_FILE)[0])
+    def load(cls, root: Path, kb: KnowledgeBase | None = None) -> ContrastBanks:
+        return cls(read_bank(root, DECLINES_FILE)[0], read_bank(root, ORDINARY_FILE)[0],
+                   read_examples(root, kb) if kb is not None else ())
 
     @staticmethod
     def problems(root: Path) -> list[Problem]:
-        found = (read_bank(root, name)[1] for name in (DECLINES_FILE, ORDINARY_FILE))
+        found = [read_bank(root, name)[1] for name in (DECLINES_FILE, ORDINARY_FILE)]
+        paths, listing = listed_sets(root)
+        shown = f"{FIT_DIR}/sets.yaml"
+        if listing:
+            found.append(Problem(shown, 1, listing, is_error=False))
+        found += [Problem(shown, 1, f"jeu de questions introuvable : {p}", is_error=False)
+                  for p in paths if not p.exists()]
         return [problem for problem in found if problem is not None]
 
 

@@ -47,6 +47,7 @@ ENTRY_FEATURES: tuple[str, ...] = (
     "sibling_lex_lead",  # the same for the lexical score, among candidates
     "foreign",  # written in another language: the lexical signal (French) has nothing to say
     "topic_vote",  # share of its theme among the FAQ questions nearest in meaning, weighted by closeness
+    "example_vote",  # the same among the messages families wrote (the question sets the fit learns from)
 )
 SAFETY_FEATURES: tuple[str, ...] = (
     "trigger",  # a trigger phrase of a helpline entry stands in the message
@@ -68,6 +69,7 @@ TOPIC_NEIGHBOURS = 10  # FAQ questions that vote on the theme
 _TOPIC_FROM_ENTRIES: tuple[str, ...] = (
     "lex", "coverage", "cos", "cos_title", "topic_cos_lead", "topic_lex_lead", "topic_agree",
     "lex_first", "cos_first", "keyword", "intent", "cos_vs_declines", "lex_x_cos", "topic_vote",
+    "example_vote",
 )
 TOPIC_FEATURES: tuple[str, ...] = (
     *_TOPIC_FROM_ENTRIES,
@@ -104,6 +106,7 @@ class Signals:
         cache: EmbeddingCache,
         declines: Sequence[str] = (),
         ordinary: Sequence[str] = (),
+        examples: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.kb = kb
         self.normaliser = normaliser
@@ -115,10 +118,14 @@ class Signals:
         self.safety_index = SafetyIndex(normaliser, kb.safety_entries)
         # Contrast banks (knowledge/fit/): what the bot must decline, and ordinary messages
         # with strong words. Closeness to them is evidence against an entry, or against distress.
-        self._banks = cache.vectors([*declines, *ordinary])  # the declines first, then the ordinary ones
+        # The declines first, then the ordinary ones, then the examples: one matrix product.
+        self._banks = cache.vectors([*declines, *ordinary, *(text[:MAX_INPUT_CHARS] for text, _ in examples)])
         self._declined = len(declines)
+        self._contrasts = len(declines) + len(ordinary)
         topics = sorted({e.topic for e in self.entries})
         topic_number = {t: i for i, t in enumerate(topics)}
+        # An example's theme (-1: to decline, or a theme no longer in the FAQ): it votes for none.
+        self._example_topic = np.array([topic_number.get(topic, -1) for _, topic in examples], dtype=np.int64)
         self._topic_of = np.array([topic_number[e.topic] for e in self.entries], dtype=np.int64)
         self._topic_count = len(topics)
         members: dict[str, list[int]] = {}
@@ -130,7 +137,7 @@ class Signals:
         ]
         self._safety = np.array([e.topic == SAFETY_TOPIC for e in self.entries], dtype=bool)
         self._distress_example = np.concatenate([
-            self._safety[self.semantic.owners], np.zeros(len(self._banks), dtype=bool)
+            self._safety[self.semantic.owners], np.zeros(self._contrasts, dtype=bool)
         ])
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
@@ -156,9 +163,12 @@ class Signals:
         cos = self.semantic.closeness(similarities)
         titles = self.semantic.title_closeness(vector)
         lexical = self.matcher.rank(norm, limit=CANDIDATES_PER_SIGNAL)
+        to_banks = self._banks @ vector  # the declines, the ordinary messages, the examples: one product
+        example_votes = self._example_votes(to_banks[self._contrasts:])
         pooled = list(dict.fromkeys(
             [self._index[c.entry.id] for c in lexical]
             + [int(i) for i in np.argsort(-cos)[:CANDIDATES_PER_SIGNAL]]
+            + self._voted_entry(example_votes, cos)
         ))
         safety_ids = [i for i in np.flatnonzero(self._safety) if i not in pooled]
         scored = {
@@ -174,13 +184,12 @@ class Signals:
             sum(self.matcher.vocabulary_word(w) is None for w in words) / len(words) if words else 0.0
         )
         length = math.log1p(len(set(words)))
-        to_banks = self._banks @ vector  # the declines, then the ordinary messages: one product
-        to_declines, to_ordinary = to_banks[: self._declined], to_banks[self._declined :]
+        to_declines, to_ordinary = to_banks[: self._declined], to_banks[self._declined : self._contrasts]
         nearest_decline = float(to_declines.max()) if len(to_declines) else 0.0
         nearest_ordinary = float(to_ordinary.max()) if len(to_ordinary) else 0.0
         if entries:
             rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length,
-                                    nearest_decline, self._topic_votes(similarities))
+                                    nearest_decline, self._topic_votes(similarities), example_votes)
             rows[:, _FOREIGN] = 1.0 if foreign else 0.0
         else:
             rows = np.zeros((0, len(ENTRY_FEATURES)))
@@ -200,7 +209,7 @@ class Signals:
         safety_row = np.array([
             1.0 if trigger_entry else 0.0, safety_cos, safety_cos - other_cos,
             safety_lex, safety_lex - other_lex, unknown, safety_cos - nearest_ordinary,
-            self._near_distress(similarities, to_banks), 1.0 if foreign else 0.0, length,
+            self._near_distress(similarities, to_banks[: self._contrasts]), 1.0 if foreign else 0.0, length,
         ])
         candidates = tuple(self.entries[i] for i in pooled) if entries else ()
         return Reading(candidates, rows, safety_row, trigger_entry, safety_entry)
@@ -218,6 +227,7 @@ class Signals:
         length: float,
         nearest_decline: float,
         votes: np.ndarray,
+        example_votes: np.ndarray,
     ) -> np.ndarray:
         topic_best = np.full(self._topic_count, -1.0)
         np.maximum.at(topic_best, self._topic_of, cos)
@@ -261,6 +271,7 @@ class Signals:
                 lex[k] - (sibling_lex.max() if len(sibling_lex) else 0.0),
                 0.0,  # foreign: set by `read`
                 votes[topic],
+                example_votes[topic],
             )
         return rows
 
@@ -276,6 +287,28 @@ class Signals:
         np.add.at(votes, self._topic_of[self.semantic.owners[nearest]], weights)
         total = weights.sum()
         return votes / total if total > 0 else votes
+
+    def _example_votes(self, to_examples: np.ndarray) -> np.ndarray:
+        """Each theme's weighted share among the messages families wrote that are nearest in
+        meaning (an example to decline votes for no theme): a long story or an SMS is nearer
+        to others like it than to the FAQ's clean wordings."""
+        votes = np.zeros(self._topic_count)
+        if not len(to_examples):
+            return votes
+        k = min(TOPIC_NEIGHBOURS, len(to_examples))
+        nearest = np.argpartition(-to_examples, k - 1)[:k]
+        weights = np.maximum(to_examples[nearest], 0.0)
+        topics = self._example_topic[nearest]
+        np.add.at(votes, topics[topics >= 0], weights[topics >= 0])
+        total = weights.sum()
+        return votes / total if total > 0 else votes
+
+    def _voted_entry(self, votes: np.ndarray, cos: np.ndarray) -> list[int]:
+        """The closest entry of the theme the examples vote for most, so that theme is a candidate."""
+        if not votes.any():
+            return []
+        members = np.flatnonzero(self._topic_of == int(np.argmax(votes)))
+        return [int(members[np.argmax(cos[members])])] if len(members) else []
 
     def _near_distress(self, similarities: np.ndarray, to_banks: np.ndarray) -> float:
         """Among the nearest examples (FAQ questions and both banks), the weighted share of distress."""
