@@ -109,6 +109,12 @@ def scaled_copy(source: Path, target: Path, scale: int, seed: int = 7) -> None:
                 yaml.dump(body, Dumper=DUMPER, allow_unicode=True, sort_keys=False), encoding="utf-8"
             )
     (target / "eval.yaml").unlink(missing_ok=True)
+    # The question sets the bot reads as examples, named where they are (not copied).
+    listing = target / "fit" / "sets.yaml"
+    if listing.exists():
+        names = yaml.safe_load(listing.read_text(encoding="utf-8")).get("sets") or []
+        kept = [str((source / "fit" / n).resolve()) for n in names if (source / "fit" / n).resolve().exists()]
+        listing.write_text(yaml.safe_dump({"sets": kept}, allow_unicode=True), encoding="utf-8")
 
 
 def measure_cold(root: Path, cache: Path) -> dict:
