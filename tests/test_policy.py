@@ -88,10 +88,13 @@ def test_each_theme_is_described_by_its_best_candidate() -> None:
     rows[:, ENTRY_FEATURES.index("cos")] = [0.2, 0.7, 0.4]
     rows[:, ENTRY_FEATURES.index("intent")] = [1.0, -1.0, 0.0]
     rows[:, ENTRY_FEATURES.index("length")] = 2.0
+    rows[:, ENTRY_FEATURES.index("unknown")] = 0.3
+    rows[:, ENTRY_FEATURES.index("foreign")] = 1.0
     themes, described = topic_rows(rows, ("a", "a", "b"))
     column = {name: described[:, TOPIC_FEATURES.index(name)].tolist() for name in TOPIC_FEATURES}
     assert themes == ("a", "b")
     assert column["cos"] == [0.7, 0.4] and column["length"] == [2.0, 2.0]
+    assert column["unknown"] == [0.3, 0.3] and column["foreign"] == [1.0, 1.0]
     assert column["candidates"] == pytest.approx([2 / 3, 1 / 3])
     assert column["intent"] == [1.0, 0.0] and column["intent_met"] == [0.0, 0.0]
 
@@ -120,7 +123,7 @@ def test_a_sure_theme_without_an_overview_suggests_its_entries_first() -> None:
 def test_the_policy_file_round_trips(tmp_path: Path) -> None:
     path = tmp_path / POLICY_FILE
     POLICY.save(path)
-    again = Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES)
+    again = Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
     assert again.bars == POLICY.bars and again.topic_model is None
     rows = np.random.default_rng(1).normal(size=(4, len(ENTRY_FEATURES)))
     assert np.allclose(again.entry_model.probability(rows), POLICY.entry_model.probability(rows), atol=1e-5)
@@ -363,6 +366,24 @@ def test_the_sets_messages_are_examples_with_their_theme(tmp_path: Path) -> None
     assert ContrastBanks.load(knowledge).examples == ()  # without a base, no theme to give
     check = run_cli("check", "--knowledge", str(knowledge))
     assert "sets.yaml:1: avertissement : jeu de questions introuvable" in check.stdout and "absent.yaml" in check.stdout
+    # A set with a broken question is left out whole, as the fit does, and check says so.
+    (knowledge / "fit" / "mine.yaml").write_text(
+        "questions:\n  - q: \"stage chez tonton ok ?\"\n    expect_topic: stage-3e\n  - q: sans attendu\n",
+        encoding="utf-8")
+    assert ContrastBanks.load(knowledge, kb).examples == ()
+    assert "jeu de questions illisible, laissé de côté" in run_cli("check", "--knowledge", str(knowledge)).stdout
+
+
+@pytest.mark.parametrize("listing", ["sets: mine.yaml\n", "sets:\n  - \"a\\0b\"\n", "sets: [12]\n", "sets: [\n"])
+def test_a_broken_list_of_sets_never_stops_the_bot(tmp_path: Path, listing: str) -> None:
+    from bot.knowledge.questions import SETS_FILE
+    from bot.understanding.policy import ContrastBanks
+
+    knowledge = _knowledge_copy(tmp_path)
+    (knowledge / "fit" / SETS_FILE).write_text(listing, encoding="utf-8")
+    engine, _ = Engine.load(knowledge)
+    assert engine.banks.examples == () and engine.respond("c koi un cio").status != FALLBACK
+    assert ContrastBanks.problems(knowledge)  # check says what is wrong
 
 
 def test_the_nearest_examples_vote_for_their_theme(engine: Engine) -> None:
@@ -371,12 +392,19 @@ def test_the_nearest_examples_vote_for_their_theme(engine: Engine) -> None:
 
     story = "ma grande a raté son année, elle veut faire coiffure, on fait comment"
     vote = ENTRY_FEATURES.index("example_vote")
-    for examples, expected in (((story, "apres-3e"),), 1.0), (((story, ""),), 0.0), ((), 0.0):
-        voted = Engine(engine.kb, engine.policy, engine.signals.semantic.cache,
-                       replace(engine.banks, examples=examples)).understand(story).reading
-        after_3e = [k for k, e in enumerate(voted.entries) if e.topic == "apres-3e"]
-        assert after_3e and all(voted.rows[k, vote] == expected for k in after_3e)  # a candidate, voted for
-        assert all(voted.rows[k, vote] == 0.0 for k, e in enumerate(voted.entries) if e.topic != "apres-3e")
+
+    def read(examples: tuple[tuple[str, str], ...]) -> Reading:
+        return Engine(engine.kb, engine.policy, engine.signals.semantic.cache,
+                      replace(engine.banks, examples=examples)).understand(story).reading
+
+    # Small talk is no candidate of its own for this story: voted for, it becomes one.
+    assert "chit-chat" not in {e.topic for e in read(()).entries}
+    for examples, expected in (((story, "chit-chat"),), 1.0), (((story, ""),), 0.0):
+        voted = read(examples)
+        small_talk = [k for k, e in enumerate(voted.entries) if e.topic == "chit-chat"]
+        assert bool(small_talk) == (expected == 1.0)
+        assert all(voted.rows[k, vote] == expected for k in small_talk)
+        assert all(voted.rows[k, vote] == 0.0 for k, e in enumerate(voted.entries) if e.topic != "chit-chat")
 
 
 def test_an_answer_that_answers_another_ask_gives_way_to_the_theme(engine: Engine) -> None:

@@ -55,4 +55,14 @@ def listed_sets(root: Path) -> tuple[list[Path], str | None]:
         names = (load_yaml(listing) or {}).get("sets") or []
     except (YamlError, AttributeError) as exc:
         return [], f"{FIT_DIR}/{SETS_FILE} illisible ({exc}) : aucun jeu de questions appris"
-    return [(listing.parent / str(name)).resolve() for name in names], None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        return [], f"{FIT_DIR}/{SETS_FILE} : « sets » doit être une liste de chemins de fichiers"
+    paths, refused = [], []
+    for name in names:
+        try:
+            paths.append((listing.parent / name).resolve())
+        except (OSError, ValueError):  # a name the system cannot take ("a\0b"): left out
+            refused.append(repr(name))
+    if refused:
+        return paths, f"{FIT_DIR}/{SETS_FILE} : chemin impossible, laissé de côté : {', '.join(refused)}"
+    return paths, None

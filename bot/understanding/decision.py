@@ -84,7 +84,8 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
     if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1:
         if topic not in NO_OVERVIEW_TOPICS:
             return Decision(THEME, "theme-overview", topic=topic, **common)
-        # Sure of the theme, which has no overview ("t ki toi"): its entries are offered first.
+        # Sure of the theme, which has no overview ("t ki toi"): its entries are offered first,
+        # and the reply's score is the first one's probability (the theme's entry, not the likeliest).
         mine = sorted(range(len(ranked)), key=lambda k: ranked[k].topic != topic)  # stable
         return Decision(SUGGEST, "suggest-theme", tuple(ranked[k] for k in mine),
                         tuple(probs[k] for k in mine), p_safety)

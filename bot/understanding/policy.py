@@ -22,8 +22,8 @@ import yaml
 
 from bot.knowledge.loader import Problem, expectations
 from bot.knowledge.model import KnowledgeBase
-from bot.knowledge.questions import FIT_DIR, listed_sets
-from bot.knowledge.yaml_source import safe_load
+from bot.knowledge.questions import FIT_DIR, listed_sets, load_questions
+from bot.knowledge.yaml_source import YamlError, safe_load
 
 POLICY_FILE = "policy.yaml"
 DECLINES_FILE = "declines.yaml"
@@ -57,13 +57,17 @@ def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
     A set that cannot be read is left out (`check` and `fit` say so)."""
     found: dict[tuple[str, str], None] = {}
     for path in listed_sets(root)[0]:
-        try:
+        try:  # libyaml, not load_questions' line-keeping loader: this runs at every start
             data = safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         items = data.get("questions") if isinstance(data, dict) else None
-        for item in items if isinstance(items, list) else ():
-            if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+        if not isinstance(items, list) or not all(
+                isinstance(item, dict) and "q" in item and (item.get("expect") or item.get("expect_topic"))
+                for item in items):
+            continue  # as the fit does: a set with a broken question is left out whole
+        for item in items:
+            if not isinstance(item["q"], str):
                 continue
             expected = expectations(item.get("expect"))
             topics = [t for t in expectations(item.get("expect_topic")) if t in kb.topics] or \
@@ -95,8 +99,14 @@ class ContrastBanks:
         shown = f"{FIT_DIR}/sets.yaml"
         if listing:
             found.append(Problem(shown, 1, listing, is_error=False))
-        found += [Problem(shown, 1, f"jeu de questions introuvable : {p}", is_error=False)
-                  for p in paths if not p.exists()]
+        for path in paths:
+            try:
+                load_questions(path)
+            except FileNotFoundError:
+                found.append(Problem(shown, 1, f"jeu de questions introuvable : {path}", is_error=False))
+            except (OSError, YamlError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                found.append(Problem(shown, 1, f"jeu de questions illisible, laissé de côté : {path} ({exc})",
+                                     is_error=False))
         return [problem for problem in found if problem is not None]
 
 
@@ -225,7 +235,7 @@ class Policy:
 
     @classmethod
     def load(cls, path: Path, entry_features: tuple[str, ...], safety_features: tuple[str, ...],
-             topic_features: tuple[str, ...] = ()) -> Policy:
+             topic_features: tuple[str, ...]) -> Policy:
         data = safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError("le fichier ne contient pas de politique")
@@ -242,8 +252,7 @@ class Policy:
             faq_questions=int(data.get("faq_questions", 0)),
             fitted_on=str(data.get("fitted_on", "")),
             figures=dict(data.get("figures") or {}),
-            topic_model=Model.from_dict(data["topic_model"], topic_features)
-            if topic_features and "topic_model" in data else None,
+            topic_model=Model.from_dict(data["topic_model"], topic_features) if "topic_model" in data else None,
         )
 
 
@@ -278,7 +287,7 @@ def fingerprint(kb: KnowledgeBase) -> tuple[str, int]:
 
 def load_policy(
     root: Path, kb: KnowledgeBase, entry_features: tuple[str, ...], safety_features: tuple[str, ...],
-    topic_features: tuple[str, ...] = (),
+    topic_features: tuple[str, ...],
 ) -> tuple[Policy | None, list[Problem]]:
     """knowledge/policy.yaml, with what a maintainer should know about it (missing, broken, stale)."""
     path = root / POLICY_FILE

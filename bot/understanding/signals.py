@@ -75,7 +75,7 @@ TOPIC_FEATURES: tuple[str, ...] = (
     *_TOPIC_FROM_ENTRIES,
     "unknown", "length", "foreign",  # of the message, as for the entries
     "candidates",  # the share of the pooled candidates that belong to the theme
-    "intent_met",  # the share of its candidates that answer what the message asks (-1..1)
+    "intent_met",  # its candidates' mean intent: +1 all answer what is asked, -1 all another ask
 )
 _FROM = [ENTRY_FEATURES.index(name) for name in _TOPIC_FROM_ENTRIES]
 _MESSAGE = [ENTRY_FEATURES.index(name) for name in ("unknown", "length", "foreign")]
