@@ -128,6 +128,7 @@ class Signals:
         self._example_topic = np.array([topic_number.get(topic, -1) for _, topic in examples], dtype=np.int64)
         self._topic_of = np.array([topic_number[e.topic] for e in self.entries], dtype=np.int64)
         self._topic_count = len(topics)
+        self._question_topic = self._topic_of[self.semantic.owners]  # each FAQ question's theme
         members: dict[str, list[int]] = {}
         for i, entry in enumerate(self.entries):
             members.setdefault(entry.topic, []).append(i)
@@ -164,7 +165,7 @@ class Signals:
         titles = self.semantic.title_closeness(vector)
         lexical = self.matcher.rank(norm, limit=CANDIDATES_PER_SIGNAL)
         to_banks = self._banks @ vector  # the declines, the ordinary messages, the examples: one product
-        example_votes = self._example_votes(to_banks[self._contrasts:])
+        example_votes = self._votes(to_banks[self._contrasts:], self._example_topic)
         pooled = list(dict.fromkeys(
             [self._index[c.entry.id] for c in lexical]
             + [int(i) for i in np.argsort(-cos)[:CANDIDATES_PER_SIGNAL]]
@@ -189,7 +190,7 @@ class Signals:
         nearest_ordinary = float(to_ordinary.max()) if len(to_ordinary) else 0.0
         if entries:
             rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length,
-                                    nearest_decline, self._topic_votes(similarities), example_votes)
+                                    nearest_decline, self._votes(similarities, self._question_topic), example_votes)
             rows[:, _FOREIGN] = 1.0 if foreign else 0.0
         else:
             rows = np.zeros((0, len(ENTRY_FEATURES)))
@@ -275,31 +276,20 @@ class Signals:
             )
         return rows
 
-    def _topic_votes(self, similarities: np.ndarray) -> np.ndarray:
-        """Each theme's weighted share among the FAQ questions nearest in meaning: where the
-        nearest entry can be a near-miss, its neighbourhood says which theme the message is in."""
-        votes = np.zeros(self._topic_count)
-        if not len(similarities):
-            return votes
-        k = min(TOPIC_NEIGHBOURS, len(similarities))
-        nearest = np.argpartition(-similarities, k - 1)[:k]
-        weights = np.maximum(similarities[nearest], 0.0)
-        np.add.at(votes, self._topic_of[self.semantic.owners[nearest]], weights)
-        total = weights.sum()
-        return votes / total if total > 0 else votes
-
-    def _example_votes(self, to_examples: np.ndarray) -> np.ndarray:
-        """Each theme's weighted share among the messages families wrote that are nearest in
-        meaning (an example to decline votes for no theme): a long story or an SMS is nearer
+    def _votes(self, closeness: np.ndarray, topics: np.ndarray) -> np.ndarray:
+        """Each theme's weighted share among the nearest neighbours in meaning (`topics`: each
+        neighbour's theme, -1 for none). Of the FAQ's questions: the nearest entry can be a
+        near-miss, its neighbourhood says which theme the message is in. Of the messages
+        families wrote (an example to decline votes for none): a long story or an SMS is nearer
         to others like it than to the FAQ's clean wordings."""
         votes = np.zeros(self._topic_count)
-        if not len(to_examples):
+        if not len(closeness):
             return votes
-        k = min(TOPIC_NEIGHBOURS, len(to_examples))
-        nearest = np.argpartition(-to_examples, k - 1)[:k]
-        weights = np.maximum(to_examples[nearest], 0.0)
-        topics = self._example_topic[nearest]
-        np.add.at(votes, topics[topics >= 0], weights[topics >= 0])
+        k = min(TOPIC_NEIGHBOURS, len(closeness))
+        nearest = np.argpartition(-closeness, k - 1)[:k]
+        weights = np.maximum(closeness[nearest], 0.0)
+        voters = topics[nearest]
+        np.add.at(votes, voters[voters >= 0], weights[voters >= 0])
         total = weights.sum()
         return votes / total if total > 0 else votes
 
