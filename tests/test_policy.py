@@ -201,6 +201,15 @@ def test_every_fallback_ends_with_the_helplines(engine: Engine) -> None:
         assert number in reply.text.splitlines()[-1]
 
 
+@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", "t ki toi"])
+def test_every_did_you_mean_also_gives_the_helplines(engine: Engine, text: str) -> None:
+    """A "did you mean" is the bot not knowing what was asked: it may be a cry for help it
+    did not read, so it carries the numbers as "I don't know" does."""
+    reply = engine.respond(text)
+    assert reply.status == SUGGEST_STATUS and reply.suggestions
+    assert all(number in reply.text for number in ("119", "3114", "3018", "17 ou 112"))
+
+
 @pytest.mark.parametrize("number", ["0", "2", "12", "999"])
 def test_a_bare_number_without_a_list_is_never_an_answer(engine: Engine, number: str) -> None:
     reply = engine.respond(number)

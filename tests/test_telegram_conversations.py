@@ -266,7 +266,7 @@ async def test_did_you_mean_then_a_choice(bot: Harness, engine: Engine) -> None:
     question = _suggest_question(engine)
     expected = engine.respond(question)
     [suggest] = await bot.say(question)
-    assert suggest["text"] == messages.SUGGEST
+    assert suggest["text"] == f"{messages.SUGGEST}\n\n{messages.HELPLINES_LINE}"  # "did you mean" gives the numbers
     assert callbacks(suggest) == [f"e:{e.id}" for e in expected.suggestions]
     chosen = expected.suggestions[0]
     [answer] = await bot.press(suggest, f"e:{chosen.id}")

@@ -368,9 +368,10 @@ class Engine:
                 decision = replace(decision, safety_probability=part.safety_probability)
         reply = self._reply_for(decision, understood, conversation)
         line = self._text("HELPLINES_LINE")
-        if decision.kind != HELPLINE and decision.safety_probability >= self.policy.bars.safety_line \
-                and line not in reply.body:
-            # Not sure enough for the helplines' answer, too close to distress to say nothing.
+        close = decision.safety_probability >= self.policy.bars.safety_line
+        if decision.kind != HELPLINE and (close or reply.status == SUGGEST) and line not in reply.body:
+            # Not sure enough for the helplines' answer, too close to distress to say nothing; and,
+            # like "I don't know", a "did you mean" may be a cry for help it did not read ("à l'aide").
             return replace(reply, body=f"{reply.body}\n\n{line}")
         return reply
 
