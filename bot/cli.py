@@ -127,7 +127,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     root = args.knowledge or settings.knowledge_dir
     try:
-        policy = run_fit(root, EmbeddingCache(shared_encoder(), settings.cache_dir),
+        policy = run_fit(root, EmbeddingCache(shared_encoder(settings.cache_dir), settings.cache_dir),
                          progress=lambda line: print(line, flush=True))
     except ValueError as exc:
         print(f"Calibrage impossible : {exc}", file=sys.stderr)

