@@ -4,7 +4,8 @@ The data: every question of the FAQ (but the titles), each asked to an engine bu
 without its fold of questions (5 folds), so both signals see it as new; the messages of
 `knowledge/fit/` that the bot must decline, or must not take for distress; and the question
 sets listed in `knowledge/fit/sets.yaml`, messages written as families write them, asked to
-the whole FAQ. The sets still blind are never listed there: they measure.
+the whole FAQ, each set held out whole (one author's messages: as a blind set is read). The
+sets still blind are never listed there: they measure.
 
 From the signals' features three small models are fitted (entry, theme, safety), then the bars are
 chosen on held-out predictions (each fold predicted by models fitted on the others): the
@@ -121,6 +122,7 @@ class Labelled:
     from_set: bool = False
     distress: bool = False
     ordinary: bool = False
+    source: str = ""  # the set it was read from (the first one, when several hold it)
 
 
 def read_sets(root: Path, kb: KnowledgeBase, progress=print) -> list[Labelled]:
@@ -141,8 +143,10 @@ def read_sets(root: Path, kb: KnowledgeBase, progress=print) -> list[Labelled]:
             item = labelled(question, kb)
             if item is None:
                 unknown += 1
-            elif item.text not in found or (found[item.text].by_topic and not item.by_topic):
-                found[item.text] = item  # the entry, where one set names it, over the theme alone
+            elif item.text not in found:
+                found[item.text] = replace(item, source=str(path))
+            elif found[item.text].by_topic and not item.by_topic:  # the entry, over the theme alone
+                found[item.text] = replace(item, source=found[item.text].source)
         if unknown:
             progress(f"  {name} : {unknown} question(s) ignorée(s), leur réponse attendue n'existe plus dans la FAQ")
     return list(found.values())
@@ -163,6 +167,25 @@ def labelled(question: Question, kb: KnowledgeBase) -> Labelled | None:
     if not right:
         return None
     return Labelled(question.text, right, topics, from_set=True, distress=topics <= {SAFETY_TOPIC})
+
+
+def set_folds(sets: list[Labelled], folds: int = FOLDS) -> dict[str, int]:
+    """A fold for each question set, whole: the largest first, each to the smallest fold.
+
+    A set is one author's messages (a helper's, a session's). Held out whole, it is read as
+    the bot reads a blind set, with no near-twin from the same hand among the examples, so the
+    bars chosen on it are chosen on the same footing as the sets that measure them.
+    """
+    sizes: dict[str, int] = {}
+    for item in sets:
+        sizes[item.source] = sizes.get(item.source, 0) + 1
+    load = [0] * folds
+    fold_of_set: dict[str, int] = {}
+    for source in sorted(sizes, key=lambda name: (-sizes[name], name)):
+        fold = min(range(folds), key=lambda f: (load[f], f))
+        fold_of_set[source] = fold
+        load[fold] += sizes[source]
+    return fold_of_set
 
 
 def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: int = FOLDS,
@@ -191,10 +214,19 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     # One batch for all, each text cut where the bot cuts it (Signals.embed_all).
     vectors = dict(zip(every, cache.vectors([t[:MAX_INPUT_CHARS] for t in every]), strict=True))
 
+    # A set's messages share its fold, and so does every text read as one of them.
+    by_set = set_folds(sets, folds)
+    fold_of_reading: dict[str, int] = {}
+    for item in sets:
+        fold_of_reading.setdefault(read_as[item.text], by_set[item.source])
+
     def fold_by(text: str) -> int:
         """The fold of a text as the bot reads it: "cio vitry" and "cio 94300" both read "cio"."""
         reading = read_as.get(text)
-        return fold_of(reading if reading is not None else semantic_text(places, normaliser, text), folds)
+        if reading is None:
+            reading = semantic_text(places, normaliser, text)
+        found = fold_of_reading.get(reading)
+        return found if found is not None else fold_of(reading, folds)
 
     def sample(engine: Engine, item: Labelled, fold: int) -> Sample:
         reading = engine.understand(item.text, vector=vectors[read_as[item.text]]).reading
