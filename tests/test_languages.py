@@ -32,6 +32,16 @@ def detector() -> LanguageDetector:
         ("Oğlum staj bulamıyor, ne yapmalıyız?", "tr"),
         ("ابني يبحث عن تدريب", "ar"),
         ("我的孩子在学校被欺负了", "zh"),
+        # An Arabic word weighs as a Latin one, whatever their letters.
+        ("ما هو Parcoursup؟", "ar"),
+        ("Je cherche le CIO de فيتري svp", "fr"),
+        # Arabic in Latin letters: a word with a digit for a sound (3, 7, 9) and another sign.
+        ("salam, bghit ndir CAP, kifach nl9a patron?", "ar"),
+        ("wach 3ndkom liste dyal les entreprises", "ar"),
+        # French SMS with digits stays French.
+        ("jsuis en 3eme jcherche 1 stage 2main", "fr"),
+        ("la 3D c mon truc, rdv a 19h30 pour la L3", "fr"),
+        ("salam 3likom", "fr"),  # one sign is not enough: a greeting many French pupils use
     ],
 )
 def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: str) -> None:

@@ -49,11 +49,31 @@ NEUTRAL_WORDS = (
     "3e", "3eme", "3ème", "seconde", "2nde", "brevet", "cordées", "cordees", "ok", "svp", "stp",
 )
 
+# Arabic written in Latin letters ("arabizi"): digits stand for sounds Latin lacks (3 ain, 7 ha,
+# 9 qaf: "kifach nl9a patron", "ch7al"). French SMS uses digits too ("3eme", "2main", "3D",
+# "19h30", "L3"), never these inside a word of two letters or more; with the common words of
+# Maghrebi Arabic, two such signs (one a digit word) make the message Arabic.
+_ARABIZI_DIGIT = re.compile(r"[a-z][379]|[379][a-z]")
+_ORDINAL = re.compile(r"\d+(?:e|er|ere|eme|ème|ieme|iem|em|nd|nde|de|es|emes|h|min|ans?)")
+ARABIZI_WORDS = frozenset({
+    "kifach", "kifash", "kifech", "bghit", "bghina", "wach", "wash", "dyal", "dial", "chno", "chnou",
+    "bzaf", "bezzaf", "mzyan", "wlad", "weldi", "bnti", "khouya", "daba", "ghadi", "kayn", "makaynch",
+    "nkhdem", "nkhdemch", "ndir", "bach", "walakin", "hadchi", "smahli",
+})
+
 LANGID_VERSION = "py3langid-0.4.0"  # the pinned version whose model the compact copy is made from
 logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LATIN_ONLY = re.compile(r"[^A-Za-zÀ-ÿ]+")
+
+
+def _arabizi(text: str) -> bool:
+    """Arabic written in Latin letters and digits: two signs, one of them a word with a digit."""
+    tokens = re.findall(r"[a-z0-9]+", text.lower())
+    digit_words = sum(1 for t in tokens if _ARABIZI_DIGIT.search(t) and sum(c.isalpha() for c in t) >= 2
+                      and not re.search(r"\d\d", t) and not _ORDINAL.fullmatch(t))
+    return digit_words >= 1 and digit_words + sum(1 for t in tokens if t in ARABIZI_WORDS) >= 2
 
 
 def _script_counts(text: str) -> tuple[int, int, int]:
@@ -168,8 +188,12 @@ class LanguageDetector:
         return compact_identifier(self._model_dir)
 
     def detect(self, text: str, hint: str | None = None, current: str | None = None) -> str:
-        arabic, chinese, latin = _script_counts(text)
-        if arabic >= 2 and arabic >= latin:
+        arabic, chinese, _ = _script_counts(text)
+        # An Arabic word weighs as a Latin one ("ما هو Parcoursup؟" is Arabic).
+        arabic_words = sum(1 for w in _WORD.findall(text) if _script_counts(w)[0])
+        if arabic >= 2 and arabic_words >= len(_WORD.findall(text)) - arabic_words:
+            return "ar"
+        if _arabizi(text):
             return "ar"
         if chinese >= 1 and chinese >= len(_WORD.findall(_LATIN_ONLY.sub(" ", text))):
             return "zh"  # a Chinese character weighs about a word
