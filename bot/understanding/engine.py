@@ -26,6 +26,7 @@ from bot.understanding.intents import IntentFinder
 from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
 from bot.understanding.matcher import Matcher
 from bot.understanding.policy import ContrastBanks, Policy, cautious, load_policy
+from bot.understanding.reading_memo import ReadingMemo
 from bot.understanding.semantic import EmbeddingCache, shared_encoder
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Reading, Signals
 
@@ -153,24 +154,30 @@ class Engine:
         cache: EmbeddingCache | None = None,
         banks: ContrastBanks | None = None,
         catalog: Catalog | None = None,
+        memo: ReadingMemo | None = None,
     ) -> None:
         self.kb = kb
         self.catalog = catalog or Catalog({})
         self.policy = policy or cautious(ENTRY_FEATURES, SAFETY_FEATURES)
         self.normaliser = Normaliser(kb.language)
         self.gazetteer = Gazetteer(kb)
-        self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip)
+        self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip, memo)
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
         self.banks = banks = banks or ContrastBanks()
         self.signals = Signals(kb, self.normaliser, self.matcher, self.intents,
                                cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary,
-                               [(semantic_text(self.gazetteer, self.normaliser, text), topic)
+                               [(self._read_example(text, memo), topic)
                                 for text, topic in banks.examples])  # read as a message is read
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
         vectors_file = self.signals.semantic.cache.path
         self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places),
                                          vectors_file.parent if vectors_file else None)
+
+    def _read_example(self, text: str, memo: ReadingMemo | None) -> str:
+        def read(example: str) -> str:
+            return semantic_text(self.gazetteer, self.normaliser, example)
+        return memo.get("semantic", text, read) if memo else read(text)
 
     def _word_languages(self, places: set[str]) -> dict[str, str]:
         """Words of one other language, from the texts whose language is known: the translated
@@ -198,9 +205,11 @@ class Engine:
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
         cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)
-        engine = cls(kb, policy, cache, ContrastBanks.load(root, kb), catalog)
+        memo = ReadingMemo.open(cache_dir, root)
+        engine = cls(kb, policy, cache, ContrastBanks.load(root, kb, memo), catalog, memo)
         if not any(p.is_error for p in problems):  # a base left partly out still has its vectors
             cache.forget_unused()
+            memo.save()  # ...and its readings
         return engine, problems + policy_problems + catalog_problems
 
     # --- entry points -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import Normalised, Normaliser, stem
+from bot.understanding.reading_memo import ReadingMemo
 
 # A typo must keep most of the word: "cordes" -> "cordee" is 91, so short words need more.
 TYPO_CUTOFF_LONG = 84  # words of 7+ letters
@@ -87,13 +88,17 @@ class Matcher:
         kb: KnowledgeBase,
         normaliser: Normaliser,
         strip_places: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda words: words,
+        memo: ReadingMemo | None = None,
     ) -> None:
         self.normaliser = normaliser
         self.entries: list[Entry] = list(kb.entries.values())
 
-        def tokens(phrase: str) -> frozenset[str]:
+        def read(phrase: str) -> tuple[str, ...]:
             # Town names in the FAQ's questions must not attract messages from that town.
-            return frozenset(tokens_of(normaliser.normalise_words(strip_places(normaliser.words(phrase)))))
+            return tokens_of(normaliser.normalise_words(strip_places(normaliser.words(phrase))))
+
+        def tokens(phrase: str) -> frozenset[str]:
+            return frozenset(memo.get("tokens", phrase, read) if memo else read(phrase))
 
         docs: list[list[frozenset[str]]] = []
         for entry in self.entries:

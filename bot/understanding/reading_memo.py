@@ -1,0 +1,89 @@
+"""How the bot read the knowledge base's texts, kept on disk between starts.
+
+Preparing the words of the FAQ's 5,900 wordings and reading the 3,400 examples as a message
+is read takes most of a second at every start, in pure Python, and gives the same result as
+long as neither the code nor the files that decide how a text is read have changed: both are
+in the file's key, so an edit of either makes the bot read everything afresh, once.
+
+Only texts of the knowledge base are kept (its wordings and the question sets' messages),
+never a message someone sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+logger = logging.getLogger(__name__)
+
+MEMO_FILE = "readings.json"
+# The knowledge files a reading depends on: spelling, stopwords, place names.
+READING_FILES = ("language.yaml", "communes.yaml", "outside_places.yaml", "french_towns.yaml")
+_CODE = Path(__file__).resolve().parents[1]  # the bot package: any change of code changes the key
+
+T = TypeVar("T")
+
+
+def reading_key(root: Path) -> str:
+    """A digest of the bot's code and of the knowledge files that decide how a text is read."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(_CODE.rglob("*.py")):
+        digest.update(path.relative_to(_CODE).as_posix().encode("utf-8") + b"\0" + path.read_bytes())
+    for name in READING_FILES:
+        path = root / name
+        digest.update(name.encode("utf-8") + b"\0" + (path.read_bytes() if path.exists() else b"-"))
+    return digest.hexdigest()
+
+
+class ReadingMemo:
+    """Readings by kind ("tokens", "semantic") and text; `save` keeps only those asked for
+    since it was opened, so the file never grows with every edit of the FAQ."""
+
+    def __init__(self, path: Path | None, key: str) -> None:
+        self.path = path
+        self.key = key
+        self._known: dict[str, dict[str, object]] = {}
+        self._asked: dict[str, dict[str, object]] = {}
+        self._computed = 0
+        if path is not None and path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("readings"), dict):
+                    self._known = {kind: found for kind, found in data["readings"].items() if isinstance(found, dict)}
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                logger.warning("Readings memo %s ignored: %s", path, exc)
+
+    @classmethod
+    def open(cls, cache_dir: Path | None, root: Path) -> ReadingMemo:
+        return cls(cache_dir / MEMO_FILE if cache_dir else None, reading_key(root))
+
+    def get(self, kind: str, text: str, read: Callable[[str], T]) -> T:
+        """The reading of `text`, from the file when it holds it, else `read(text)`."""
+        known = self._known.get(kind, {})
+        if text in known:
+            value = known[text]
+        else:
+            value = read(text)
+            self._computed += 1
+        self._asked.setdefault(kind, {})[text] = value
+        return value  # type: ignore[return-value]  # a list read back where a tuple was kept
+
+    def save(self) -> None:
+        """Write what was asked for, if anything was read afresh or left unused."""
+        unused = any(text not in self._asked.get(kind, {}) for kind, found in self._known.items() for text in found)
+        if self.path is None or not (self._computed or unused):
+            return
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps({"key": self.key, "readings": self._asked}, ensure_ascii=False),
+                               encoding="utf-8")
+            partial.replace(self.path)  # readers see the old file or the new one, never half
+        except OSError as exc:
+            logger.warning("Readings memo %s not written: %s", self.path, exc)
+            partial.unlink(missing_ok=True)

