@@ -120,11 +120,49 @@ def test_a_sure_theme_without_an_overview_suggests_its_entries_first() -> None:
     assert decision.probabilities[2] > decision.probabilities[0] > decision.probabilities[1]
 
 
+def test_a_likely_theme_is_offered_when_no_entry_is_likely_enough() -> None:
+    """No entry reaches the suggestion bar (a-deux: 0.27 < 0.3), the theme a does reach the
+    bar for offering a theme's questions (0.27 >= 0.25): its entries first; without that bar
+    (a policy from before it), "I don't know"."""
+    reading = _reading([0.1, 0.4, 0.05])
+    offering = replace(THEMED, bars=replace(THEMED.bars, theme_suggest=0.25))
+    decision = decide(reading, offering, SIZES)
+    assert (decision.kind, decision.step) == (SUGGEST, "suggest-theme")
+    assert [e.topic for e in decision.ranked[:2]] == ["a", "a"]
+    assert decide(reading, THEMED, SIZES).kind == DECLINE
+    assert decide(_reading([0.1, 0.1, 0.05]), offering, SIZES).kind == DECLINE  # theme a: 0.02
+
+
+def _outcome(p_top: float, p_topic: float, decline: bool, top_right: bool = False, topic_right: bool = False):
+    from bot.maintainers.fit import Outcome
+
+    return Outcome(p_top, p_top, top_right, p_topic, topic_right, True, False, decline, True, True,
+                   0.0, 0.0, 0.0, 0.0, False, False)
+
+
+def test_the_fit_offers_a_theme_only_where_it_reaches_more_at_the_same_declines() -> None:
+    from bot.maintainers.fit import DECLINED, _suggestion_bars
+
+    rng = np.random.default_rng(0)
+    declines = [_outcome(float(p), float(t), True) for p, t in zip(rng.uniform(0, 0.5, 200),
+                                                                   rng.uniform(0, 0.05, 200), strict=True)]
+    themed = [_outcome(0.1, 0.5, False, topic_right=True) for _ in range(50)]  # the theme right, no entry
+    entry_bar, theme_bar = _suggestion_bars(declines, themed, answer=0.9)
+    assert theme_bar <= 0.5
+    kept = sum(o.p_top < entry_bar and o.p_topic < theme_bar for o in declines) / len(declines)
+    assert kept >= DECLINED
+    wrong_theme = [_outcome(0.1, 0.5, False) for _ in range(50)]
+    assert _suggestion_bars(declines, wrong_theme, answer=0.9)[1] == 1.01  # nothing to gain: off
+
+
 def test_the_policy_file_round_trips(tmp_path: Path) -> None:
     path = tmp_path / POLICY_FILE
     POLICY.save(path)
     again = Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
-    assert again.bars == POLICY.bars and again.topic_model is None
+    assert again.bars == POLICY.bars and again.topic_model is None and again.bars.theme_suggest == 1.01
+    offering = replace(POLICY, bars=replace(POLICY.bars, theme_suggest=0.42))
+    offering.save(path)
+    assert Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES).bars.theme_suggest == 0.42
     rows = np.random.default_rng(1).normal(size=(4, len(ENTRY_FEATURES)))
     assert np.allclose(again.entry_model.probability(rows), POLICY.entry_model.probability(rows), atol=1e-5)
     THEMED.save(path)

@@ -345,7 +345,8 @@ class Outcome:
     def declined(self, bars: Bars) -> bool:
         """As bot.understanding.decision.decide: no helplines, no answer, no theme, no suggestion."""
         theme = self.p_topic >= bars.theme and (self.overview_possible or self.theme_suggested)
-        return self.p_top < bars.suggest and not theme and not self.helpline(bars)
+        return (self.p_top < bars.suggest and self.p_topic < bars.theme_suggest and not theme
+                and not self.helpline(bars))
 
 
 def outcomes(samples: list[Sample], entry: Model, safety: Model, topic_model: Model,
@@ -427,8 +428,8 @@ def choose_bars(outs: list[Outcome]) -> Bars:
         np.array([not o.topic_right for o in rest], dtype=float),
         max(0.0, CONFIDENT_WRONG * n - answered_wrong),
     ) if rest else 1.01
-    declines = np.array(sorted(o.p_top for o in engaged if o.decline))
-    suggest = float(np.quantile(declines, DECLINED)) + 1e-6 if len(declines) else 0.5
+    suggest, theme_suggest = _suggestion_bars([o for o in engaged if o.decline],
+                                              [o for o in engaged if not o.decline], answer)
     distress = [o for o in outs if o.distress]
     # False alarms are counted twice over: on ordinary messages with strong words (the hardest),
     # and on the questions families wrote (long stories, where one sentence can sound alarming).
@@ -443,7 +444,37 @@ def choose_bars(outs: list[Outcome]) -> Bars:
                         lambda o, bar: o.p_whole >= safety or o.p_part >= part or o.p_trigger >= bar)
     line = float(np.quantile([o.p_safety for o in distress], 1 - HELPLINE_LINE_RECALL)) if distress else 1.01
     return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety,
-                safety_line=min(line, safety), safety_trigger=trigger, safety_part=part)
+                safety_line=min(line, safety), safety_trigger=trigger, safety_part=part,
+                theme_suggest=theme_suggest)
+
+
+def _suggestion_bars(declines: list[Outcome], answerable: list[Outcome], answer: float) -> tuple[float, float]:
+    """The entry and theme bars for "did you mean", chosen together: of the pairs that keep
+    DECLINED of the messages to decline declined, the one that offers the right entry or theme
+    to the most answerable messages left without an answer. Offering a theme's questions can
+    be turned off (1.01): it is chosen only where it reaches more."""
+    if not declines:
+        return 0.5, 1.01
+    p_top = np.array([o.p_top for o in declines])
+    p_topic = np.array([o.p_topic for o in declines])
+    allowed = int(np.floor((1.0 - DECLINED) * len(declines)))  # declines that may get suggestions
+    unanswered = [o for o in answerable if o.p_answer < answer]
+    best: tuple[int, float, float] | None = None
+    for theme_bar in (1.01, *np.unique(np.quantile(p_topic, [0.9, 0.93, 0.95, 0.97, 0.99, 1.0])) + 1e-6):
+        left = allowed - int((p_topic >= theme_bar).sum())
+        if left < 0:
+            continue
+        # The lowest entry bar with at most `left` of the other declines above it.
+        others = np.sort(p_top[p_topic < theme_bar])[::-1]
+        entry_bar = float(others[left]) + 1e-6 if left < len(others) else 0.0
+        if theme_bar > 1.0:  # as before this bar existed: the DECLINED quantile
+            entry_bar = float(np.quantile(p_top, DECLINED)) + 1e-6
+        reached = sum((o.p_top >= entry_bar and o.top_right) or (o.p_top < entry_bar and o.p_topic >= theme_bar
+                                                                  and o.topic_right) for o in unanswered)
+        if best is None or reached > best[0]:
+            best = (reached, entry_bar, float(theme_bar))
+    assert best is not None  # the first pair (no theme bar) always fits
+    return best[1], best[2]
 
 
 def _best_bar(distress: list[Outcome], harmless: list[list[Outcome]], candidates: list[float], default: float,

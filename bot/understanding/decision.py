@@ -81,11 +81,13 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
                      if topics[k] == topics[order[0]] and reading.rows[k, _INTENT] > 0)[:MAX_SUGGESTIONS]
         return Decision(ANSWER, "answer", also_asked=also, **common)
     topic, p_topic = best_topic(policy.topic_model, reading.rows, topics, probabilities)
-    if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1:
-        if topic not in NO_OVERVIEW_TOPICS:
-            return Decision(THEME, "theme-overview", topic=topic, **common)
-        # Sure of the theme, which has no overview ("t ki toi"): its entries are offered first,
-        # and the reply's score is the first one's probability (the theme's entry, not the likeliest).
+    if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS:
+        return Decision(THEME, "theme-overview", topic=topic, **common)
+    sure_of_theme = p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1
+    if sure_of_theme or (probs[0] < bars.suggest and p_topic >= bars.theme_suggest):
+        # Sure of a theme without an overview ("t ki toi"), or, with no entry likely enough to
+        # offer, likely enough of a theme: its entries are offered first, and the reply's score
+        # is the first one's probability (the theme's entry, not the likeliest).
         mine = sorted(range(len(ranked)), key=lambda k: ranked[k].topic != topic)  # stable
         return Decision(SUGGEST, "suggest-theme", tuple(ranked[k] for k in mine),
                         tuple(probs[k] for k in mine), p_safety)

@@ -212,6 +212,9 @@ class Bars:
     safety_trigger: float | None = None
     # The bar for one sentence of a longer message read alone (never below `safety`). None: `safety`.
     safety_part: float | None = None
+    # Under every entry bar, the best theme's probability to offer that theme's questions ("did
+    # you mean", theme first) rather than "I don't know". 1.01 (a policy from before it): never.
+    theme_suggest: float = 1.01
 
     def helpline_bar(self, trigger: bool, part: bool = False) -> float:
         if trigger and self.safety_trigger is not None:
@@ -269,7 +272,8 @@ class Policy:
             bars=Bars(*(float(bars[name]) for name in ("answer", "theme", "suggest", "safety")),
                       float(bars.get("safety_line", 1.01)),
                       float(bars["safety_trigger"]) if "safety_trigger" in bars else None,
-                      float(bars["safety_part"]) if "safety_part" in bars else None),
+                      float(bars["safety_part"]) if "safety_part" in bars else None,
+                      float(bars.get("theme_suggest", 1.01))),
             model_version=str(data.get("model_version", "")),
             faq_fingerprint=str(data.get("faq_fingerprint", "")),
             faq_questions=int(data.get("faq_questions", 0)),
