@@ -38,9 +38,11 @@ def test_a_restart_reads_the_kept_readings_and_answers_alike(tmp_path: Path, cac
     first, _ = Engine.load(knowledge, cache)
     memo = json.loads((cache / MEMO_FILE).read_text(encoding="utf-8"))
     assert memo["key"] == reading_key(knowledge)
-    tokens, semantic, examples = (memo["readings"][kind] for kind in ("tokens", "semantic", "examples"))
-    assert len(tokens) > 1000 and len(semantic) > 1000 and len(examples) == 1
+    tokens, semantic, examples, words = (memo["readings"][kind]
+                                         for kind in ("tokens", "semantic", "examples", "word_languages"))
+    assert len(tokens) > 1000 and len(semantic) > 1000 and len(examples) == 1 and len(words) == 1
     again, _ = Engine.load(knowledge, cache)
+    assert again.detector._word_language == first.detector._word_language  # the words of each language
     for text in ("c koi un cio", "jtrouve pa de stage", "bourse college creteil", "je veux mourir"):
         before, after = first.respond(text), again.respond(text)
         assert (after.status, after.body, after.decided_by) == (before.status, before.body, before.decided_by)

@@ -7,6 +7,8 @@ that each adapter renders its own way.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -171,7 +173,7 @@ class Engine:
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
         vectors_file = self.signals.semantic.cache.path
-        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places),
+        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places, memo),
                                          vectors_file.parent if vectors_file else None)
 
     def _read_example(self, text: str, memo: ReadingMemo | None) -> str:
@@ -179,9 +181,10 @@ class Engine:
             return semantic_text(self.gazetteer, self.normaliser, example)
         return memo.get("semantic", text, read) if memo else read(text)
 
-    def _word_languages(self, places: set[str]) -> dict[str, str]:
+    def _word_languages(self, places: set[str], memo: ReadingMemo | None = None) -> dict[str, str]:
         """Words of one other language, from the texts whose language is known: the translated
-        entries and fixed messages; French: the answers, titles, fixed messages, training banks."""
+        entries and fixed messages; French: the answers, titles, fixed messages, training banks.
+        Kept in the memo under a digest of those texts."""
         french = [*(e.answer for e in self.kb.entries.values()), *(e.title for e in self.kb.entries.values()),
                   *(v for v in vars(messages).values() if isinstance(v, str)),
                   *self.banks.declines, *self.banks.ordinary, *places]
@@ -191,7 +194,12 @@ class Engine:
                 others.setdefault(lang, []).extend((translation.title, translation.answer))
         for lang, table in self.catalog.texts.items():
             others.setdefault(lang, []).extend(v for v in table.values() if isinstance(v, str))
-        return word_languages(french, others)
+        if memo is None:
+            return word_languages(french, others)
+        texts = json.dumps([sorted(french), {lang: sorted(found) for lang, found in sorted(others.items())}],
+                           ensure_ascii=False)
+        key = hashlib.blake2b(texts.encode("utf-8"), digest_size=16).hexdigest()
+        return dict(memo.get("word_languages", key, lambda _: word_languages(french, others)))
 
     def rebuilt(self, kb: KnowledgeBase) -> Engine:
         """The same engine (policy, vectors, banks, messages) over another knowledge base."""
