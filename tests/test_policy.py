@@ -108,6 +108,16 @@ def test_the_theme_model_decides_the_overview() -> None:
     assert unsure.kind == SUGGEST and decide(_reading([0.6, 0.6, 0.0]), POLICY, SIZES).kind == THEME
 
 
+def test_beside_the_helplines_the_message_s_other_question_is_kept() -> None:
+    """Helplines first (a trigger phrase); the likeliest entry outside them comes along when it
+    would have been offered (a-deux: 0.73 >= 0.3), and nothing when none would (0.02)."""
+    safety = _entry("securite-x", "securite")
+    asking = decide(_reading([0.2, 0.6, 0.9], trigger=True, entries=(A1, A2, safety)), POLICY, SIZES)
+    assert asking.kind == HELPLINE and asking.also_asked == (A2,)
+    alone = decide(_reading([0.1, 0.1, 0.9], trigger=True, entries=(A1, A2, safety)), POLICY, SIZES)
+    assert alone.kind == HELPLINE and alone.also_asked == ()
+
+
 def test_a_sure_theme_without_an_overview_suggests_its_entries_first() -> None:
     """Small talk has no overview: sure of it (0.88), the bot offers its entries before the
     entry that is likelier alone (b-un, by its lexical score)."""

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bot import messages
 from bot.knowledge.model import Entry
 from bot.understanding.engine import Engine
 from bot.understanding.safety import SafetyIndex
@@ -102,3 +103,26 @@ def test_everyday_senses_of_alarming_words_are_rarely_helplines(engine: Engine) 
     its cost (a miss = four false alarms) lowered the helpline bar for whole messages."""
     alarms = [m for m in EVERYDAY if engine.respond(m).topic == "securite"]
     assert len(alarms) <= 9, alarms
+
+
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("jveu plu vivre et jsais pas koi mettre sur affelnet", "affelnet"),
+        ("Mon fils de 15 ans dit qu'il veut mourir depuis qu'il a raté son stage. Comment trouver un "
+         "autre stage de 3e ?", "stage-3e"),
+    ],
+)
+def test_helplines_first_and_the_other_question_is_not_lost(engine: Engine, message: str, topic: str) -> None:
+    reply = engine.respond(message)
+    assert reply.entry is not None and reply.entry.topic == "securite"
+    assert reply.follow_ups and reply.follow_ups[0].topic == topic
+    assert messages.SAFETY_ALSO in reply.body
+
+
+def test_a_cry_for_help_alone_gets_no_other_question(engine: Engine) -> None:
+    for message in ("jveux mourir", "je veux disparaître, personne ne me comprend"):
+        reply = engine.respond(message)
+        assert reply.entry is not None and reply.entry.topic == "securite", message
+        assert all(e.topic == "securite" for e in reply.follow_ups), message
+        assert messages.SAFETY_ALSO not in reply.body

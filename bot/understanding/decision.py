@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.knowledge.loader import SAFETY_TOPIC
 from bot.knowledge.model import Entry
 from bot.understanding.policy import Model, Policy
 from bot.understanding.signals import ENTRY_FEATURES, Reading, topic_rows
@@ -32,7 +33,9 @@ class Decision:
     safety_probability: float
     helpline: Entry | None = None
     topic: str | None = None  # for THEME: the theme to show
-    also_asked: tuple[Entry, ...] = ()  # for ANSWER: siblings that answer another ask of the message
+    # for ANSWER: siblings that answer another ask of the message; for HELPLINE: the message's
+    # other question (outside the helplines), when it would have been offered
+    also_asked: tuple[Entry, ...] = ()
 
     @property
     def best(self) -> Entry | None:
@@ -71,7 +74,7 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
         helpline = reading.trigger_entry or reading.safety_entry
         if helpline is not None:
             step = "helpline-trigger" if reading.trigger_entry else "helpline-meaning"
-            return Decision(HELPLINE, step, helpline=helpline, **common)
+            return Decision(HELPLINE, step, helpline=helpline, also_asked=other_ask(reading, policy), **common)
     if not ranked:
         return Decision(DECLINE, "decline", **common)
     topics = tuple(e.topic for e in reading.entries)
@@ -94,6 +97,32 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
     if probs[0] >= bars.suggest:
         return Decision(SUGGEST, "suggest", **common)
     return Decision(DECLINE, "decline", **common)
+
+
+def other_ask(reading: Reading, policy: Policy) -> tuple[Entry, ...]:
+    """Beside the helplines, what else the message asks ("jveu plu vivre et jsais pas koi mettre
+    sur affelnet"): the likeliest entry outside them, when it, or its theme, is likely enough to
+    be offered in a "did you mean". The helplines come first; the question is not lost."""
+    if not len(reading.rows):
+        return ()
+    probabilities = entry_probabilities(policy, reading.rows)
+    topics = tuple(e.topic for e in reading.entries)
+    school = [k for k, topic in enumerate(topics) if topic != SAFETY_TOPIC]
+    if not school:
+        return ()
+    best = max(school, key=lambda k: probabilities[k])
+    if probabilities[best] >= policy.bars.suggest:
+        return (reading.entries[best],)
+    if policy.topic_model is None:
+        return ()
+    themes, described = topic_rows(reading.rows, topics)
+    p = policy.topic_model.probability(described)
+    p = p / p.sum() if p.sum() > 1.0 else p  # as best_topic
+    likely = [(float(p[i]), theme) for i, theme in enumerate(themes) if theme != SAFETY_TOPIC]
+    p_theme, theme = max(likely)
+    if p_theme < min(policy.bars.theme_suggest, policy.bars.theme):
+        return ()
+    return (reading.entries[max((k for k in school if topics[k] == theme), key=lambda k: probabilities[k])],)
 
 
 def asks_another(rows: np.ndarray, topics: tuple[str, ...], best: int) -> bool:

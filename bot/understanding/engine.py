@@ -22,7 +22,7 @@ from bot.knowledge.model import Entry, KnowledgeBase, Link, Topic
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
 from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, fold
 from bot.understanding.decision import ANSWER as ANSWER_KIND
-from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide
+from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide, other_ask
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
 from bot.understanding.intents import IntentFinder
 from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
@@ -379,8 +379,8 @@ class Engine:
         part = None if decision.kind == HELPLINE else self._distress_in_a_part(understood.parts,
                                                                                 understood.part_vectors)
         if part is not None:
-            if part.kind == HELPLINE:
-                decision = part
+            if part.kind == HELPLINE:  # read in one sentence; what the whole message asks stays offered
+                decision = replace(part, also_asked=other_ask(understood.reading, self.policy))
             elif part.safety_probability > decision.safety_probability:  # for the helplines line
                 decision = replace(decision, safety_probability=part.safety_probability)
         reply = self._reply_for(decision, understood, conversation)
@@ -533,10 +533,8 @@ class Engine:
     def _safety_reply(self, decision: Decision) -> Reply:
         entry = decision.helpline
         assert entry is not None
-        others = tuple(
-            e for e, p in zip(decision.ranked, decision.probabilities, strict=True)
-            if e.topic != entry.topic and p >= self.policy.bars.answer
-        )[:1]
+        # Helplines first, and the family's other question is not lost: the first button.
+        others = decision.also_asked[:1]
         related = self._follow_ups(entry)
         body = self._answer_text(entry) + (f"\n\n{self._text('SAFETY_ALSO')}" if others else "")
         return Reply(
