@@ -41,6 +41,8 @@ def detector() -> LanguageDetector:
         # French SMS with digits stays French.
         ("jsuis en 3eme jcherche 1 stage 2main", "fr"),
         ("la 3D c mon truc, rdv a 19h30 pour la L3", "fr"),
+        ("ma fille est en 3ème3 et son frère en 5ème7", "fr"),
+        ("stage de 3mois ou 9mois ? le 7mars ou le 9mars", "fr"),
         ("salam 3likom", "fr"),  # one sign is not enough: a greeting many French pupils use
     ],
 )

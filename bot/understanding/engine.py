@@ -209,11 +209,11 @@ class Engine:
     def load(cls, root: Path, cache_dir: Path | None = None) -> tuple[Engine, list[Problem]]:
         """The engine for a knowledge folder, with the problems found (the bot runs with what loaded)."""
         encoder = shared_encoder(cache_dir)  # first: the model loads in the background meanwhile
+        memo = ReadingMemo.open(cache_dir, root)  # keyed by the files as they are before being read
         kb, problems = load_knowledge(root, check_eval=False)
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
         cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)
-        memo = ReadingMemo.open(cache_dir, root)
         engine = cls(kb, policy, cache, ContrastBanks.load(root, kb, memo), catalog, memo)
         if not any(p.is_error for p in problems):  # a base left partly out still has its vectors
             cache.forget_unused()

@@ -50,11 +50,12 @@ NEUTRAL_WORDS = (
 )
 
 # Arabic written in Latin letters ("arabizi"): digits stand for sounds Latin lacks (3 ain, 7 ha,
-# 9 qaf: "kifach nl9a patron", "ch7al"). French SMS uses digits too ("3eme", "2main", "3D",
-# "19h30", "L3"), never these inside a word of two letters or more; with the common words of
-# Maghrebi Arabic, two such signs (one a digit word) make the message Arabic.
-_ARABIZI_DIGIT = re.compile(r"[a-z][379]|[379][a-z]")
-_ORDINAL = re.compile(r"\d+(?:e|er|ere|eme|ème|ieme|iem|em|nd|nde|de|es|emes|h|min|ans?)")
+# 9 qaf: "kifach nl9a patron", "ch7al"). French SMS uses digits too ("3eme", "3ème3", "2main",
+# "3D", "3mois", "19h30", "mp3"), but not between two letters; so a message is Arabic with two
+# words holding a digit between letters, or one word with such a digit (or starting with one)
+# and one common word of Maghrebi Arabic.
+_DIGIT_BETWEEN = re.compile(r"[a-z][379][a-z]")
+_DIGIT_FIRST = re.compile(r"[379][a-z]{2,}")
 ARABIZI_WORDS = frozenset({
     "kifach", "kifash", "kifech", "bghit", "bghina", "wach", "wash", "dyal", "dial", "chno", "chnou",
     "bzaf", "bezzaf", "mzyan", "wlad", "weldi", "bnti", "khouya", "daba", "ghadi", "kayn", "makaynch",
@@ -69,11 +70,12 @@ _LATIN_ONLY = re.compile(r"[^A-Za-zÀ-ÿ]+")
 
 
 def _arabizi(text: str) -> bool:
-    """Arabic written in Latin letters and digits: two signs, one of them a word with a digit."""
-    tokens = re.findall(r"[a-z0-9]+", text.lower())
-    digit_words = sum(1 for t in tokens if _ARABIZI_DIGIT.search(t) and sum(c.isalpha() for c in t) >= 2
-                      and not re.search(r"\d\d", t) and not _ORDINAL.fullmatch(t))
-    return digit_words >= 1 and digit_words + sum(1 for t in tokens if t in ARABIZI_WORDS) >= 2
+    """Arabic written in Latin letters and digits (see _DIGIT_BETWEEN)."""
+    tokens = re.findall(r"[^\W_]+", text.lower())  # accented letters stay in their word ("3ème3")
+    between = sum(1 for t in tokens if _DIGIT_BETWEEN.search(t))
+    first = sum(1 for t in tokens if _DIGIT_FIRST.fullmatch(t) and not _DIGIT_BETWEEN.search(t))
+    common = sum(1 for t in tokens if t in ARABIZI_WORDS)
+    return between >= 2 or (between + first >= 1 and common >= 1)
 
 
 def _script_counts(text: str) -> tuple[int, int, int]:

@@ -15,6 +15,8 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -29,11 +31,25 @@ _CODE = Path(__file__).resolve().parents[1]  # the bot package: any change of co
 T = TypeVar("T")
 
 
-def reading_key(root: Path) -> str:
-    """A digest of the bot's code and of the knowledge files that decide how a text is read."""
+def _code_digest() -> bytes:
+    """The bot's code as it was when this process imported it (a `git pull` under a running bot
+    must not file the old code's readings under the new code's key), and the libraries whose
+    behaviour shapes a reading: fuzzy place names, Unicode folding."""
+    import rapidfuzz
+
     digest = hashlib.blake2b(digest_size=16)
     for path in sorted(_CODE.rglob("*.py")):
         digest.update(path.relative_to(_CODE).as_posix().encode("utf-8") + b"\0" + path.read_bytes())
+    digest.update(f"rapidfuzz {rapidfuzz.__version__} unicode {unicodedata.unidata_version}".encode())
+    return digest.digest()
+
+
+_CODE_DIGEST = _code_digest()
+
+
+def reading_key(root: Path) -> str:
+    """A digest of the bot's code and of the knowledge files that decide how a text is read."""
+    digest = hashlib.blake2b(_CODE_DIGEST, digest_size=16)
     for name in READING_FILES:
         path = root / name
         digest.update(name.encode("utf-8") + b"\0" + (path.read_bytes() if path.exists() else b"-"))
@@ -78,12 +94,16 @@ class ReadingMemo:
         unused = any(text not in self._asked.get(kind, {}) for kind, found in self._known.items() for text in found)
         if self.path is None or not (self._computed or unused):
             return
-        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        partial: Path | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_text(json.dumps({"key": self.key, "readings": self._asked}, ensure_ascii=False),
-                               encoding="utf-8")
+            # A name of its own: two reloads in one process must not write the same file.
+            handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            partial = Path(name)
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump({"key": self.key, "readings": self._asked}, out, ensure_ascii=False)
             partial.replace(self.path)  # readers see the old file or the new one, never half
         except OSError as exc:
             logger.warning("Readings memo %s not written: %s", self.path, exc)
-            partial.unlink(missing_ok=True)
+            if partial is not None:
+                partial.unlink(missing_ok=True)
