@@ -68,9 +68,13 @@ def fold_of(text: str, folds: int = FOLDS) -> int:
     """A stable fold for each question (the same split on every run and machine). Texts that
     differ only by case, accents or punctuation share a fold: one must not be read with the
     other in the index, the banks or the examples."""
-    plain = " ".join(re.findall(r"\w+", unicodedata.normalize("NFKD", text.lower()).encode(
+    return zlib.crc32(plain_text(text).encode("utf-8")) % folds
+
+
+def plain_text(text: str) -> str:
+    """Lower case, without accents or punctuation: what texts of one fold share."""
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKD", text.lower()).encode(
         "ascii", "ignore").decode() or text.lower()))
-    return zlib.crc32(plain.encode("utf-8")) % folds
 
 
 def without_fold(kb: KnowledgeBase, fold: int, folds: int = FOLDS,
@@ -218,14 +222,14 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     by_set = set_folds(sets, folds)
     fold_of_reading: dict[str, int] = {}
     for item in sets:
-        fold_of_reading.setdefault(read_as[item.text], by_set[item.source])
+        fold_of_reading.setdefault(plain_text(read_as[item.text]), by_set[item.source])
 
     def fold_by(text: str) -> int:
         """The fold of a text as the bot reads it: "cio vitry" and "cio 94300" both read "cio"."""
         reading = read_as.get(text)
         if reading is None:
             reading = semantic_text(places, normaliser, text)
-        found = fold_of_reading.get(reading)
+        found = fold_of_reading.get(plain_text(reading))  # as fold_of groups texts
         return found if found is not None else fold_of(reading, folds)
 
     def sample(engine: Engine, item: Labelled, fold: int) -> Sample:
