@@ -74,7 +74,8 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
         helpline = reading.trigger_entry or reading.safety_entry
         if helpline is not None:
             step = "helpline-trigger" if reading.trigger_entry else "helpline-meaning"
-            return Decision(HELPLINE, step, helpline=helpline, also_asked=other_ask(reading, policy), **common)
+            return Decision(HELPLINE, step, helpline=helpline, also_asked=other_ask(reading, policy, probabilities),
+                            **common)
     if not ranked:
         return Decision(DECLINE, "decline", **common)
     topics = tuple(e.topic for e in reading.entries)
@@ -84,9 +85,9 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
                      if topics[k] == topics[order[0]] and reading.rows[k, _INTENT] > 0)[:MAX_SUGGESTIONS]
         return Decision(ANSWER, "answer", also_asked=also, **common)
     topic, p_topic = best_topic(policy.topic_model, reading.rows, topics, probabilities)
-    if p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS:
-        return Decision(THEME, "theme-overview", topic=topic, **common)
     sure_of_theme = p_topic >= bars.theme and topic_sizes.get(topic, 0) > 1
+    if sure_of_theme and topic not in NO_OVERVIEW_TOPICS:
+        return Decision(THEME, "theme-overview", topic=topic, **common)
     if sure_of_theme or (probs[0] < bars.suggest and p_topic >= bars.theme_suggest):
         # Sure of a theme without an overview ("t ki toi"), or, with no entry likely enough to
         # offer, likely enough of a theme: its entries are offered first, and the reply's score
@@ -99,13 +100,14 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
     return Decision(DECLINE, "decline", **common)
 
 
-def other_ask(reading: Reading, policy: Policy) -> tuple[Entry, ...]:
+def other_ask(reading: Reading, policy: Policy, probabilities: np.ndarray | None = None) -> tuple[Entry, ...]:
     """Beside the helplines, what else the message asks ("jveu plu vivre et jsais pas koi mettre
     sur affelnet"): the likeliest entry outside them, when it, or its theme, is likely enough to
     be offered in a "did you mean". The helplines come first; the question is not lost."""
     if not len(reading.rows):
         return ()
-    probabilities = entry_probabilities(policy, reading.rows)
+    if probabilities is None:
+        probabilities = entry_probabilities(policy, reading.rows)
     topics = tuple(e.topic for e in reading.entries)
     school = [k for k, topic in enumerate(topics) if topic != SAFETY_TOPIC]
     if not school:
@@ -115,9 +117,7 @@ def other_ask(reading: Reading, policy: Policy) -> tuple[Entry, ...]:
         return (reading.entries[best],)
     if policy.topic_model is None:
         return ()
-    themes, described = topic_rows(reading.rows, topics)
-    p = policy.topic_model.probability(described)
-    p = p / p.sum() if p.sum() > 1.0 else p  # as best_topic
+    themes, p = theme_probabilities(policy.topic_model, reading.rows, topics)
     likely = [(float(p[i]), theme) for i, theme in enumerate(themes) if theme != SAFETY_TOPIC]
     p_theme, theme = max(likely)
     if p_theme < min(policy.bars.theme_suggest, policy.bars.theme):
@@ -135,6 +135,17 @@ def asks_another(rows: np.ndarray, topics: tuple[str, ...], best: int) -> bool:
     return bool(asked[best] < 0 and any(asked[k] > 0 and topics[k] == topics[best] for k in range(len(rows))))
 
 
+def theme_probabilities(
+    topic_model: Model, rows: np.ndarray, topics: tuple[str, ...]
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """Each candidate theme and the theme model's probability that it is the right one (at most
+    one is: scaled down together where they add up to more than 1)."""
+    themes, described = topic_rows(rows, topics)
+    p = topic_model.probability(described)
+    total = float(p.sum())
+    return themes, p / total if total > 1.0 else p
+
+
 def best_topic(topic_model: Model | None, rows: np.ndarray, topics: tuple[str, ...],
                entry_probs: np.ndarray) -> tuple[str, float]:
     """The theme most likely to hold the right entry, and that probability: the theme model's
@@ -143,10 +154,7 @@ def best_topic(topic_model: Model | None, rows: np.ndarray, topics: tuple[str, .
     if not len(rows):
         return "", 0.0
     if topic_model is not None:
-        themes, described = topic_rows(rows, topics)
-        p = topic_model.probability(described)
-        total = float(p.sum())
-        p = p / total if total > 1.0 else p
+        themes, p = theme_probabilities(topic_model, rows, topics)
         best = int(np.argmax(p))
         return themes[best], float(p[best])
     totals: dict[str, float] = {}

@@ -192,8 +192,9 @@ class LanguageDetector:
     def detect(self, text: str, hint: str | None = None, current: str | None = None) -> str:
         arabic, chinese, _ = _script_counts(text)
         # An Arabic word weighs as a Latin one ("ما هو Parcoursup؟" is Arabic).
-        arabic_words = sum(1 for w in _WORD.findall(text) if _script_counts(w)[0])
-        if arabic >= 2 and arabic_words >= len(_WORD.findall(text)) - arabic_words:
+        every_word = _WORD.findall(text)
+        arabic_words = sum(1 for w in every_word if _script_counts(w)[0]) if arabic else 0
+        if arabic >= 2 and arabic_words >= len(every_word) - arabic_words:
             return "ar"
         if _arabizi(text):
             return "ar"
