@@ -74,7 +74,7 @@ def test_markup_in_question_is_harmless(engine: Engine) -> None:
 
 
 def test_ambiguous_question_offers_choices(engine: Engine) -> None:
-    for question in ("stage obligatoire",):
+    for question in ("stage obligatoire ?", "le stage est obligatoire"):
         reply = engine.respond(question)
         assert reply.status == SUGGEST, question
         assert 2 <= len(reply.suggestions) <= 3

@@ -350,7 +350,7 @@ def _plain(text: str) -> str:
 
 def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     """knowledge/fit/sets.yaml lists sets already used in the work; the still-blind one
-    (benchmarks/blind7/) must never be there, or it would measure nothing."""
+    (benchmarks/blind8/) must never be there, or it would measure nothing."""
     from bot.knowledge.loader import load_knowledge
     from bot.knowledge.questions import SETS_FILE, load_questions
     from bot.knowledge.yaml_source import load_yaml
@@ -358,7 +358,7 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
 
     listing = REPO / "knowledge" / "fit" / SETS_FILE
     paths = load_yaml(listing)["sets"]
-    assert not [p for p in paths if "blind7" in p]
+    assert not [p for p in paths if "blind8" in p]
     assert all((listing.parent / p).resolve().exists() for p in paths)
     kb, _ = load_knowledge(REPO / "knowledge", check_eval=False)
     said: list[str] = []
@@ -366,7 +366,7 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     assert not said  # every set read
     # The sets written for the fit (written/) hold none of their messages: the fit would have
     # learnt the very question. (Older sets share a few short ones, "affelnet", "bourse college".)
-    blind = {_plain(q.text) for path in (REPO / "benchmarks" / "blind7").glob("*.yaml") for q in load_questions(path)}
+    blind = {_plain(q.text) for path in (REPO / "benchmarks" / "blind8").glob("*.yaml") for q in load_questions(path)}
     written = [q.text for path in (listing.parent / "written").glob("*.yaml") for q in load_questions(path)]
     assert len(blind) > 500 and len(written) > 1000
     assert not [text for text in written if _plain(text) in blind]
@@ -382,17 +382,24 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     assert {Path(i.source).name for i in items} == {Path(p).name for p in paths}
 
 
-def test_the_fit_holds_each_set_out_whole_in_balanced_folds() -> None:
-    from bot.maintainers.fit import FOLDS, Labelled, set_folds
+def test_the_fit_holds_each_round_of_sets_out_whole_in_balanced_folds() -> None:
+    from bot.maintainers.fit import FOLDS, Labelled, round_of, set_folds
 
-    sizes = {"a.yaml": 480, "b.yaml": 330, "c.yaml": 280, "d.yaml": 280, "e.yaml": 220, "f.yaml": 190,
-             "g.yaml": 170, "h.yaml": 150, "i.yaml": 140, "j.yaml": 100, "k.yaml": 84}
+    # Rounds are folders; a round's sets (one brief, written side by side) share a fold.
+    sizes = {"r1/a.yaml": 300, "r1/b.yaml": 180, "r2/c.yaml": 330, "r3/d.yaml": 280, "r4/e.yaml": 120,
+             "r4/f.yaml": 100, "r5/g.yaml": 170, "r5/h.yaml": 150, "r6/i.yaml": 140, "r7/j.yaml": 100,
+             "r8/k.yaml": 84}
     items = [Labelled(f"{name} {n}", from_set=True, source=name) for name, size in sizes.items() for n in range(size)]
     folds = set_folds(items)
     assert set(folds) == set(sizes) and set(folds.values()) == set(range(FOLDS))
+    assert folds["r1/a.yaml"] == folds["r1/b.yaml"] and folds["r4/e.yaml"] == folds["r4/f.yaml"]
+    assert folds["r5/g.yaml"] == folds["r5/h.yaml"]
+    rounds: dict[str, int] = {}
+    for name, size in sizes.items():
+        rounds[round_of(name)] = rounds.get(round_of(name), 0) + size
     load = [sum(sizes[name] for name, fold in folds.items() if fold == f) for f in range(FOLDS)]
-    assert max(load) - min(load) <= max(sizes.values()) // 2  # no fold twice another's size
-    assert folds["a.yaml"] != folds["b.yaml"]  # the two largest apart
+    assert max(load) - min(load) <= max(rounds.values()) // 2  # no fold twice another's size
+    assert folds["r1/a.yaml"] != folds["r2/c.yaml"]  # the two largest rounds apart
 
 
 def test_a_missing_set_is_said_and_skipped(tmp_path: Path) -> None:
@@ -416,11 +423,11 @@ def test_a_missing_set_is_said_and_skipped(tmp_path: Path) -> None:
 
 def test_the_sets_messages_are_examples_with_their_theme(tmp_path: Path) -> None:
     """What families wrote votes on a message's theme: an entry stands for its theme, a
-    message to decline for none; distress sets are the helplines' own; `check` names a
-    listed set that is missing."""
+    message to decline for none; a distress set's messages are kept with their kind (the
+    neighbours of distress); `check` names a listed set that is missing."""
     from bot.knowledge.loader import load_knowledge
     from bot.knowledge.questions import SETS_FILE
-    from bot.understanding.policy import ContrastBanks
+    from bot.understanding.policy import HELPLINE_EXAMPLE, ORDINARY_EXAMPLE, ContrastBanks
 
     knowledge = _knowledge_copy(tmp_path)
     (knowledge / "fit" / "mine.yaml").write_text(
@@ -428,12 +435,14 @@ def test_the_sets_messages_are_examples_with_their_theme(tmp_path: Path) -> None
         "  - q: \"stage chez tonton ok ?\"\n    expect_topic: [stage-3e, entreprise]\n"
         "  - q: \"prix du pass navigo\"\n    expect: decline\n"
         "  - q: \"jveux plus vivre\"\n    expect: helpline\n"
+        "  - q: \"ma mere va me tuer mdr\"\n    expect: ordinary\n"
         "  - q: \"theme renamed\"\n    expect_topic: theme-disparu\n", encoding="utf-8")
     (knowledge / "fit" / SETS_FILE).write_text("sets:\n  - mine.yaml\n  - absent.yaml\n", encoding="utf-8")
     kb, _ = load_knowledge(knowledge, check_eval=False)
     assert ContrastBanks.load(knowledge, kb).examples == (
         ("mon fils veut un rdv avec la psy", "cio"), ("stage chez tonton ok ?", "stage-3e"),
-        ("stage chez tonton ok ?", "entreprise"), ("prix du pass navigo", ""))
+        ("stage chez tonton ok ?", "entreprise"), ("prix du pass navigo", ""),
+        ("jveux plus vivre", HELPLINE_EXAMPLE), ("ma mere va me tuer mdr", ORDINARY_EXAMPLE))
     assert ContrastBanks.load(knowledge).examples == ()  # without a base, no theme to give
     check = run_cli("check", "--knowledge", str(knowledge))
     assert "sets.yaml:1: avertissement : jeu de questions introuvable" in check.stdout and "absent.yaml" in check.stdout
@@ -476,6 +485,27 @@ def test_the_nearest_examples_vote_for_their_theme(engine: Engine) -> None:
         assert bool(small_talk) == (expected == 1.0)
         assert all(voted.rows[k, vote] == expected for k in small_talk)
         assert all(voted.rows[k, vote] == 0.0 for k, e in enumerate(voted.entries) if e.topic != "chit-chat")
+
+
+def test_the_distress_sets_are_neighbours_for_distress_and_never_vote_on_a_theme(engine: Engine) -> None:
+    """A message next to a cry for help that families wrote reads as closer to distress than
+    next to the same words marked ordinary, or with no such example; neither kind votes for a
+    theme. (With the real encoder: the message is its own nearest neighbour.)"""
+    from bot.understanding.policy import HELPLINE_EXAMPLE, ORDINARY_EXAMPLE
+
+    message = "mon grand frere dit qu'il va tout arreter pour de bon, il donne ses affaires"
+    near = SAFETY_FEATURES.index("near_distress")
+    vote = ENTRY_FEATURES.index("example_vote")
+
+    def read(examples: tuple[tuple[str, str], ...]) -> Reading:
+        return Engine(engine.kb, engine.policy, engine.signals.semantic.cache,
+                      replace(engine.banks, examples=examples)).understand(message).reading
+
+    alone, helpline, ordinary = read(()), read(((message, HELPLINE_EXAMPLE),)), read(((message, ORDINARY_EXAMPLE),))
+    assert helpline.safety_row[near] > alone.safety_row[near] >= ordinary.safety_row[near]
+    assert helpline.safety_row[near] > 0.1
+    for reading in (helpline, ordinary):
+        assert not reading.rows[:, vote].any()
 
 
 def test_an_answer_that_answers_another_ask_gives_way_to_the_theme(engine: Engine) -> None:

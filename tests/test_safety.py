@@ -108,7 +108,7 @@ def test_everyday_senses_of_alarming_words_are_rarely_helplines(engine: Engine) 
 @pytest.mark.parametrize(
     ("message", "topic"),
     [
-        ("jveu plu vivre et jsais pas koi mettre sur affelnet", "affelnet"),
+        # Said by a parent: "veut mourir" is a trigger too, as "veux mourir" is.
         ("Mon fils de 15 ans dit qu'il veut mourir depuis qu'il a raté son stage. Comment trouver un "
          "autre stage de 3e ?", "stage-3e"),
     ],

@@ -4,8 +4,8 @@ The data: every question of the FAQ (but the titles), each asked to an engine bu
 without its fold of questions (5 folds), so both signals see it as new; the messages of
 `knowledge/fit/` that the bot must decline, or must not take for distress; and the question
 sets listed in `knowledge/fit/sets.yaml`, messages written as families write them, asked to
-the whole FAQ, each set held out whole (one author's messages: as a blind set is read). The
-sets still blind are never listed there: they measure.
+the whole FAQ, each round of sets held out whole (a folder: as the next blind round is read).
+The sets still blind are never listed there: they measure.
 
 From the signals' features three small models are fitted (entry, theme, safety), then the bars are
 chosen on held-out predictions (each fold predicted by models fitted on the others): the
@@ -173,23 +173,31 @@ def labelled(question: Question, kb: KnowledgeBase) -> Labelled | None:
     return Labelled(question.text, right, topics, from_set=True, distress=topics <= {SAFETY_TOPIC})
 
 
-def set_folds(sets: list[Labelled], folds: int = FOLDS) -> dict[str, int]:
-    """A fold for each question set, whole: the largest first, each to the smallest fold.
+def round_of(source: str) -> str:
+    """The round a question set was written in: its folder (`benchmarks/blind6/`, `written/`).
+    The sets of one round share a brief and its themes, and their authors wrote side by side."""
+    return str(Path(source).parent)
 
-    A set is one author's messages (a helper's, a session's). Held out whole, it is read as
-    the bot reads a blind set, with no near-twin from the same hand among the examples, so the
-    bars chosen on it are chosen on the same footing as the sets that measure them.
+
+def set_folds(sets: list[Labelled], folds: int = FOLDS) -> dict[str, int]:
+    """A fold for each question set, each round of sets whole: the largest round first, each to
+    the smallest fold.
+
+    A round (a folder of sets: one brief, its authors side by side) held out whole is read as
+    the bot reads the next blind round: no message from the same brief among the examples, no
+    near-twin from the same hand. Held out set by set, a round's other sets still taught the
+    models the words and themes its brief asked for.
     """
     sizes: dict[str, int] = {}
     for item in sets:
-        sizes[item.source] = sizes.get(item.source, 0) + 1
+        sizes[round_of(item.source)] = sizes.get(round_of(item.source), 0) + 1
     load = [0] * folds
-    fold_of_set: dict[str, int] = {}
-    for source in sorted(sizes, key=lambda name: (-sizes[name], name)):
+    fold_of_round: dict[str, int] = {}
+    for name in sorted(sizes, key=lambda name: (-sizes[name], name)):
         fold = min(range(folds), key=lambda f: (load[f], f))
-        fold_of_set[source] = fold
-        load[fold] += sizes[source]
-    return fold_of_set
+        fold_of_round[name] = fold
+        load[fold] += sizes[name]
+    return {item.source: fold_of_round[round_of(item.source)] for item in sets}
 
 
 def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: int = FOLDS,

@@ -52,10 +52,16 @@ def read_bank(root: Path, name: str) -> tuple[tuple[str, ...], Problem | None]:
     return tuple(str(m) for m in messages if m), None
 
 
+# The theme of an example from a distress set: a cry for help, or an ordinary message with strong
+# words. Neither votes on a message's theme; both are neighbours when the bot weighs distress.
+HELPLINE_EXAMPLE = "!helpline"
+ORDINARY_EXAMPLE = "!ordinary"
+
+
 def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
     """The messages of the question sets of knowledge/fit/sets.yaml whose theme is known, each
-    with its theme ("" for a message to decline); distress sets are the safety model's.
-    A set that cannot be read is left out (`check` and `fit` say so)."""
+    with its theme ("" for a message to decline), and those of the distress sets (HELPLINE_EXAMPLE,
+    ORDINARY_EXAMPLE). A set that cannot be read is left out (`check` and `fit` say so)."""
     found: dict[tuple[str, str], None] = {}
     for path in listed_sets(root)[0]:
         try:  # libyaml, not load_questions' line-keeping loader: this runs at every start
@@ -73,7 +79,8 @@ def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
             expected = expectations(item.get("expect"))
             topics = [t for t in expectations(item.get("expect_topic")) if t in kb.topics] or \
                 [kb.entries[i].topic for i in expected if i in kb.entries]
-            for topic in [""] if expected == ("decline",) else topics:
+            kinds = {("decline",): "", ("helpline",): HELPLINE_EXAMPLE, ("ordinary",): ORDINARY_EXAMPLE}
+            for topic in [kinds[expected]] if expected in kinds else topics:
                 found[(item["q"], topic)] = None
     return tuple(found)
 
@@ -100,7 +107,7 @@ class ContrastBanks:
 
     declines: tuple[str, ...] = ()
     ordinary: tuple[str, ...] = ()
-    examples: tuple[tuple[str, str], ...] = ()  # (message, theme or "" to decline)
+    examples: tuple[tuple[str, str], ...] = ()  # (message, theme, "" to decline, or a distress kind)
 
     @classmethod
     def load(cls, root: Path, kb: KnowledgeBase | None = None, memo: ReadingMemo | None = None) -> ContrastBanks:

@@ -20,6 +20,7 @@ from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import MAX_INPUT_CHARS, Normalised, Normaliser
 from bot.understanding.intents import IntentFinder
 from bot.understanding.matcher import Matcher, tokens_of
+from bot.understanding.policy import HELPLINE_EXAMPLE, ORDINARY_EXAMPLE
 from bot.understanding.safety import SafetyIndex
 from bot.understanding.semantic import EmbeddingCache, SemanticIndex
 
@@ -118,14 +119,22 @@ class Signals:
         self.safety_index = SafetyIndex(normaliser, kb.safety_entries)
         # Contrast banks (knowledge/fit/): what the bot must decline, and ordinary messages
         # with strong words. Closeness to them is evidence against an entry, or against distress.
-        # The declines first, then the ordinary ones, then the examples: one matrix product.
-        self._banks = cache.vectors([*declines, *ordinary, *(text[:MAX_INPUT_CHARS] for text, _ in examples)])
+        # Then the examples, messages of the question sets: those with a theme (or to decline)
+        # vote on the theme; every one of them, the distress sets' too, is a neighbour when the
+        # bot weighs distress. One matrix, one product per message.
+        distress_kinds = (HELPLINE_EXAMPLE, ORDINARY_EXAMPLE)
+        voters = [(text, topic) for text, topic in examples if topic not in distress_kinds]
+        helpers = [(text, topic) for text, topic in examples if topic in distress_kinds]
+        labelled = (*voters, *helpers)
+        self._banks = cache.vectors([*declines, *ordinary, *(text[:MAX_INPUT_CHARS] for text, _ in labelled)])
         self._declined = len(declines)
         self._contrasts = len(declines) + len(ordinary)
+        self._voters_end = self._contrasts + len(voters)
         topics = sorted({e.topic for e in self.entries})
         topic_number = {t: i for i, t in enumerate(topics)}
         # An example's theme (-1: to decline, or a theme no longer in the FAQ): it votes for none.
-        self._example_topic = np.array([topic_number.get(topic, -1) for _, topic in examples], dtype=np.int64)
+        self._example_topic = np.array([topic_number.get(topic, -1) for _, topic in voters], dtype=np.int64)
+        distress_examples = [topic in (SAFETY_TOPIC, HELPLINE_EXAMPLE) for _, topic in labelled]
         self._topic_of = np.array([topic_number[e.topic] for e in self.entries], dtype=np.int64)
         self._topic_count = len(topics)
         self._question_topic = self._topic_of[self.semantic.owners]  # each FAQ question's theme
@@ -138,7 +147,8 @@ class Signals:
         ]
         self._safety = np.array([e.topic == SAFETY_TOPIC for e in self.entries], dtype=bool)
         self._distress_example = np.concatenate([
-            self._safety[self.semantic.owners], np.zeros(self._contrasts, dtype=bool)
+            self._safety[self.semantic.owners], np.zeros(self._contrasts, dtype=bool),
+            np.array(distress_examples, dtype=bool),
         ])
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
@@ -165,7 +175,7 @@ class Signals:
         titles = self.semantic.title_closeness(vector)
         lexical = self.matcher.rank(norm, limit=CANDIDATES_PER_SIGNAL)
         to_banks = self._banks @ vector  # the declines, the ordinary messages, the examples: one product
-        example_votes = self._votes(to_banks[self._contrasts:], self._example_topic)
+        example_votes = self._votes(to_banks[self._contrasts : self._voters_end], self._example_topic)
         pooled = list(dict.fromkeys(
             [self._index[c.entry.id] for c in lexical]
             + [int(i) for i in np.argsort(-cos)[:CANDIDATES_PER_SIGNAL]]
@@ -210,7 +220,7 @@ class Signals:
         safety_row = np.array([
             1.0 if trigger_entry else 0.0, safety_cos, safety_cos - other_cos,
             safety_lex, safety_lex - other_lex, unknown, safety_cos - nearest_ordinary,
-            self._near_distress(similarities, to_banks[: self._contrasts]), 1.0 if foreign else 0.0, length,
+            self._near_distress(similarities, to_banks), 1.0 if foreign else 0.0, length,
         ])
         candidates = tuple(self.entries[i] for i in pooled) if entries else ()
         return Reading(candidates, rows, safety_row, trigger_entry, safety_entry)
@@ -301,7 +311,8 @@ class Signals:
         return [int(members[np.argmax(cos[members])])] if len(members) else []
 
     def _near_distress(self, similarities: np.ndarray, to_banks: np.ndarray) -> float:
-        """Among the nearest examples (FAQ questions and both banks), the weighted share of distress."""
+        """Among the nearest labelled messages (the FAQ's questions, both banks, the examples), the
+        weighted share of distress."""
         pooled = np.concatenate([similarities, to_banks])
         if not len(pooled):
             return 0.0
