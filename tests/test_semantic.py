@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import SHARED_CACHE
 
 from bot.understanding.engine import Engine
 from bot.understanding.semantic import CACHE_FILE, EmbeddingCache, SentenceEncoder, shared_encoder
@@ -77,6 +78,32 @@ def test_cache_encodes_each_text_once_and_survives_a_restart(tmp_path: Path) -> 
     after = EmbeddingCache(again, tmp_path).vectors([*texts, "Qui peut aller au CIO ?"])
     assert again.encoded == ["Qui peut aller au CIO ?"]  # only what changed is encoded
     assert np.allclose(before, after[:2], atol=2e-3)  # stored as float16
+
+
+def test_released_vectors_are_read_back_from_the_file_not_encoded_again(tmp_path: Path) -> None:
+    """Once the engine holds its matrices the cache lets its vectors go; a reload (/recharger
+    builds another engine) reads them back from the file, and encodes only what is new."""
+    encoder = CountingEncoder(shared_encoder())
+    cache = EmbeddingCache(encoder, tmp_path)
+    texts = ["Comment trouver un stage de 3e ?", "Le CIO est-il gratuit ?"]
+    before = cache.vectors(texts)
+    cache.release()
+    assert not cache._vectors  # out of memory
+    after = cache.vectors([*texts, "Qui peut aller au CIO ?"])
+    assert encoder.encoded == [*texts, "Qui peut aller au CIO ?"]  # the first two, once
+    assert np.array_equal(before, after[:2])
+    # Without a file to read them back from, the vectors are kept.
+    alone = EmbeddingCache(CountingEncoder(shared_encoder()), None)
+    alone.vectors(texts)
+    alone.release()
+    assert len(alone._vectors) == 2
+
+
+def test_a_started_engine_keeps_no_copy_of_its_vectors() -> None:
+    started, _ = Engine.load(Path(__file__).resolve().parent.parent / "knowledge", SHARED_CACHE)
+    assert started.signals.semantic.matrix.shape[0] > 1000 and started.signals.semantic.cache.path is not None
+    assert not started.signals.semantic.cache._vectors
+    assert started.respond("c koi un cio").entry is not None  # answers from its matrices
 
 
 def test_cache_of_another_model_version_is_not_used(tmp_path: Path) -> None:

@@ -218,6 +218,7 @@ class Engine:
         if not any(p.is_error for p in problems):  # a base left partly out still has its vectors
             cache.forget_unused()
             memo.save()  # ...and its readings
+        cache.release()  # the engine holds its matrices: the vectors stay in the file
         return engine, problems + policy_problems + catalog_problems
 
     # --- entry points -------------------------------------------------------------------

@@ -147,6 +147,7 @@ class EmbeddingCache:
         self._vectors: dict[str, np.ndarray] = {}
         self._used: set[str] = set()  # the keys asked for since this process started
         self._lock = threading.Lock()
+        self._in_memory = True  # False once released: read back from the file when needed
         self._read()
 
     def _read(self) -> None:
@@ -165,6 +166,9 @@ class EmbeddingCache:
         """The vectors of `texts`, in order; encodes (in one batch) and saves the missing ones."""
         keys = [_key(t) for t in texts]
         with self._lock:
+            if not self._in_memory:
+                self._read()
+                self._in_memory = True
             self._used.update(keys)
             missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
             if missing:
@@ -185,12 +189,23 @@ class EmbeddingCache:
         every edit of the FAQ, and what other users of the folder still need (the fit's
         messages, a test's copy of the base) is not encoded again at each start."""
         with self._lock:
+            if not self._in_memory:
+                return
             stale = self._vectors.keys() - self._used
             if len(stale) <= len(self._used):
                 return
             for key in stale:
                 del self._vectors[key]
             self._write()
+
+    def release(self) -> None:
+        """Drop the vectors from memory once the engine holds its matrices (13 MB for the
+        shipped base, ten times that for a base ten times larger); the next `vectors` reads
+        them back from the file. Without a file to read back, they are kept."""
+        with self._lock:
+            if self.path is not None and self.path.exists():
+                self._vectors = {}
+                self._in_memory = False
 
     def _write(self) -> None:
         if self.path is None:
