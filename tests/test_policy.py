@@ -316,7 +316,7 @@ def test_fit_rewrites_the_policy_from_the_faq(tmp_path: Path) -> None:
     knowledge = _knowledge_copy(tmp_path)
     _add_a_wording(knowledge)
     assert "la FAQ a changé" in run_cli("check", "--knowledge", str(knowledge)).stdout
-    result = run_cli("fit", "--knowledge", str(knowledge), timeout=600)
+    result = run_cli("fit", "--knowledge", str(knowledge), timeout=1800)  # a net, not a speed test
     assert result.returncode == 0, result.stderr
     assert "Politique écrite dans" in result.stdout and "numéros d'aide" in result.stdout
     check = run_cli("check", "--knowledge", str(knowledge))
@@ -350,7 +350,7 @@ def _plain(text: str) -> str:
 
 def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     """knowledge/fit/sets.yaml lists sets already used in the work; the still-blind one
-    (benchmarks/blind8/) must never be there, or it would measure nothing."""
+    (benchmarks/blind9/) must never be there, or it would measure nothing."""
     from bot.knowledge.loader import load_knowledge
     from bot.knowledge.questions import SETS_FILE, load_questions
     from bot.knowledge.yaml_source import load_yaml
@@ -358,7 +358,7 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
 
     listing = REPO / "knowledge" / "fit" / SETS_FILE
     paths = load_yaml(listing)["sets"]
-    assert not [p for p in paths if "blind8" in p]
+    assert not [p for p in paths if "blind9" in p]
     assert all((listing.parent / p).resolve().exists() for p in paths)
     kb, _ = load_knowledge(REPO / "knowledge", check_eval=False)
     said: list[str] = []
@@ -366,9 +366,9 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     assert not said  # every set read
     # The sets written for the fit (written/) hold none of their messages: the fit would have
     # learnt the very question. (Older sets share a few short ones, "affelnet", "bourse college".)
-    blind = {_plain(q.text) for path in (REPO / "benchmarks" / "blind8").glob("*.yaml") for q in load_questions(path)}
+    blind = {_plain(q.text) for path in (REPO / "benchmarks" / "blind9").glob("*.yaml") for q in load_questions(path)}
     written = [q.text for path in (listing.parent / "written").glob("*.yaml") for q in load_questions(path)]
-    assert len(blind) > 500 and len(written) > 1000
+    assert len(blind) > 500 and len(written) > 900
     assert not [text for text in written if _plain(text) in blind]
     by_text = {item.text: item for item in items}
     assert len(items) > 1500
@@ -506,6 +506,10 @@ def test_the_distress_sets_are_neighbours_for_distress_and_never_vote_on_a_theme
     assert helpline.safety_row[near] > 0.1
     for reading in (helpline, ordinary):
         assert not reading.rows[:, vote].any()
+    # Beside examples that vote: the theme examples still vote, and the distress one still counts.
+    mixed = read(((message, HELPLINE_EXAMPLE), (message, "stage-3e"), ("prix du pass navigo", "")))
+    assert mixed.rows[:, vote].any()
+    assert mixed.safety_row[near] >= helpline.safety_row[near] - 1e-9
 
 
 def test_an_answer_that_answers_another_ask_gives_way_to_the_theme(engine: Engine) -> None:

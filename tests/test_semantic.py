@@ -81,8 +81,9 @@ def test_cache_encodes_each_text_once_and_survives_a_restart(tmp_path: Path) -> 
 
 
 def test_released_vectors_are_read_back_from_the_file_not_encoded_again(tmp_path: Path) -> None:
-    """Once the engine holds its matrices the cache lets its vectors go; a reload (/recharger
-    builds another engine) reads them back from the file, and encodes only what is new."""
+    """Once the engine holds its matrices the cache lets its vectors go; another engine on the
+    same cache (`Engine.rebuilt`) reads them back from the file, and encodes only what is new.
+    A cache whose file does not hold its vectors keeps them."""
     encoder = CountingEncoder(shared_encoder())
     cache = EmbeddingCache(encoder, tmp_path)
     texts = ["Comment trouver un stage de 3e ?", "Le CIO est-il gratuit ?"]
@@ -92,11 +93,16 @@ def test_released_vectors_are_read_back_from_the_file_not_encoded_again(tmp_path
     after = cache.vectors([*texts, "Qui peut aller au CIO ?"])
     assert encoder.encoded == [*texts, "Qui peut aller au CIO ?"]  # the first two, once
     assert np.array_equal(before, after[:2])
-    # Without a file to read them back from, the vectors are kept.
+    # Without a file to read them back from, the vectors are kept; so are vectors not written.
     alone = EmbeddingCache(CountingEncoder(shared_encoder()), None)
     alone.vectors(texts)
     alone.release()
     assert len(alone._vectors) == 2
+    unwritten = EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path / "a-file")
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")  # the cache cannot be written
+    unwritten.vectors(texts)
+    unwritten.release()
+    assert len(unwritten._vectors) == 2
 
 
 def test_a_started_engine_keeps_no_copy_of_its_vectors() -> None:

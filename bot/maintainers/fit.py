@@ -4,7 +4,8 @@ The data: every question of the FAQ (but the titles), each asked to an engine bu
 without its fold of questions (5 folds), so both signals see it as new; the messages of
 `knowledge/fit/` that the bot must decline, or must not take for distress; and the question
 sets listed in `knowledge/fit/sets.yaml`, messages written as families write them, asked to
-the whole FAQ, each round of sets held out whole (a folder: as the next blind round is read).
+the whole FAQ, each round of sets held out whole (a folder: as the next blind round is read;
+a message that reads as one of an earlier round's goes with it).
 The sets still blind are never listed there: they measure.
 
 From the signals' features three small models are fitted (entry, theme, safety), then the bars are
@@ -21,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -186,11 +188,10 @@ def set_folds(sets: list[Labelled], folds: int = FOLDS) -> dict[str, int]:
     A round (a folder of sets: one brief, its authors side by side) held out whole is read as
     the bot reads the next blind round: no message from the same brief among the examples, no
     near-twin from the same hand. Held out set by set, a round's other sets still taught the
-    models the words and themes its brief asked for.
+    models the words and themes its brief asked for. (Whole but for the messages that read as
+    one of an earlier round's, "bourse college": `read_samples` gives them that round's fold.)
     """
-    sizes: dict[str, int] = {}
-    for item in sets:
-        sizes[round_of(item.source)] = sizes.get(round_of(item.source), 0) + 1
+    sizes = Counter(round_of(item.source) for item in sets)
     load = [0] * folds
     fold_of_round: dict[str, int] = {}
     for name in sorted(sizes, key=lambda name: (-sizes[name], name)):
@@ -256,7 +257,8 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     for fold in range(folds):
         progress(f"  pli {fold + 1}/{folds}…")
         # A message is never read with banks or examples that hold it. (The other folds' rows
-        # still had this fold's examples among their voters: a small, second-order leak.)
+        # still had this fold's examples among their neighbours, for the theme's vote and for
+        # distress: the models of this fold learnt from those rows, a small, second-order leak.)
         held_in = ContrastBanks(
             tuple(m for m in declines if fold_by(m) != fold),
             tuple(m for m in ordinary if fold_by(m) != fold),

@@ -56,6 +56,8 @@ def read_bank(root: Path, name: str) -> tuple[tuple[str, ...], Problem | None]:
 # words. Neither votes on a message's theme; both are neighbours when the bot weighs distress.
 HELPLINE_EXAMPLE = "!helpline"
 ORDINARY_EXAMPLE = "!ordinary"
+DISTRESS_KINDS = (HELPLINE_EXAMPLE, ORDINARY_EXAMPLE)
+_EXAMPLE_KIND = {("decline",): "", ("helpline",): HELPLINE_EXAMPLE, ("ordinary",): ORDINARY_EXAMPLE}
 
 
 def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
@@ -79,8 +81,7 @@ def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
             expected = expectations(item.get("expect"))
             topics = [t for t in expectations(item.get("expect_topic")) if t in kb.topics] or \
                 [kb.entries[i].topic for i in expected if i in kb.entries]
-            kinds = {("decline",): "", ("helpline",): HELPLINE_EXAMPLE, ("ordinary",): ORDINARY_EXAMPLE}
-            for topic in [kinds[expected]] if expected in kinds else topics:
+            for topic in [_EXAMPLE_KIND[expected]] if expected in _EXAMPLE_KIND else topics:
                 found[(item["q"], topic)] = None
     return tuple(found)
 
@@ -102,8 +103,9 @@ def _examples_key(root: Path, kb: KnowledgeBase) -> str:
 @dataclass(frozen=True)
 class ContrastBanks:
     """Messages the bot must decline, and ordinary ones with strong words (knowledge/fit/);
-    and messages written as families write them, with their theme: the question sets the fit
-    learns from, whose nearest neighbours vote on a message's theme."""
+    and messages written as families write them: the question sets the fit learns from. Those
+    with a theme (or to decline) vote on a message's theme; all of them, the distress sets'
+    (DISTRESS_KINDS) too, are neighbours when the bot weighs distress."""
 
     declines: tuple[str, ...] = ()
     ordinary: tuple[str, ...] = ()

@@ -148,6 +148,7 @@ class EmbeddingCache:
         self._used: set[str] = set()  # the keys asked for since this process started
         self._lock = threading.Lock()
         self._in_memory = True  # False once released: read back from the file when needed
+        self._on_disk = False  # the file holds every vector in memory (read, or written, whole)
         self._read()
 
     def _read(self) -> None:
@@ -159,6 +160,7 @@ class EmbeddingCache:
                     return
                 keys, vectors = data["keys"], data["vectors"].astype(np.float16)
             self._vectors = {str(k): v for k, v in zip(keys, vectors, strict=True)}
+            self._on_disk = True
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("Embedding cache %s ignored: %s", self.path, exc)
 
@@ -200,10 +202,11 @@ class EmbeddingCache:
 
     def release(self) -> None:
         """Drop the vectors from memory once the engine holds its matrices (13 MB for the
-        shipped base, ten times that for a base ten times larger); the next `vectors` reads
-        them back from the file. Without a file to read back, they are kept."""
+        shipped base, ten times that for a base ten times larger); a later `vectors` (another
+        engine on this cache: `Engine.rebuilt`) reads them back from the file. Kept when the
+        file does not hold them all (no file, another model's, or not written)."""
         with self._lock:
-            if self.path is not None and self.path.exists():
+            if self._on_disk:
                 self._vectors = {}
                 self._in_memory = False
 
@@ -219,7 +222,9 @@ class EmbeddingCache:
             with partial.open("wb") as handle:
                 np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=vectors)
             partial.replace(self.path)  # readers see the old file or the new one, never half
+            self._on_disk = True
         except OSError as exc:
+            self._on_disk = False
             logger.warning("Embedding cache %s not written: %s", self.path, exc)
 
 

@@ -20,9 +20,9 @@ from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import MAX_INPUT_CHARS, Normalised, Normaliser
 from bot.understanding.intents import IntentFinder
 from bot.understanding.matcher import Matcher, tokens_of
-from bot.understanding.policy import HELPLINE_EXAMPLE, ORDINARY_EXAMPLE
+from bot.understanding.policy import DISTRESS_KINDS, HELPLINE_EXAMPLE
 from bot.understanding.safety import SafetyIndex
-from bot.understanding.semantic import EmbeddingCache, SemanticIndex
+from bot.understanding.semantic import EmbeddingCache, SemanticIndex, wordings
 
 CANDIDATES_PER_SIGNAL = 5  # each signal proposes its five best entries
 
@@ -122,11 +122,11 @@ class Signals:
         # Then the examples, messages of the question sets: those with a theme (or to decline)
         # vote on the theme; every one of them, the distress sets' too, is a neighbour when the
         # bot weighs distress. One matrix, one product per message.
-        distress_kinds = (HELPLINE_EXAMPLE, ORDINARY_EXAMPLE)
-        voters = [(text, topic) for text, topic in examples if topic not in distress_kinds]
-        helpers = [(text, topic) for text, topic in examples if topic in distress_kinds]
+        voters = [(text, topic) for text, topic in examples if topic not in DISTRESS_KINDS]
+        helpers = [(text, topic) for text, topic in examples if topic in DISTRESS_KINDS]
         labelled = (*voters, *helpers)
-        self._banks = cache.vectors([*declines, *ordinary, *(text[:MAX_INPUT_CHARS] for text, _ in labelled)])
+        bank_texts = [*declines, *ordinary, *(text[:MAX_INPUT_CHARS] for text, _ in labelled)]
+        self._banks = cache.vectors(bank_texts)
         self._declined = len(declines)
         self._contrasts = len(declines) + len(ordinary)
         self._voters_end = self._contrasts + len(voters)
@@ -146,10 +146,18 @@ class Signals:
             for i, entry in enumerate(self.entries)
         ]
         self._safety = np.array([e.topic == SAFETY_TOPIC for e in self.entries], dtype=bool)
-        self._distress_example = np.concatenate([
+        distress = np.concatenate([
             self._safety[self.semantic.owners], np.zeros(self._contrasts, dtype=bool),
             np.array(distress_examples, dtype=bool),
         ])
+        # One neighbour per text: a message kept under two labels (a theme's and "to help") is one
+        # neighbour, distress if either label says so, not two of the seven places.
+        first: dict[str, int] = {}
+        for i, text in enumerate([*(w for e in self.entries for w in wordings(e)), *bank_texts]):
+            j = first.setdefault(text, i)
+            distress[j] |= distress[i]
+        self._neighbours = np.array(sorted(first.values()), dtype=np.int64)
+        self._distress_example = distress[self._neighbours]
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
         ]
@@ -313,7 +321,7 @@ class Signals:
     def _near_distress(self, similarities: np.ndarray, to_banks: np.ndarray) -> float:
         """Among the nearest labelled messages (the FAQ's questions, both banks, the examples), the
         weighted share of distress."""
-        pooled = np.concatenate([similarities, to_banks])
+        pooled = np.concatenate([similarities, to_banks])[self._neighbours]
         if not len(pooled):
             return 0.0
         k = min(NEIGHBOURS, len(pooled))
