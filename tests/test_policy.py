@@ -350,7 +350,7 @@ def _plain(text: str) -> str:
 
 def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     """knowledge/fit/sets.yaml lists sets already used in the work; the still-blind one
-    (benchmarks/blind9/) must never be there, or it would measure nothing."""
+    (benchmarks/blind10/) must never be there, or it would measure nothing."""
     from bot.knowledge.loader import load_knowledge
     from bot.knowledge.questions import SETS_FILE, load_questions
     from bot.knowledge.yaml_source import load_yaml
@@ -358,7 +358,7 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
 
     listing = REPO / "knowledge" / "fit" / SETS_FILE
     paths = load_yaml(listing)["sets"]
-    assert not [p for p in paths if "blind9" in p]
+    assert not [p for p in paths if "blind10" in p]
     assert all((listing.parent / p).resolve().exists() for p in paths)
     kb, _ = load_knowledge(REPO / "knowledge", check_eval=False)
     said: list[str] = []
@@ -366,7 +366,7 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     assert not said  # every set read
     # The sets written for the fit (written/) hold none of their messages: the fit would have
     # learnt the very question. (Older sets share a few short ones, "affelnet", "bourse college".)
-    blind = {_plain(q.text) for path in (REPO / "benchmarks" / "blind9").glob("*.yaml") for q in load_questions(path)}
+    blind = {_plain(q.text) for path in (REPO / "benchmarks" / "blind10").glob("*.yaml") for q in load_questions(path)}
     written = [q.text for path in (listing.parent / "written").glob("*.yaml") for q in load_questions(path)]
     assert len(blind) > 500 and len(written) > 900
     assert not [text for text in written if _plain(text) in blind]
