@@ -249,7 +249,7 @@ def test_every_fallback_ends_with_the_helplines(engine: Engine) -> None:
         assert number in reply.text.splitlines()[-1]
 
 
-@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", "t ki toi"])
+@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", "stage obligatoire ?"])
 def test_every_did_you_mean_also_gives_the_helplines(engine: Engine, text: str) -> None:
     """A "did you mean" is the bot not knowing what was asked: it may be a cry for help it
     did not read, so it carries the numbers as "I don't know" does."""
@@ -367,7 +367,7 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     # The sets written for the fit (written/) hold none of their messages: the fit would have
     # learnt the very question. (Older sets share a few short ones, "affelnet", "bourse college".)
     blind = {_plain(q.text) for path in (REPO / "benchmarks" / "blind10").glob("*.yaml") for q in load_questions(path)}
-    written = [q.text for path in (listing.parent / "written").glob("*.yaml") for q in load_questions(path)]
+    written = [q.text for path in (listing.parent / "written").rglob("*.yaml") for q in load_questions(path)]
     assert len(blind) > 500 and len(written) > 900
     assert not [text for text in written if _plain(text) in blind]
     by_text = {item.text: item for item in items}

@@ -111,10 +111,9 @@ def test_everyday_senses_of_alarming_words_are_rarely_helplines(engine: Engine) 
         # Said by a parent: "veut mourir" is a trigger too, as "veux mourir" is.
         ("Mon fils de 15 ans dit qu'il veut mourir depuis qu'il a raté son stage. Comment trouver un "
          "autre stage de 3e ?", "stage-3e"),
-        # Its theme's probability (0.45) is under the suggestion bars since the refits of the sixth
-        # session: the button is not offered (README). Strict: the day it comes back, this says so.
-        pytest.param("jveu plu vivre et jsais pas koi mettre sur affelnet", "affelnet",
-                     marks=pytest.mark.xfail(strict=True, reason="the Affelnet theme is under the bars")),
+        # Its Affelnet button was lost in the sixth session's refits; the words alone
+        # ("affelnet") brought it back in the seventh.
+        ("jveu plu vivre et jsais pas koi mettre sur affelnet", "affelnet"),
     ],
 )
 def test_helplines_first_and_the_other_question_is_not_lost(engine: Engine, message: str, topic: str) -> None:

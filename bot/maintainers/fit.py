@@ -177,7 +177,7 @@ def labelled(question: Question, kb: KnowledgeBase) -> Labelled | None:
 
 
 def round_of(source: str) -> str:
-    """The round a question set was written in: its folder (`benchmarks/blind6/`, `written/`).
+    """The round a question set was written in: its folder (`benchmarks/blind6/`, `written/round7/`).
     The sets of one round share a brief and its themes, and their authors wrote side by side."""
     return str(Path(source).parent)
 

@@ -26,7 +26,7 @@ from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
 from bot.understanding.intents import IntentFinder
 from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
-from bot.understanding.matcher import Matcher
+from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import ContrastBanks, Policy, cautious, load_policy
 from bot.understanding.reading_memo import ReadingMemo
 from bot.understanding.semantic import EmbeddingCache, shared_encoder
@@ -169,7 +169,9 @@ class Engine:
         self.signals = Signals(kb, self.normaliser, self.matcher, self.intents,
                                cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary,
                                [(self._read_example(text, memo), topic)
-                                for text, topic in banks.examples])  # read as a message is read
+                                for text, topic in banks.examples],  # read as a message is read
+                               [(self._example_words(text, memo), label)
+                                for text, label in (*banks.examples, *((t, "") for t in banks.declines))])
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
         vectors_file = self.signals.semantic.cache.path
@@ -180,6 +182,13 @@ class Engine:
         def read(example: str) -> str:
             return semantic_text(self.gazetteer, self.normaliser, example)
         return memo.get("semantic", text, read) if memo else read(text)
+
+    def _example_words(self, text: str, memo: ReadingMemo | None) -> tuple[str, ...]:
+        """A labelled message's words as the lexical signal reads a message's (`understand`)."""
+        def read(example: str) -> list[str]:
+            words = self.normaliser.respell(self.normaliser.spelled(example))
+            return list(tokens_of(self._without_place(words, self.gazetteer.find(example))))
+        return tuple(memo.get("words", text, read) if memo else read(text))
 
     def _word_languages(self, places: set[str], memo: ReadingMemo | None = None) -> dict[str, str]:
         """Words of one other language, from the texts whose language is known: the translated

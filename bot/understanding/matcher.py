@@ -149,7 +149,12 @@ class Matcher:
                     counts[token] += 1
             self._word_counts.append(counts)
             self._word_totals.append(sum(counts.values()))
+        self._documents = [len(entry_docs) for entry_docs in docs]
         self._index_of = {entry.id: i for i, entry in enumerate(self.entries)}
+
+    def entry_words(self, index: int) -> tuple[dict[str, int], int]:
+        """How many of an entry's questions and keywords hold each word, and how many they are."""
+        return self._word_counts[index], self._documents[index]
 
     def vocabulary_word(self, word: str) -> str | None:
         """The FAQ's own word this one stands for (typos and word families), or None."""

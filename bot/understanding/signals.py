@@ -23,6 +23,7 @@ from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import DISTRESS_KINDS, HELPLINE_EXAMPLE
 from bot.understanding.safety import SafetyIndex
 from bot.understanding.semantic import EmbeddingCache, SemanticIndex, wordings
+from bot.understanding.word_evidence import WordEvidence
 
 CANDIDATES_PER_SIGNAL = 5  # each signal proposes its five best entries
 
@@ -49,6 +50,7 @@ ENTRY_FEATURES: tuple[str, ...] = (
     "foreign",  # written in another language: the lexical signal (French) has nothing to say
     "topic_vote",  # share of its theme among the FAQ questions nearest in meaning, weighted by closeness
     "example_vote",  # the same among the messages families wrote (the question sets the fit learns from)
+    "topic_words",  # its theme's probability from the message's words alone (naive Bayes: word_evidence)
 )
 SAFETY_FEATURES: tuple[str, ...] = (
     "trigger",  # a trigger phrase of a helpline entry stands in the message
@@ -70,7 +72,7 @@ TOPIC_NEIGHBOURS = 10  # FAQ questions that vote on the theme
 _TOPIC_FROM_ENTRIES: tuple[str, ...] = (
     "lex", "coverage", "cos", "cos_title", "topic_cos_lead", "topic_lex_lead", "topic_agree",
     "lex_first", "cos_first", "keyword", "intent", "cos_vs_declines", "lex_x_cos", "topic_vote",
-    "example_vote",
+    "example_vote", "topic_words",
 )
 TOPIC_FEATURES: tuple[str, ...] = (
     *_TOPIC_FROM_ENTRIES,
@@ -108,7 +110,10 @@ class Signals:
         declines: Sequence[str] = (),
         ordinary: Sequence[str] = (),
         examples: Sequence[tuple[str, str]] = (),
+        example_words: Sequence[tuple[tuple[str, ...], str]] = (),
     ) -> None:
+        """`examples`: (text as the encoder reads it, label); `example_words`: (words as the
+        lexical signal reads them, label), for the examples and the declines (labelled "")."""
         self.kb = kb
         self.normaliser = normaliser
         self.matcher = matcher
@@ -161,6 +166,12 @@ class Signals:
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
         ]
+        # What the words alone say of the theme (or that the message is one to decline, ""),
+        # from the FAQ's wordings and the labelled messages. (Of distress too, tried: the
+        # helplines' bar fell, and false alarms rose on the development set.)
+        self.theme_words = WordEvidence(
+            (*topics, ""), [(words, label) for words, label in example_words if label not in DISTRESS_KINDS],
+            [(*matcher.entry_words(i), entry.topic) for i, entry in enumerate(self.entries)])
 
     def embed_all(self, texts: Sequence[str]) -> np.ndarray:
         """Several texts in one pass of the encoder (a message and its sentences)."""
@@ -184,10 +195,13 @@ class Signals:
         lexical = self.matcher.rank(norm, limit=CANDIDATES_PER_SIGNAL)
         to_banks = self._banks @ vector  # the declines, the ordinary messages, the examples: one product
         example_votes = self._votes(to_banks[self._contrasts : self._voters_end], self._example_topic)
+        words = tokens_of(norm)
+        topic_words = self.theme_words.posterior(words)[: self._topic_count]  # the last class: to decline
         pooled = list(dict.fromkeys(
             [self._index[c.entry.id] for c in lexical]
             + [int(i) for i in np.argsort(-cos)[:CANDIDATES_PER_SIGNAL]]
             + self._voted_entry(example_votes, cos)
+            + self._voted_entry(topic_words, cos)
         ))
         safety_ids = [i for i in np.flatnonzero(self._safety) if i not in pooled]
         scored = {
@@ -198,7 +212,6 @@ class Signals:
                         for i in pooled])
         coverage = np.array([scored[self.entries[i].id].coverage if self.entries[i].id in scored else 0.0
                              for i in pooled])
-        words = tokens_of(norm)
         unknown = (
             sum(self.matcher.vocabulary_word(w) is None for w in words) / len(words) if words else 0.0
         )
@@ -208,7 +221,8 @@ class Signals:
         nearest_ordinary = float(to_ordinary.max()) if len(to_ordinary) else 0.0
         if entries:
             rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length,
-                                    nearest_decline, self._votes(similarities, self._question_topic), example_votes)
+                                    nearest_decline, self._votes(similarities, self._question_topic), example_votes,
+                                    topic_words)
             rows[:, _FOREIGN] = 1.0 if foreign else 0.0
         else:
             rows = np.zeros((0, len(ENTRY_FEATURES)))
@@ -247,6 +261,7 @@ class Signals:
         nearest_decline: float,
         votes: np.ndarray,
         example_votes: np.ndarray,
+        topic_words: np.ndarray,
     ) -> np.ndarray:
         topic_best = np.full(self._topic_count, -1.0)
         np.maximum.at(topic_best, self._topic_of, cos)
@@ -291,6 +306,7 @@ class Signals:
                 0.0,  # foreign: set by `read`
                 votes[topic],
                 example_votes[topic],
+                topic_words[topic],
             )
         return rows
 

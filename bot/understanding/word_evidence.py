@@ -1,0 +1,74 @@
+"""What a message's words alone say of its theme, and of distress: naive Bayes over words.
+
+The sentence encoder reads meaning, but a rare name weighs little in a sentence's vector:
+"les parents peuvent-ils créer un compte Parcoursup ?" is closer in meaning to questions about
+accounts and parents than to the Parcoursup entries. Counted over the FAQ's wordings and the
+messages families wrote (the examples), "parcoursup" is found in the Parcoursup theme and
+nearly nowhere else: its words point to the theme where the vector does not. The words are
+those the lexical signal reads (normalised, places left out); a word never seen says nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+SMOOTHING = 0.5  # added to every word's count in every class (Lidstone): unseen pairs are unlikely, not impossible
+
+
+class WordEvidence:
+    """P(class | the message's words) for a fixed list of classes, from labelled word sets.
+
+    Each labelled text counts once per class for each distinct word it holds (a FAQ entry's
+    wordings count each time, as separate texts). Classes weigh by how many texts they hold.
+    """
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        texts: Iterable[tuple[Iterable[str], str]] = (),
+        counted: Iterable[tuple[dict[str, int], int, str]] = (),
+    ) -> None:
+        """`texts`: (words, class) for each text; `counted`: texts already counted, as
+        (number of texts holding each word, number of texts, class)."""
+        self.classes = tuple(classes)
+        number = {name: i for i, name in enumerate(self.classes)}
+        self._column: dict[str, int] = {}
+        rows: list[int] = []  # one (class, word, count) triple per text and distinct word
+        columns: list[int] = []
+        amounts: list[int] = []
+        texts_per_class = np.zeros(len(self.classes))
+        column = self._column.setdefault
+
+        def add(word_counts: Iterable[tuple[str, int]], texts_counted: int, label: str) -> None:
+            k = number.get(label)
+            if k is None:
+                return
+            texts_per_class[k] += texts_counted
+            for word, count in word_counts:
+                rows.append(k)
+                columns.append(column(word, len(self._column)))
+                amounts.append(count)
+
+        for words, label in texts:
+            add(((w, 1) for w in set(words)), 1, label)
+        for word_counts, texts_counted, label in counted:
+            add(word_counts.items(), texts_counted, label)
+        table = np.zeros((len(self.classes), len(self._column)))
+        np.add.at(table, (np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64)), amounts)
+        # log P(word | class), one column per word, smoothed; and log P(class).
+        totals = table.sum(axis=1, keepdims=True)
+        self._log_word = np.log((table + SMOOTHING) / (totals + SMOOTHING * max(len(self._column), 1)))
+        prior = np.where(texts_per_class > 0, texts_per_class, 1.0)
+        self._log_prior = np.log(prior / prior.sum())
+
+    def posterior(self, words: Iterable[str]) -> np.ndarray:
+        """Each class's probability given the known words; the prior when none is known."""
+        columns = [self._column[w] for w in set(words) if w in self._column]
+        log_p = self._log_prior + (self._log_word[:, columns].sum(axis=1) if columns else 0.0)
+        p = np.exp(log_p - log_p.max())
+        return p / p.sum()
+
+    def knows(self, words: Iterable[str]) -> bool:
+        return any(w in self._column for w in words)

@@ -1,0 +1,52 @@
+"""What the words alone say: naive Bayes over the FAQ's wordings and the labelled messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_runner import SHARED_CACHE
+
+from bot.understanding.engine import Engine
+from bot.understanding.signals import ENTRY_FEATURES
+from bot.understanding.word_evidence import WordEvidence
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_a_word_seen_in_one_class_points_to_it() -> None:
+    evidence = WordEvidence(
+        ("parcoursup", "stage", ""),
+        [(("parcoursup", "compte"), "parcoursup"), (("parcoursup", "date"), "parcoursup"),
+         (("stage", "compte"), "stage"), (("stage", "entreprise"), "stage"), (("foot",), "")],
+    )
+    p = evidence.posterior(("compte", "parcoursup", "parents"))  # "parents": never seen, says nothing
+    assert p.shape == (3,) and np.isclose(p.sum(), 1.0)
+    assert p[0] > 0.6 and p[0] > p[1] > 0.0 and p[2] > 0.0  # smoothed: nothing is impossible
+    assert np.allclose(evidence.posterior(("jamais", "vu")), [0.4, 0.4, 0.2])  # the prior: texts per class
+    assert evidence.knows(("foot",)) and not evidence.knows(("jamais",))
+    assert evidence.posterior(("foot",))[2] == max(evidence.posterior(("foot",)))
+
+
+def test_texts_already_counted_weigh_as_the_texts_themselves() -> None:
+    texts = [(("aesh", "ulis"), "handicap"), (("aesh",), "handicap"), (("bourse",), "bourses")]
+    counted = [({"aesh": 2, "ulis": 1}, 2, "handicap"), ({"bourse": 1}, 1, "bourses")]
+    one, other = WordEvidence(("handicap", "bourses"), texts), WordEvidence(("handicap", "bourses"), counted=counted)
+    for words in (("aesh",), ("bourse", "ulis"), ("rien",)):
+        assert np.allclose(one.posterior(words), other.posterior(words))
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load(REPO / "knowledge", SHARED_CACHE)[0]
+
+
+def test_a_programme_named_in_a_long_question_points_to_its_theme(engine: Engine) -> None:
+    """The encoder reads this as a question about accounts and parents; its one rare word,
+    "Parcoursup", is the theme's, and the word evidence says so to both decisions."""
+    reading = engine.understand("Les parents peuvent-ils créer un compte Parcoursup pour suivre le dossier ?").reading
+    column = ENTRY_FEATURES.index("topic_words")
+    by_topic = {e.topic: float(row[column]) for e, row in zip(reading.entries, reading.rows, strict=True)}
+    assert by_topic["parcoursup"] > 0.9
+    assert all(p < 0.1 for topic, p in by_topic.items() if topic != "parcoursup")
