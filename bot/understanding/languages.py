@@ -67,6 +67,9 @@ logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LATIN_ONLY = re.compile(r"[^A-Za-zÀ-ÿ]+")
+# Words in quotes are someone else's ("tu peux me traduire 'I have been waiting' en français"):
+# « … », "…", “…”, and '…' only where it opens after a space (l'école, j'ai are apostrophes).
+_QUOTED = re.compile(r"«[^»]*»|\"[^\"]*\"|“[^”]*”|(?:^|(?<=\s))'[^']+'(?=[\s.,;:!?)]|$)")
 
 
 def _arabizi(text: str) -> bool:
@@ -190,6 +193,11 @@ class LanguageDetector:
         return compact_identifier(self._model_dir)
 
     def detect(self, text: str, hint: str | None = None, current: str | None = None) -> str:
+        """The language the message is written in; what it quotes is left out, when it says
+        something besides."""
+        outside = _QUOTED.sub(" ", text)
+        if outside != text and len(_WORD.findall(outside)) >= 2:
+            text = outside
         arabic, chinese, _ = _script_counts(text)
         # An Arabic word weighs as a Latin one ("ما هو Parcoursup؟" is Arabic).
         every_word = _WORD.findall(text)
