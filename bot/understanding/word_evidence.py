@@ -34,29 +34,30 @@ class WordEvidence:
         (number of texts holding each word, number of texts, class)."""
         self.classes = tuple(classes)
         number = {name: i for i, name in enumerate(self.classes)}
-        self._column: dict[str, int] = {}
-        rows: list[int] = []  # one (class, word, count) triple per text and distinct word
-        columns: list[int] = []
-        amounts: list[int] = []
         texts_per_class = np.zeros(len(self.classes))
-        column = self._column.setdefault
-
-        def add(word_counts: Iterable[tuple[str, int]], texts_counted: int, label: str) -> None:
+        # One (word, class, count) triple per text and distinct word; counted in one pass of numpy.
+        words: list[str] = []
+        classes_of: list[int] = []
+        amounts: list[int] = []
+        for text_words, label in texts:
             k = number.get(label)
-            if k is None:
-                return
-            texts_per_class[k] += texts_counted
-            for word, count in word_counts:
-                rows.append(k)
-                columns.append(column(word, len(self._column)))
-                amounts.append(count)
-
-        for words, label in texts:
-            add(((w, 1) for w in set(words)), 1, label)
+            if k is not None:
+                texts_per_class[k] += 1
+                distinct = set(text_words)
+                words.extend(distinct)
+                classes_of.extend([k] * len(distinct))
+        amounts.extend([1] * len(words))
         for word_counts, texts_counted, label in counted:
-            add(word_counts.items(), texts_counted, label)
+            k = number.get(label)
+            if k is not None:
+                texts_per_class[k] += texts_counted
+                words.extend(word_counts)
+                classes_of.extend([k] * len(word_counts))
+                amounts.extend(word_counts.values())
+        self._column = {word: i for i, word in enumerate(dict.fromkeys(words))}
+        columns = np.fromiter((self._column[w] for w in words), dtype=np.int64, count=len(words))
         table = np.zeros((len(self.classes), len(self._column)))
-        np.add.at(table, (np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64)), amounts)
+        np.add.at(table, (np.array(classes_of, dtype=np.int64), columns), np.array(amounts, dtype=np.float64))
         # log P(word | class), one column per word, smoothed; and log P(class).
         totals = table.sum(axis=1, keepdims=True)
         self._log_word = np.log((table + SMOOTHING) / (totals + SMOOTHING * max(len(self._column), 1)))
