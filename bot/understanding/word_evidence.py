@@ -1,4 +1,4 @@
-"""What a message's words alone say of its theme, and of distress: naive Bayes over words.
+"""What a message's words alone say of its theme: naive Bayes over words.
 
 The sentence encoder reads meaning, but a rare name weighs little in a sentence's vector:
 "les parents peuvent-ils créer un compte Parcoursup ?" is closer in meaning to questions about
