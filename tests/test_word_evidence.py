@@ -50,3 +50,35 @@ def test_a_programme_named_in_a_long_question_points_to_its_theme(engine: Engine
     by_topic = {e.topic: float(row[column]) for e, row in zip(reading.entries, reading.rows, strict=True)}
     assert by_topic["parcoursup"] > 0.9
     assert all(p < 0.1 for topic, p in by_topic.items() if topic != "parcoursup")
+
+
+def test_a_class_no_text_speaks_for_is_never_the_answer() -> None:
+    evidence = WordEvidence(("vide", "stage", ""), [(("stage",), "stage"), (("foot",), "")])
+    for words in (("jamais", "vu"), ("stage",), ("foot",)):
+        assert evidence.posterior(words)[0] == 0.0
+    assert np.allclose(WordEvidence(("a", "b")).posterior(("x",)), [0.5, 0.5])  # nothing learnt: even
+
+
+def test_words_the_evidence_never_saw_add_no_candidate(engine: Engine) -> None:
+    """With no known word the posterior is the prior, whose largest theme names nothing about
+    the message: it must not bring that theme's entry among the candidates."""
+    for text in ("👍", "asdf qwer zxcv"):
+        words = engine.understand(text).reading
+        assert not engine.signals.theme_words.knows(text.split())
+        assert all(e.topic != "securite" for e in words.entries), [e.id for e in words.entries]
+
+
+def test_each_labelled_text_is_counted_once_by_the_words(engine: Engine) -> None:
+    """An example that is one of its theme's FAQ questions is counted with the FAQ; a decline
+    that is also an example to decline, once."""
+    kb = engine.kb
+    entry = next(e for e in kb.entries.values() if e.topic == "cio")
+    question = entry.questions[0]
+    banks = type(engine.banks)(("il fait beau", "foot ce soir"), (),
+                               ((question, "cio"), (question.upper() + " ", "cio"), (question, "stage-3e"),
+                                ("foot ce soir", ""), ("mon fils cherche un stage", "stage-3e")))
+    texts = engine._word_texts(kb, banks)
+    assert (question, "cio") not in texts and (question.upper() + " ", "cio") not in texts
+    assert (question, "stage-3e") in texts  # another theme's label is another text
+    assert texts.count(("foot ce soir", "")) == 1 and ("il fait beau", "") in texts
+    assert ("mon fils cherche un stage", "stage-3e") in texts

@@ -171,12 +171,22 @@ class Engine:
                                [(self._read_example(text, memo), topic)
                                 for text, topic in banks.examples],  # read as a message is read
                                [(self._example_words(text, memo), label)
-                                for text, label in (*banks.examples, *((t, "") for t in banks.declines))])
+                                for text, label in self._word_texts(kb, banks)])
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
         vectors_file = self.signals.semantic.cache.path
         self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places, memo),
                                          vectors_file.parent if vectors_file else None)
+
+    @staticmethod
+    def _word_texts(kb: KnowledgeBase, banks: ContrastBanks) -> list[tuple[str, str]]:
+        """The labelled texts whose words tell the theme, each counted once: the examples and the
+        declines (""), but not an example that is one of its theme's FAQ questions (counted
+        with the FAQ) nor a decline already among the examples."""
+        faq = {(question.casefold().strip(), entry.topic) for entry in kb.entries.values()
+               for question in entry.questions}
+        labelled = dict.fromkeys((*banks.examples, *((text, "") for text in banks.declines)))
+        return [(text, label) for text, label in labelled if (text.casefold().strip(), label) not in faq]
 
     def _read_example(self, text: str, memo: ReadingMemo | None) -> str:
         def read(example: str) -> str:

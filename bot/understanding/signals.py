@@ -201,7 +201,8 @@ class Signals:
             [self._index[c.entry.id] for c in lexical]
             + [int(i) for i in np.argsort(-cos)[:CANDIDATES_PER_SIGNAL]]
             + self._voted_entry(example_votes, cos)
-            + self._voted_entry(topic_words, cos)
+            # With no word it knows, the words' posterior is the prior: it names no theme.
+            + (self._voted_entry(topic_words, cos) if self.theme_words.knows(words) else [])
         ))
         safety_ids = [i for i in np.flatnonzero(self._safety) if i not in pooled]
         scored = {

@@ -61,8 +61,11 @@ class WordEvidence:
         # log P(word | class), one column per word, smoothed; and log P(class).
         totals = table.sum(axis=1, keepdims=True)
         self._log_word = np.log((table + SMOOTHING) / (totals + SMOOTHING * max(len(self._column), 1)))
-        prior = np.where(texts_per_class > 0, texts_per_class, 1.0)
-        self._log_prior = np.log(prior / prior.sum())
+        # A class no text speaks for is never the answer (rather than the likeliest, as it was
+        # when its prior stood in for one text); with no text at all, every class is as likely.
+        total = texts_per_class.sum()
+        with np.errstate(divide="ignore"):
+            self._log_prior = np.log(texts_per_class / total) if total else np.zeros(len(self.classes))
 
     def posterior(self, words: Iterable[str]) -> np.ndarray:
         """Each class's probability given the known words; the prior when none is known."""
