@@ -50,6 +50,15 @@ def detector() -> LanguageDetector:
         ("« is the CIO free? » my neighbour asked, where is it in Ivry?", "en"),
         ("j'ai vu l'école d'Ivry", "fr"),  # apostrophes are not quotes
         ("il a écrit ‘see you tomorrow at school’ sur snap", "fr"),
+        # Letters only one of the bot's languages writes, among French school words...
+        ("devoirs faits ücretli mi?", "tr"),
+        ("AESH nasıl alınır", "tr"),
+        ("CIO Champigny marcação", "pt"),
+        ("¿qué son las cordées?", "es"),
+        # ...but not in a name, nor the ü of Spanish güe/güi.
+        ("Mon fils João cherche un stage de 3e à Créteil", "fr"),
+        ("Gökhan cherche un stage", "fr"),
+        ("c quoi la vergüenza dans la chanson", "fr"),
     ],
 )
 def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: str) -> None:

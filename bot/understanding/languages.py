@@ -81,6 +81,20 @@ def _arabizi(text: str) -> bool:
     return between >= 2 or (between + first >= 1 and common >= 1)
 
 
+# Letters only one of the bot's languages writes (French has ç, ï, ë; Spanish has ü in güe/güi).
+_OWN_LETTERS = {"pt": re.compile(r"[ãõ]"), "es": re.compile(r"[ñ¿¡]"),
+                "tr": re.compile(r"[ğışöİ]|ü(?<!gü(?=[ei]))")}
+
+
+def _own_letters(text: str) -> str | None:
+    """The one language whose own letters the message's words hold ("ücretli", "marcação",
+    "¿dónde?"), if exactly one does. A capitalised word is left out: a name ("João", "Gökhan")
+    in a French message says nothing of the message's language."""
+    words = [w for w in re.findall(r"[^\W\d_]+|[¿¡]", text) if not w[0].isupper()]
+    found = {lang for lang, letters in _OWN_LETTERS.items() if any(letters.search(w) for w in words)}
+    return found.pop() if len(found) == 1 else None
+
+
 def _script_counts(text: str) -> tuple[int, int, int]:
     """Letters in Arabic script, in Chinese characters, and in Latin script."""
     arabic = chinese = latin = 0
@@ -208,6 +222,9 @@ class LanguageDetector:
             return "ar"
         if chinese >= 1 and chinese >= len(_WORD.findall(_LATIN_ONLY.sub(" ", text))):
             return "zh"  # a Chinese character weighs about a word
+        own = _own_letters(text)
+        if own is not None:
+            return own
         words = [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
         if not words:
             return current or FRENCH
