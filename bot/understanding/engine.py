@@ -171,7 +171,7 @@ class Engine:
                                [(self._read_example(text, memo), topic)
                                 for text, topic in banks.examples],  # read as a message is read
                                [(self._example_words(text, memo), label)
-                                for text, label in self._word_texts(kb, banks)])
+                                for text, label in self._word_texts(kb, banks)], memo)
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
         vectors_file = self.signals.semantic.cache.path

@@ -9,6 +9,7 @@ same is done for the helplines as a whole. Nothing here decides: it only measure
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ import numpy as np
 from bot.knowledge.loader import SAFETY_TOPIC
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import MAX_INPUT_CHARS, Normalised, Normaliser
+from bot.understanding.distress_probe import DistressProbe
 from bot.understanding.intents import IntentFinder
 from bot.understanding.matcher import Matcher, tokens_of
-from bot.understanding.policy import DISTRESS_KINDS, HELPLINE_EXAMPLE
+from bot.understanding.policy import DISTRESS_KINDS, HELPLINE_EXAMPLE, ORDINARY_EXAMPLE
+from bot.understanding.reading_memo import ReadingMemo
 from bot.understanding.safety import SafetyIndex
 from bot.understanding.semantic import EmbeddingCache, SemanticIndex, wordings
 from bot.understanding.word_evidence import WordEvidence
@@ -63,6 +66,7 @@ SAFETY_FEATURES: tuple[str, ...] = (
     "near_distress",  # share of distress messages among the nearest examples, weighted by closeness
     "foreign",
     "length",  # log(1 + meaningful words): one word shared with a distress message is thin evidence
+    "distress_lean",  # which way its meaning leans, distress or ordinary strong words (distress_probe)
 )
 NEIGHBOURS = 7  # examples that vote on distress
 TOPIC_NEIGHBOURS = 10  # FAQ questions that vote on the theme
@@ -111,6 +115,7 @@ class Signals:
         ordinary: Sequence[str] = (),
         examples: Sequence[tuple[str, str]] = (),
         example_words: Sequence[tuple[tuple[str, ...], str]] = (),
+        memo: ReadingMemo | None = None,
     ) -> None:
         """`examples`: (text as the encoder reads it, label); `example_words`: (words as the
         lexical signal reads them, label), for the examples and the declines (labelled "")."""
@@ -163,6 +168,14 @@ class Signals:
             distress[j] |= distress[i]
         self._neighbours = np.array(sorted(first.values()), dtype=np.int64)
         self._distress_example = distress[self._neighbours]
+        # The probe: distress against what must not get the helplines and sounds near them, the
+        # ordinary messages with strong words and the messages to decline.
+        harmless_examples = np.array([topic in (ORDINARY_EXAMPLE, "") for _, topic in labelled], dtype=bool)
+        self.probe = _learnt_probe(
+            np.vstack([self.semantic.matrix[self._safety[self.semantic.owners]],
+                       self._banks[self._contrasts:][np.array(distress_examples, dtype=bool)]]),
+            np.vstack([self._banks[: self._contrasts], self._banks[self._contrasts:][harmless_examples]]),
+            memo)
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
         ]
@@ -244,6 +257,7 @@ class Signals:
             1.0 if trigger_entry else 0.0, safety_cos, safety_cos - other_cos,
             safety_lex, safety_lex - other_lex, unknown, safety_cos - nearest_ordinary,
             self._near_distress(similarities, to_banks), 1.0 if foreign else 0.0, length,
+            self.probe.score(vector) if self.probe else 0.0,
         ])
         candidates = tuple(self.entries[i] for i in pooled) if entries else ()
         return Reading(candidates, rows, safety_row, trigger_entry, safety_entry)
@@ -352,6 +366,21 @@ class Signals:
         if not asked or not entry.intents:
             return 0.0
         return 1.0 if asked.intersection(entry.intents) else -1.0
+
+
+def _learnt_probe(distress: np.ndarray, ordinary: np.ndarray, memo: ReadingMemo | None) -> DistressProbe | None:
+    """The distress probe for these vectors; kept in the memo under their digest (learning it
+    takes half a second, reading it back nothing)."""
+    def learn(_: str) -> list[float]:
+        probe = DistressProbe.learn(distress, ordinary)
+        return probe.as_list() if probe else []
+    if memo is None:
+        return DistressProbe.learn(distress, ordinary)
+    digest = hashlib.blake2b(digest_size=16)
+    for matrix in (distress, ordinary):
+        digest.update(np.ascontiguousarray(matrix, dtype=np.float32).tobytes() + b"|")
+    values = memo.get("probe", digest.hexdigest(), learn)
+    return DistressProbe.from_list(values) if values else None
 
 
 def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:

@@ -1,0 +1,66 @@
+"""The distress probe: a direction in the encoder's space, learnt from the labelled messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from cli_runner import SHARED_CACHE
+
+from bot.understanding.distress_probe import DistressProbe
+from bot.understanding.engine import Engine
+from bot.understanding.reading_memo import ReadingMemo
+from bot.understanding.signals import SAFETY_FEATURES, _learnt_probe
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_it_learns_the_side_each_group_lies_on() -> None:
+    rng = np.random.default_rng(0)
+    direction = _unit(rng.normal(size=(1, 16)))[0]
+    distress = _unit(rng.normal(size=(60, 16)) + 1.5 * direction)
+    ordinary = _unit(rng.normal(size=(200, 16)) - 1.5 * direction)  # more of them: groups weigh alike
+    probe = DistressProbe.learn(distress, ordinary)
+    assert probe is not None
+    assert np.mean([probe.score(v) > 0 for v in distress]) > 0.9
+    assert np.mean([probe.score(v) < 0 for v in ordinary]) > 0.9
+    assert probe.score(direction) > 0 > probe.score(-direction)
+    again = DistressProbe.from_list(probe.as_list())
+    assert np.isclose(again.score(direction), probe.score(direction), atol=1e-5)
+    assert DistressProbe.learn(distress, ordinary[:0]) is None
+
+
+def test_the_memo_keeps_it_and_a_change_of_examples_learns_it_again(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    distress, ordinary = _unit(rng.normal(size=(20, 8)) + 1), _unit(rng.normal(size=(20, 8)) - 1)
+    memo = ReadingMemo(tmp_path / "memo.json", "k")
+    first = _learnt_probe(distress, ordinary, memo)
+    memo.save()
+    reopened = ReadingMemo(tmp_path / "memo.json", "k")
+    kept = _learnt_probe(distress, ordinary, reopened)
+    assert first is not None and kept is not None and np.allclose(first.weights, kept.weights)
+    assert reopened._computed == 0  # read back, not learnt again
+    changed = _learnt_probe(distress[1:], ordinary, reopened)
+    assert reopened._computed == 1 and changed is not None
+
+
+def test_the_bots_probe_leans_the_right_way_on_messages_it_never_learnt() -> None:
+    """Learnt from the FAQ's helpline questions, the distress messages of the sets and the
+    ordinary messages with strong words; read here on messages none of them holds."""
+    engine = Engine.load(REPO / "knowledge", SHARED_CACHE)[0]
+    column = SAFETY_FEATURES.index("distress_lean")
+    assert engine.signals.probe is not None
+
+    def lean(text: str) -> float:
+        return float(engine.understand(text).reading.safety_row[column])
+
+    for text in ("le soir quand maman dort le monsieur d'en haut me dit de monter chez lui et de rien dire",
+                 "jpp de cette vie jveux juste que tout s'arrete"):
+        assert lean(text) > 0, text
+    for text in ("jsuis mort de rire la prof a glissé devant toute la classe",
+                 "ma fille stresse pour le brevet blanc de jeudi, c'est normal ?"):
+        assert lean(text) < 0, text
