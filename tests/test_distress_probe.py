@@ -23,7 +23,7 @@ def test_it_learns_the_side_each_group_lies_on() -> None:
     rng = np.random.default_rng(0)
     direction = _unit(rng.normal(size=(1, 16)))[0]
     distress = _unit(rng.normal(size=(60, 16)) + 1.5 * direction)
-    ordinary = _unit(rng.normal(size=(200, 16)) - 1.5 * direction)  # more of them: groups weigh alike
+    ordinary = _unit(rng.normal(size=(200, 16)) - 1.5 * direction)
     probe = DistressProbe.learn(distress, ordinary)
     assert probe is not None
     assert np.mean([probe.score(v) > 0 for v in distress]) > 0.9
@@ -32,6 +32,21 @@ def test_it_learns_the_side_each_group_lies_on() -> None:
     again = DistressProbe.from_list(probe.as_list())
     assert np.isclose(again.score(direction), probe.score(direction), atol=1e-5)
     assert DistressProbe.learn(distress, ordinary[:0]) is None
+
+
+def test_the_groups_weigh_alike_whatever_their_sizes() -> None:
+    """Overlapping groups, ten times more ordinary messages: unweighted, the boundary would
+    slide towards distress and miss most of it; weighed alike, it stays in the middle."""
+    rng = np.random.default_rng(2)
+    direction = np.zeros(8)
+    direction[0] = 1.0
+    distress = rng.normal(size=(60, 8)) + 0.5 * direction
+    ordinary = rng.normal(size=(600, 8)) - 0.5 * direction
+    probe = DistressProbe.learn(distress, ordinary)
+    assert probe is not None
+    caught = np.mean([probe.score(v) > 0 for v in distress])
+    spared = np.mean([probe.score(v) < 0 for v in ordinary])
+    assert caught > 0.55 and spared > 0.55 and abs(caught - spared) < 0.25, (caught, spared)
 
 
 def test_the_memo_keeps_it_and_a_change_of_examples_learns_it_again(tmp_path: Path) -> None:
@@ -49,8 +64,9 @@ def test_the_memo_keeps_it_and_a_change_of_examples_learns_it_again(tmp_path: Pa
 
 
 def test_the_bots_probe_leans_the_right_way_on_messages_it_never_learnt() -> None:
-    """Learnt from the FAQ's helpline questions, the distress messages of the sets and the
-    ordinary messages with strong words; read here on messages none of them holds."""
+    """Learnt from the FAQ's helpline questions and the distress messages of the sets, against
+    the ordinary messages with strong words and the messages to decline; read here on
+    messages none of them holds."""
     engine = Engine.load(REPO / "knowledge", SHARED_CACHE)[0]
     column = SAFETY_FEATURES.index("distress_lean")
     assert engine.signals.probe is not None

@@ -73,15 +73,21 @@ def test_markup_in_question_is_harmless(engine: Engine) -> None:
     assert reply.status == FALLBACK
 
 
-def test_ambiguous_question_offers_choices(engine: Engine) -> None:
-    # (Also "le stage est obligatoire", until the eighth session's fit: its 3e entry is now at
-    # p 0.588, the answer bar. Its answer says "stage de 3e" in its first line.)
-    for question in ("stage obligatoire ?",):
-        reply = engine.respond(question)
-        assert reply.status == SUGGEST, question
-        assert 2 <= len(reply.suggestions) <= 3
-        topics = {e.topic for e in reply.suggestions[:2]}
-        assert topics == {"stage-3e", "stage-2nde"}, question
+@pytest.mark.parametrize(
+    "question",
+    [
+        "stage obligatoire ?",
+        # Since the eighth session's fit its 3e entry is at p 0.588, the answer bar: answered
+        # (its first line says "stage de 3e"). Kept visible; nothing was tuned for it.
+        pytest.param("le stage est obligatoire", marks=pytest.mark.xfail(strict=True, reason="answered at the bar")),
+    ],
+)
+def test_ambiguous_question_offers_choices(engine: Engine, question: str) -> None:
+    reply = engine.respond(question)
+    assert reply.status == SUGGEST, question
+    assert 2 <= len(reply.suggestions) <= 3
+    topics = {e.topic for e in reply.suggestions[:2]}
+    assert topics == {"stage-3e", "stage-2nde"}, question
 
 
 @pytest.mark.parametrize(

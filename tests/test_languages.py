@@ -50,15 +50,19 @@ def detector() -> LanguageDetector:
         ("« is the CIO free? » my neighbour asked, where is it in Ivry?", "en"),
         ("j'ai vu l'école d'Ivry", "fr"),  # apostrophes are not quotes
         ("il a écrit ‘see you tomorrow at school’ sur snap", "fr"),
-        # Letters only one of the bot's languages writes, among French school words...
-        ("devoirs faits ücretli mi?", "tr"),
+        # Letters only one of the bot's languages writes, beside French school words...
         ("AESH nasıl alınır", "tr"),
+        ("Affelnet şifremi unuttum", "tr"),
         ("CIO Champigny marcação", "pt"),
         ("¿qué son las cordées?", "es"),
-        # ...but not in a name, nor the ü of Spanish güe/güi.
+        # ...but not in a name, even typed in lowercase, nor a word when the rest is French,
+        # nor the ü of Spanish güe/güi or of older Portuguese qüe/qüi.
         ("Mon fils João cherche un stage de 3e à Créteil", "fr"),
+        ("mon fils joão cherche un stage", "fr"),
         ("Gökhan cherche un stage", "fr"),
+        ("jalapeño au menu de la cantine", "fr"),
         ("c quoi la vergüenza dans la chanson", "fr"),
+        ("c tranqüilo", "fr"),
     ],
 )
 def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: str) -> None:

@@ -6,14 +6,15 @@ the nearest ordinary one, the share of distress among the nearest seven). A mess
 words no labelled message uses has no close neighbour, and "je suis très énervée, le prof est
 absent" sits as near to anger at home as to anger at school. A direction learnt over all the
 labelled messages at once (a logistic regression on the encoder's vectors: distress against
-ordinary messages with strong words) reads what they share rather than who is nearest.
+what must not get the helplines and sounds near them, ordinary messages with strong words and
+messages to decline) reads what they share rather than who is nearest.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-PENALTY = 0.1  # L2 on the weights: the classes are ~2,000 and ~1,000 messages in 512 dimensions
+PENALTY = 0.1  # L2 on the weights: the groups are ~2,000 and ~4,000 messages in 512 dimensions
 STEPS = 30  # Newton steps at most; it settles in about ten
 LIMIT = 20.0  # the score is a log-odds, clipped: far from the boundary, more says nothing more
 

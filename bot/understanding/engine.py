@@ -183,10 +183,15 @@ class Engine:
         """The labelled texts whose words tell the theme, each counted once: the examples and the
         declines (""), but not an example that is one of its theme's FAQ questions (counted
         with the FAQ) nor a decline already among the examples."""
-        faq = {(question.casefold().strip(), entry.topic) for entry in kb.entries.values()
-               for question in entry.questions}
-        labelled = dict.fromkeys((*banks.examples, *((text, "") for text in banks.declines)))
-        return [(text, label) for text, label in labelled if (text.casefold().strip(), label) not in faq]
+        seen = {(question.casefold().strip(), entry.topic) for entry in kb.entries.values()
+                for question in entry.questions}
+        kept: list[tuple[str, str]] = []
+        for text, label in (*banks.examples, *((text, "") for text in banks.declines)):
+            key = (text.casefold().strip(), label)
+            if key not in seen:
+                seen.add(key)
+                kept.append((text, label))
+        return kept
 
     def _read_example(self, text: str, memo: ReadingMemo | None) -> str:
         def read(example: str) -> str:

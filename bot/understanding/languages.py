@@ -81,18 +81,20 @@ def _arabizi(text: str) -> bool:
     return between >= 2 or (between + first >= 1 and common >= 1)
 
 
-# Letters only one of the bot's languages writes (French has ç, ï, ë; Spanish has ü in güe/güi).
+# Letters only one of the bot's languages writes (French has ç, ï, ë; Spanish has ü in güe/güi,
+# and older Portuguese in qüe/qüi).
 _OWN_LETTERS = {"pt": re.compile(r"[ãõ]"), "es": re.compile(r"[ñ¿¡]"),
-                "tr": re.compile(r"[ğışöİ]|ü(?<!gü(?=[ei]))")}
+                "tr": re.compile(r"[ğışö]|ü(?<![gq]ü(?=[ei]))")}
 
 
-def _own_letters(text: str) -> str | None:
+def _own_letters(text: str) -> tuple[str, frozenset[str]] | None:
     """The one language whose own letters the message's words hold ("ücretli", "marcação",
-    "¿dónde?"), if exactly one does. A capitalised word is left out: a name ("João", "Gökhan")
-    in a French message says nothing of the message's language."""
+    "¿dónde?"), if exactly one does, with those words (lowercase). A capitalised word is left
+    out: a name ("João", "Gökhan") in a French message says nothing of the message's language."""
     words = [w for w in re.findall(r"[^\W\d_]+|[¿¡]", text) if not w[0].isupper()]
-    found = {lang for lang, letters in _OWN_LETTERS.items() if any(letters.search(w) for w in words)}
-    return found.pop() if len(found) == 1 else None
+    found = {lang: frozenset(w.lower() for w in words if letters.search(w)) for lang, letters in _OWN_LETTERS.items()}
+    found = {lang: marked for lang, marked in found.items() if marked}
+    return next(iter(found.items())) if len(found) == 1 else None
 
 
 def _script_counts(text: str) -> tuple[int, int, int]:
@@ -222,10 +224,10 @@ class LanguageDetector:
             return "ar"
         if chinese >= 1 and chinese >= len(_WORD.findall(_LATIN_ONLY.sub(" ", text))):
             return "zh"  # a Chinese character weighs about a word
-        own = _own_letters(text)
+        words = [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
+        own = self._by_letters(text, words)
         if own is not None:
             return own
-        words = [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
         if not words:
             return current or FRENCH
         by_words = self._by_words(words)
@@ -241,6 +243,20 @@ class LanguageDetector:
             return language
         return current if current and len(words) < MIN_WORDS else FRENCH
 
+
+    def _by_letters(self, text: str, words: list[str]) -> str | None:
+        """The language whose own letters the message holds, unless the rest of it reads as
+        French ("AESH nasıl alınır" is Turkish; "mon fils joão cherche un stage", a name typed
+        in lowercase, and "la señora du CIO" stay French): a French message is never answered
+        in another language for one word."""
+        own = _own_letters(text)
+        if own is None:
+            return None
+        lang, marked = own
+        rest = [w for w in words if w not in marked]
+        if len(rest) >= 2 and self._identifier.classify(" ".join(rest))[0] == FRENCH:
+            return None
+        return lang
 
     def _by_words(self, words: list[str]) -> str | None:
         """A short message with more words of one other language than of French, and none of a
