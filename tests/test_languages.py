@@ -186,3 +186,10 @@ def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_
     assert rebuilt.classify(texts[0])[0] == "en"
     assert compact_identifier(tmp_path).classify(texts[1])[0] == "pt"  # the copy, rewritten
     assert np.load(folder / "nextmove.npy", mmap_mode="r").shape == (len(packaged.tk_nextmove),)
+
+
+def test_an_elision_typed_with_a_space_closes_no_quote() -> None:
+    from bot.understanding.languages import _QUOTED
+
+    assert _QUOTED.sub("#", "'fin bref jusqu' à demain") == "'fin bref jusqu' à demain"
+    assert _QUOTED.sub("#", "il dit 'ok' puis qu' il part") == "il dit # puis qu' il part"

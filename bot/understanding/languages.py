@@ -68,8 +68,9 @@ logger = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LATIN_ONLY = re.compile(r"[^A-Za-zÀ-ÿ]+")
 # Words in quotes are someone else's ("tu peux me traduire 'I have been waiting' en français"):
-# « … », "…", “…”, ‘…’, and '…' only where it opens after a space (l'école, j'ai are apostrophes).
-_QUOTED = re.compile(r"«[^»]*»|\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?:^|(?<=\s))'[^']+'(?=[\s.,;:!?)…»\"]|$)")
+# « … », "…", “…”, ‘…’, and '…' only where it opens after a space (l'école, j'ai are apostrophes)
+# and does not close on an elision typed with a space after it ("jusqu' à", "qu' il").
+_QUOTED = re.compile(r"«[^»]*»|\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?:^|(?<=\s))'[^']+(?<!qu)'(?=[\s.,;:!?)…»\"]|$)")
 
 
 def _arabizi(text: str) -> bool:
