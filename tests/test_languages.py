@@ -44,6 +44,8 @@ def detector() -> LanguageDetector:
         ("ma fille est en 3ème3 et son frère en 5ème7", "fr"),
         ("stage de 3mois ou 9mois ? le 7mars ou le 9mars", "fr"),
         ("salam 3likom", "fr"),  # one sign is not enough: a greeting many French pupils use
+        ("slm kifach ndir bourse", "ar"),  # two common words of Maghrebi Arabic, no digit
+        ("on joue du Bach au conservatoire", "fr"),  # one is not enough
         # What a message quotes is someone else's words: its own are French.
         ("tu peux me traduire 'I have been waiting for ages' en francais", "fr"),
         ("mon prof d'anglais a dit « see you later my friends » c quoi", "fr"),

@@ -53,7 +53,8 @@ NEUTRAL_WORDS = (
 # 9 qaf: "kifach nl9a patron", "ch7al"). French SMS uses digits too ("3eme", "3ème3", "2main",
 # "3D", "3mois", "19h30", "mp3"), but not between two letters; so a message is Arabic with two
 # words holding a digit between letters, or one word with such a digit (or starting with one)
-# and one common word of Maghrebi Arabic.
+# and one common word of Maghrebi Arabic, or two common words ("wach kayn cio f vitry"; one
+# alone can be French: "Bach").
 _DIGIT_BETWEEN = re.compile(r"[a-z][379][a-z]")
 _DIGIT_FIRST = re.compile(r"[379][a-z]{2,}")
 ARABIZI_WORDS = frozenset({
@@ -79,7 +80,7 @@ def _arabizi(text: str) -> bool:
     between = sum(1 for t in tokens if _DIGIT_BETWEEN.search(t))
     first = sum(1 for t in tokens if _DIGIT_FIRST.fullmatch(t) and not _DIGIT_BETWEEN.search(t))
     common = sum(1 for t in tokens if t in ARABIZI_WORDS)
-    return between >= 2 or (between + first >= 1 and common >= 1)
+    return between >= 2 or (between + first >= 1 and common >= 1) or common >= 2
 
 
 # Letters only one of the bot's languages writes (French has ç, ï, ë; Spanish has ü in güe/güi,
