@@ -68,10 +68,14 @@ def test_a_broken_memo_is_ignored_and_written_again(tmp_path: Path, cache: Path)
 
 
 def test_the_memo_never_holds_a_message_someone_sent(tmp_path: Path, cache: Path) -> None:
+    # A name no question set holds (the sets' own messages are in the memo, and one of them
+    # names a "Yasmine"): neither it nor the message may be kept.
+    message = "Je m'appelle Zéphyrine Okonkwo, 3e B au collège de Vitry, je cherche un stage"
     built, _ = Engine.load(REPO / "knowledge", cache)
-    built.respond("Je m'appelle Yasmine Benali, 3e B au collège de Vitry, je cherche un stage")
+    built.respond(message)
     Engine.load(REPO / "knowledge", cache)
-    assert "Yasmine" not in (cache / MEMO_FILE).read_text(encoding="utf-8")
+    kept = (cache / MEMO_FILE).read_text(encoding="utf-8")
+    assert "Okonkwo" not in kept and "Zéphyrine" not in kept
 
 
 def test_only_the_readings_asked_for_are_kept(tmp_path: Path) -> None:
