@@ -36,6 +36,7 @@ from bot.knowledge.questions import FIT_DIR, SETS_FILE, Question, listed_sets, l
 from bot.knowledge.yaml_source import YamlError
 from bot.text import MAX_INPUT_CHARS
 from bot.understanding.decision import NO_OVERVIEW_TOPICS, asks_another, best_topic
+from bot.understanding.logistic import newton_logistic
 from bot.understanding.policy import POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
 from bot.understanding.semantic import EmbeddingCache
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, topic_rows
@@ -285,18 +286,7 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def fit_logistic(features: tuple[str, ...], x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Model:
     """L2-regularised logistic regression by Newton's method (a few hundred rows per feature)."""
     z, mean, scale = _standardise(x)
-    z = np.hstack([z, np.ones((len(x), 1))])
-    w = np.zeros(z.shape[1])
-    penalty = np.full(z.shape[1], L2)
-    penalty[-1] = 0.0  # the bias is not shrunk
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
-        gradient = z.T @ (weight * (p - y)) + penalty * w
-        hessian = (z * (weight * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-7:
-            break
+    w = newton_logistic(z, y, weight, L2)
     return Model(features, tuple(mean.tolist()), tuple(scale.tolist()), tuple(w[:-1].tolist()), float(w[-1]))
 
 

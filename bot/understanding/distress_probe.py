@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bot.understanding.logistic import newton_logistic
+
 PENALTY = 0.1  # L2 on the weights: the groups are ~2,000 and ~4,000 messages in 512 dimensions
 STEPS = 30  # Newton steps at most; it settles in about ten
 LIMIT = 20.0  # the score is a log-odds, clipped: far from the boundary, more says nothing more
@@ -32,21 +34,10 @@ class DistressProbe:
         if not len(distress) or not len(ordinary):
             return None
         x = np.vstack([distress, ordinary]).astype(np.float64)
-        x = np.hstack([x, np.ones((len(x), 1))])
         y = np.concatenate([np.ones(len(distress)), np.zeros(len(ordinary))])
         # Each group weighs as much as the other, whatever their sizes.
         weight = np.where(y > 0, len(x) / (2 * len(distress)), len(x) / (2 * len(ordinary)))
-        penalty = np.full(x.shape[1], PENALTY)
-        penalty[-1] = 0.0  # the bias is not shrunk
-        w = np.zeros(x.shape[1])
-        for _ in range(STEPS):
-            p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-            gradient = x.T @ (weight * (p - y)) + penalty * w
-            hessian = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
-            step = np.linalg.solve(hessian, gradient)
-            w -= step
-            if np.abs(step).max() < 1e-6:
-                break
+        w = newton_logistic(x, y, weight, PENALTY, steps=STEPS, tolerance=1e-6)
         return cls(w[:-1], float(w[-1]))
 
     def score(self, vector: np.ndarray) -> float:
