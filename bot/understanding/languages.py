@@ -245,7 +245,6 @@ class LanguageDetector:
             return language
         return current if current and len(words) < MIN_WORDS else FRENCH
 
-
     def _by_letters(self, text: str, words: list[str]) -> str | None:
         """The language whose own letters the message holds, unless the rest of it reads as
         French ("AESH nasıl alınır" is Turkish; "mon fils joão cherche un stage", a name typed
