@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cli_runner import SHARED_CACHE
 
+from bot.knowledge.yaml_source import LineDict, LineList, from_plain, load_yaml, parse_yaml, to_plain
 from bot.understanding.engine import Engine
 from bot.understanding.reading_memo import MEMO_FILE, ReadingMemo, reading_key
 
@@ -89,3 +90,52 @@ def test_only_the_readings_asked_for_are_kept(tmp_path: Path) -> None:
     kept = json.loads((tmp_path / MEMO_FILE).read_text(encoding="utf-8"))["readings"]["tokens"]
     assert kept == {"gardée": ["garde"]}
     assert ReadingMemo(tmp_path / MEMO_FILE, "autre clé").get("tokens", "gardée", lambda t: ("neuf",)) == ("neuf",)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, of the same types, and at the same lines (a LineDict's == ignores its lines)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, LineDict):
+        return (a.line, a.key_lines, list(a)) == (b.line, b.key_lines, list(b)) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, LineList):
+        return (a.line, a.item_lines, len(a)) == (b.line, b.item_lines, len(b)) and all(map(_same, a, b))
+    return a == b
+
+
+def test_every_knowledge_file_kept_as_json_comes_back_with_its_lines() -> None:
+    files = sorted((REPO / "knowledge").rglob("*.yaml"))
+    assert len(files) > 40
+    for path in files:
+        parsed = load_yaml(path)
+        assert _same(from_plain(json.loads(json.dumps(to_plain(parsed)))), parsed), path
+    moments = parse_yaml(b"verified: 2026-11-25\nat: 2026-11-25 10:30:00\nn: [1, 2.5, null, true, 'non']\n")
+    assert _same(from_plain(json.loads(json.dumps(to_plain(moments)))), moments)
+    with pytest.raises(TypeError):  # not JSON: such a file is parsed at every start
+        to_plain(parse_yaml(b"tags: !!set {a: null}\n"))
+
+
+def test_a_restart_reads_the_faq_kept_and_an_edit_is_read_afresh(tmp_path: Path, cache: Path) -> None:
+    knowledge = _knowledge(tmp_path)
+    Engine.load(knowledge, cache)
+    memo = json.loads((cache / MEMO_FILE).read_text(encoding="utf-8"))
+    kept = memo["readings"]["yaml"]
+    faq_file = next(key for key in kept if key.startswith("cio.yaml "))
+    assert len(kept) >= len(list((knowledge / "faq").glob("*.yaml")))
+
+    # What a restart reads is the memo: an altered answer kept there shows in the engine.
+    entry = kept[faq_file]["m"]["entries"]["s"][0]["m"]
+    entry["answer"] = "Réponse lue dans la mémoire."
+    (cache / MEMO_FILE).write_text(json.dumps(memo), encoding="utf-8")
+    assert Engine.load(knowledge, cache)[0].kb.entries[entry["id"]].answer == "Réponse lue dans la mémoire."
+
+    # A maintainer's edit is other bytes: the file is parsed again, and a mistake in it still
+    # gives the file and the line.
+    path = knowledge / "faq" / "cio.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2] + "\tcassé: : :"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    built, problems = Engine.load(knowledge, cache)
+    first = next(p for p in problems if p.is_error)
+    assert (Path(first.file).name, first.line) == ("cio.yaml", 3) and "YAML invalide" in first.message
+    assert "cio-quest-ce" not in built.kb.entries and built.kb.entries

@@ -131,6 +131,30 @@ def test_cache_encodes_each_text_once_and_survives_a_restart(tmp_path: Path) -> 
     assert np.allclose(before, after[:2], atol=2e-3)  # stored as float16
 
 
+def test_each_text_keeps_its_own_vector_through_additions_forgetting_and_restarts(tmp_path: Path) -> None:
+    """The cache holds one matrix and a row for each text: rows added in several rounds, rows
+    dropped, the file read back, each text still gets its own vector."""
+    encoder = shared_encoder()
+    texts = ["stage de 3e", "CIO gratuit", "bourse de lycée", "appel orientation", "Affelnet c'est quand"]
+    truth = dict(zip(texts, encoder.encode(texts), strict=True))
+
+    def check(cache: EmbeddingCache, asked: list[str]) -> None:
+        got = cache.vectors(asked)
+        for text, vector in zip(asked, got, strict=True):
+            assert np.allclose(vector, truth[text], atol=2e-3), text
+
+    cache = EmbeddingCache(CountingEncoder(encoder), tmp_path)
+    check(cache, texts[:2])
+    check(cache, [texts[3], texts[0], texts[2]])  # one known, two added after it
+    check(cache, texts[::-1])
+    later = EmbeddingCache(CountingEncoder(encoder), tmp_path)
+    check(later, [texts[2]])
+    later.forget_unused()  # four unused for one in use: dropped
+    assert later.held == 1
+    check(later, [texts[4], texts[2]])
+    check(EmbeddingCache(CountingEncoder(encoder), tmp_path), [texts[2], texts[4]])
+
+
 def test_released_vectors_are_read_back_from_the_file_not_encoded_again(tmp_path: Path) -> None:
     """Once the engine holds its matrices the cache lets its vectors go; another engine on the
     same cache (`Engine.rebuilt`) reads them back from the file, and encodes only what is new.
@@ -140,7 +164,7 @@ def test_released_vectors_are_read_back_from_the_file_not_encoded_again(tmp_path
     texts = ["Comment trouver un stage de 3e ?", "Le CIO est-il gratuit ?"]
     before = cache.vectors(texts)
     cache.release()
-    assert not cache._vectors  # out of memory
+    assert not cache.held  # out of memory
     after = cache.vectors([*texts, "Qui peut aller au CIO ?"])
     assert encoder.encoded == [*texts, "Qui peut aller au CIO ?"]  # the first two, once
     assert np.array_equal(before, after[:2])
@@ -148,18 +172,18 @@ def test_released_vectors_are_read_back_from_the_file_not_encoded_again(tmp_path
     alone = EmbeddingCache(CountingEncoder(shared_encoder()), None)
     alone.vectors(texts)
     alone.release()
-    assert len(alone._vectors) == 2
+    assert alone.held == 2
     unwritten = EmbeddingCache(CountingEncoder(shared_encoder()), tmp_path / "a-file")
     (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")  # the cache cannot be written
     unwritten.vectors(texts)
     unwritten.release()
-    assert len(unwritten._vectors) == 2
+    assert unwritten.held == 2
 
 
 def test_a_started_engine_keeps_no_copy_of_its_vectors() -> None:
     started, _ = Engine.load(Path(__file__).resolve().parent.parent / "knowledge", SHARED_CACHE)
     assert started.signals.semantic.matrix.shape[0] > 1000 and started.signals.semantic.cache.path is not None
-    assert not started.signals.semantic.cache._vectors
+    assert not started.signals.semantic.cache.held
     assert started.respond("c koi un cio").entry is not None  # answers from its matrices
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.knowledge.yaml_source import LineDict, LineList
+from bot.knowledge.yaml_source import LineDict, LineList, load_yaml
 
 STALE_AFTER_DAYS = 365
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -37,10 +37,12 @@ class Problem:
 
 
 class Report:
-    """Collects problems for one load; `file` is the path shown to maintainers."""
+    """Collects problems for one load; `file` is the path shown to maintainers. `parse` reads
+    one file as `load_yaml` does (the bot's engine passes one that remembers between starts)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, parse: Callable[[Path], Any] = load_yaml) -> None:
         self.root = root
+        self.parse = parse
         self.problems: list[Problem] = []
 
     def error(self, path: Path, line: int, message: str) -> None:

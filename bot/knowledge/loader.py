@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -147,15 +148,15 @@ COMMUNE = Schema("une commune", (
 
 
 def load_knowledge(
-    root: Path, today: date | None = None, check_eval: bool = True
+    root: Path, today: date | None = None, check_eval: bool = True, parse: Callable[[Path], Any] = load_yaml
 ) -> tuple[KnowledgeBase, list[Problem]]:
     """Load everything under `root`; what is broken is reported and left out, never fatal.
 
     `check_eval` also checks that the question set names existing entries (maintainers'
-    `check`); the bot itself skips it to start faster.
+    `check`); the bot itself skips it to start faster. `parse` reads a file as `load_yaml` does.
     """
     today = today or date.today()
-    report = Report(root)
+    report = Report(root, parse)
     if not root.is_dir():
         report.error(root, 1, "dossier de connaissances introuvable")
     communes, declared_communes = _load_communes(root / "communes.yaml", report, today)
@@ -202,7 +203,7 @@ def _read(path: Path, report: Report, required: bool = True) -> Any:
             report.error(path, 1, "fichier manquant")
         return None
     try:
-        data = load_yaml(path)
+        data = report.parse(path)
     except YamlError as exc:
         report.error(path, exc.line, exc.message)
         return None

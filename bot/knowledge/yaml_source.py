@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +108,13 @@ def safe_load(text: str) -> Any:
 
 def load_yaml(path: Path) -> Any:
     """Parse one file; raise YamlError with a French message and the line."""
+    return parse_yaml(path.read_bytes())
+
+
+def parse_yaml(content: bytes) -> Any:
+    """Parse a file's bytes; raise YamlError with a French message and the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(1, f"le fichier n'est pas en UTF-8 ({exc.reason})") from exc
     try:
@@ -146,3 +152,41 @@ def _translate(problem: str) -> str:
         if problem.startswith(english):
             return french
     return problem
+
+
+# A parsed file as JSON can hold it, its lines included (the readings memo keeps it between
+# starts): a mapping {"m": values, "l": line, "k": key lines}, a sequence {"s": items, "l": line,
+# "i": item lines}, a date {"d": "2026-11-25"} or a moment {"t": ...}. No other dict is written.
+
+
+def to_plain(value: Any) -> Any:
+    """`value` (as `parse_yaml` returns it) in JSON's types, its lines kept."""
+    if isinstance(value, LineDict):
+        return {"m": {k: to_plain(v) for k, v in value.items()}, "l": value.line, "k": value.key_lines}
+    if isinstance(value, LineList):
+        return {"s": [to_plain(v) for v in value], "l": value.line, "i": value.item_lines}
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, date):  # YAML's timestamps: `verified: 2026-11-25`
+        return {"d": value.isoformat()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    # `!!set`, `!!binary`...: no knowledge file uses them; such a file is parsed at every start.
+    raise TypeError(f"{type(value).__name__} is not kept in JSON")
+
+
+def from_plain(value: Any) -> Any:
+    """What `to_plain` was given, rebuilt: equal to it, lines included."""
+    if not isinstance(value, dict):
+        return value
+    if "m" in value:
+        mapping = LineDict({k: from_plain(v) for k, v in value["m"].items()})
+        mapping.line, mapping.key_lines = value["l"], value["k"]
+        return mapping
+    if "s" in value:
+        sequence = LineList(from_plain(v) for v in value["s"])
+        sequence.line, sequence.item_lines = value["l"], value["i"]
+        return sequence
+    if "t" in value:
+        return datetime.fromisoformat(value["t"])
+    return date.fromisoformat(value["d"])

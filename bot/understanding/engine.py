@@ -234,7 +234,7 @@ class Engine:
         """The engine for a knowledge folder, with the problems found (the bot runs with what loaded)."""
         encoder = shared_encoder(cache_dir)  # first: the model loads in the background meanwhile
         memo = ReadingMemo.open(cache_dir, root)  # keyed by the files as they are before being read
-        kb, problems = load_knowledge(root, check_eval=False)
+        kb, problems = load_knowledge(root, check_eval=False, parse=memo.parsed_yaml)
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
         cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)

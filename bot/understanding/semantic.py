@@ -244,18 +244,26 @@ class EmbeddingCache:
 
     The file holds the model's version, the texts' hashes and the vectors (float16: half
     the size, no measurable change in cosine). It is read with `allow_pickle=False`; a
-    file that cannot be read, or that another model wrote, is ignored and rewritten.
+    file that cannot be read, or that another model wrote, is ignored and rewritten. In
+    memory, the vectors are one matrix and a row for each hash: read back, they are used as
+    the file holds them (a vector a row object cost a tenth of a second at every start).
     """
 
     def __init__(self, encoder: Encoder, directory: Path | None) -> None:
         self.encoder = encoder
         self.path = directory / CACHE_FILE if directory else None
-        self._vectors: dict[str, np.ndarray] = {}
+        self._row: dict[str, int] = {}  # a text's hash: its row of _matrix
+        self._matrix = np.zeros((0, DIMENSIONS), dtype=np.float16)
         self._used: set[str] = set()  # the keys asked for since this process started
         self._lock = threading.Lock()
         self._in_memory = True  # False once released: read back from the file when needed
         self._on_disk = False  # the file holds every vector in memory (read, or written, whole)
         self._read()
+
+    @property
+    def held(self) -> int:
+        """How many vectors are held in memory."""
+        return len(self._row)
 
     def _read(self) -> None:
         if self.path is None or not self.path.exists():
@@ -264,9 +272,12 @@ class EmbeddingCache:
             with np.load(self.path, allow_pickle=False) as data:
                 if str(data["model"]) != self.encoder.version:
                     return
-                keys, vectors = data["keys"], data["vectors"].astype(np.float16)
-            self._vectors = {str(k): v for k, v in zip(keys, vectors, strict=True)}
-            self._on_disk = True
+                keys, vectors = data["keys"].tolist(), data["vectors"].astype(np.float16)
+            if vectors.shape != (len(keys), DIMENSIONS):
+                raise ValueError(f"{len(keys)} keys, vectors {vectors.shape}")
+            self._row = {str(k): i for i, k in enumerate(keys)}
+            self._matrix = vectors
+            self._on_disk = len(self._row) == len(keys)  # a key twice: the file is written again
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("Embedding cache %s ignored: %s", self.path, exc)
 
@@ -278,18 +289,22 @@ class EmbeddingCache:
                 self._read()
                 self._in_memory = True
             self._used.update(keys)
-            missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+            missing = list(dict.fromkeys(k for k in keys if k not in self._row))
             if missing:
                 text_of = dict(zip(keys, texts, strict=True))
+                encoded = [self._matrix]
                 for start in range(0, len(missing), ENCODE_BATCH):  # bounded memory on a large base
                     batch = missing[start : start + ENCODE_BATCH]
-                    encoded = self.encoder.encode([text_of[k] for k in batch]).astype(np.float16)
-                    self._vectors.update(zip(batch, encoded, strict=True))
+                    encoded.append(self.encoder.encode([text_of[k] for k in batch]).astype(np.float16))
+                first = len(self._row)
+                self._row.update((k, first + i) for i, k in enumerate(missing))
+                self._matrix = np.concatenate(encoded)
                 self._write()
             if not keys:
                 return np.zeros((0, DIMENSIONS), dtype=np.float32)
             # Kept in half precision (half the memory of a large base), used in single.
-            return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
+            rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
+            return self._matrix[rows].astype(np.float32)
 
     def forget_unused(self) -> None:
         """Drop the vectors nothing asked for since start (questions since edited or removed),
@@ -299,11 +314,11 @@ class EmbeddingCache:
         with self._lock:
             if not self._in_memory:
                 return
-            stale = self._vectors.keys() - self._used
-            if len(stale) <= len(self._used):
+            kept = [k for k in self._row if k in self._used]
+            if len(self._row) - len(kept) <= len(kept):
                 return
-            for key in stale:
-                del self._vectors[key]
+            self._matrix = self._matrix[[self._row[k] for k in kept]]
+            self._row = {k: i for i, k in enumerate(kept)}
             self._write()
 
     def release(self) -> None:
@@ -313,7 +328,7 @@ class EmbeddingCache:
         file does not hold them all (no file, another model's, or not written)."""
         with self._lock:
             if self._on_disk:
-                self._vectors = {}
+                self._row, self._matrix = {}, np.zeros((0, DIMENSIONS), dtype=np.float16)
                 self._in_memory = False
 
     def _write(self) -> None:
@@ -321,12 +336,10 @@ class EmbeddingCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            keys = np.array(list(self._vectors), dtype="U24")
-            vectors = (np.stack(list(self._vectors.values())) if self._vectors
-                       else np.zeros((0, DIMENSIONS), dtype=np.float16))
+            keys = np.array(list(self._row), dtype="U24")  # in row order: rows are given in order
             partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             with partial.open("wb") as handle:
-                np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=vectors)
+                np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=self._matrix)
             partial.replace(self.path)  # readers see the old file or the new one, never half
             self._on_disk = True
         except OSError as exc:
