@@ -35,6 +35,7 @@ def detector() -> LanguageDetector:
         # An Arabic word weighs as a Latin one, whatever their letters.
         ("ما هو Parcoursup؟", "ar"),
         ("Je cherche le CIO de فيتري svp", "fr"),
+        ("وين نلقى stage de 3e في Vitry", "ar"),  # two Arabic words, whatever French they carry
         # Arabic in Latin letters: a word with a digit for a sound (3, 7, 9) and another sign.
         ("salam, bghit ndir CAP, kifach nl9a patron?", "ar"),
         ("wach 3ndkom liste dyal les entreprises", "ar"),
@@ -46,6 +47,7 @@ def detector() -> LanguageDetector:
         ("salam 3likom", "fr"),  # one sign is not enough: a greeting many French pupils use
         ("slm kifach ndir bourse", "ar"),  # two common words of Maghrebi Arabic, no digit
         ("on joue du Bach au conservatoire", "fr"),  # one is not enough
+        ("nti rani mazal ma lqit stage", "ar"),
         # What a message quotes is someone else's words: its own are French.
         ("tu peux me traduire 'I have been waiting for ages' en francais", "fr"),
         ("mon prof d'anglais a dit « see you later my friends » c quoi", "fr"),
@@ -57,6 +59,8 @@ def detector() -> LanguageDetector:
         ("Affelnet şifremi unuttum", "tr"),
         ("CIO Champigny marcação", "pt"),
         ("¿qué son las cordées?", "es"),
+        ("devoirs faits ücretsiz mi", "tr"),  # a programme's name says nothing of the language
+        ("les devoirs faits c gratuit ?", "fr"),
         # ...but not in a name, even typed in lowercase, nor a word when the rest is French,
         # nor the ü of Spanish güe/güi or of older Portuguese qüe/qüi.
         ("Mon fils João cherche un stage de 3e à Créteil", "fr"),

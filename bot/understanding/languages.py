@@ -47,6 +47,7 @@ NEUTRAL_WORDS = (
     "afev", "pre", "ulis", "aesh", "mdph", "pap", "pps", "cap", "bac", "pro", "melies", "méliès", "alpha",
     "ina", "ipe", "face", "rep", "qpv", "psy", "en", "stage", "collège", "college", "lycée", "lycee",
     "3e", "3eme", "3ème", "seconde", "2nde", "brevet", "cordées", "cordees", "ok", "svp", "stp",
+    "devoirs", "faits",  # "Devoirs faits", the programme's name, written in French by every family
 )
 
 # Arabic written in Latin letters ("arabizi"): digits stand for sounds Latin lacks (3 ain, 7 ha,
@@ -60,7 +61,8 @@ _DIGIT_FIRST = re.compile(r"[379][a-z]{2,}")
 ARABIZI_WORDS = frozenset({
     "kifach", "kifash", "kifech", "bghit", "bghina", "wach", "wash", "dyal", "dial", "chno", "chnou",
     "bzaf", "bezzaf", "mzyan", "wlad", "weldi", "bnti", "khouya", "daba", "ghadi", "kayn", "makaynch",
-    "nkhdem", "nkhdemch", "ndir", "bach", "walakin", "hadchi", "smahli",
+    "nkhdem", "nkhdemch", "ndir", "bach", "walakin", "hadchi", "smahli", "chkoun", "chkon", "nta",
+    "nti", "rani", "raki", "mazal", "wakha", "chhal", "kifah",
 })
 
 LANGID_VERSION = "py3langid-0.4.0"  # the pinned version whose model the compact copy is made from
@@ -217,10 +219,12 @@ class LanguageDetector:
         if outside != text and len(_WORD.findall(outside)) >= 2:
             text = outside
         arabic, chinese, _ = _script_counts(text)
-        # An Arabic word weighs as a Latin one ("ما هو Parcoursup؟" is Arabic).
+        # An Arabic word weighs as a Latin one ("ما هو Parcoursup؟" is Arabic), and two of them
+        # make an Arabic message whatever French words they carry ("كيف أجدد titre de séjour في
+        # préfecture"): a French message has no reason to hold two words in Arabic script.
         every_word = _WORD.findall(text)
         arabic_words = sum(1 for w in every_word if _script_counts(w)[0]) if arabic else 0
-        if arabic >= 2 and arabic_words >= len(every_word) - arabic_words:
+        if arabic >= 2 and (arabic_words >= 2 or arabic_words >= len(every_word) - arabic_words):
             return "ar"
         if _arabizi(text):
             return "ar"
