@@ -3,6 +3,7 @@
 Run:  python benchmarks/bench_match.py            (a base 50x larger: several minutes on 2 cores,
                                                     its questions are encoded once, cold)
       python benchmarks/bench_match.py --scale 10 (a smaller generated base)
+      python benchmarks/bench_match.py --scale 1  (the shipped base only: a minute)
 
 Every figure comes from a fresh Python process, as a bot would start: a first start (cold: the
 vector cache is empty, every question is encoded), then a restart (warm: the cache is read
@@ -192,6 +193,8 @@ def main() -> int:
     texts = [q.text for q in load_questions(knowledge / "eval.yaml") + load_questions(
         REPO / "benchmarks" / "unseen_questions.yaml")]
     show("Base livrée", run_base(knowledge, texts, 3), len(texts))
+    if args.scale <= 1:
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "knowledge"
         scaled_copy(knowledge, big, args.scale)
