@@ -139,3 +139,18 @@ def test_a_restart_reads_the_faq_kept_and_an_edit_is_read_afresh(tmp_path: Path,
     first = next(p for p in problems if p.is_error)
     assert (Path(first.file).name, first.line) == ("cio.yaml", 3) and "YAML invalide" in first.message
     assert "cio-quest-ce" not in built.kb.entries and built.kb.entries
+
+
+def test_a_file_json_cannot_hold_is_parsed_once_and_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "tags.yaml"
+    path.write_text("tags: !!set {a: null}\nverified: 2026-11-25\n", encoding="utf-8")
+    memo = ReadingMemo(tmp_path / MEMO_FILE, "clé")
+    parsed = memo.parsed_yaml(path)
+    assert parsed["tags"] == {"a"} and parsed.line_of("verified") == 2
+    memo.save()
+    assert not (tmp_path / MEMO_FILE).exists()  # nothing was kept, so nothing written
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("a: [1, 2]\n", encoding="utf-8")
+    first = memo.parsed_yaml(plain)
+    memo.save()
+    assert _same(ReadingMemo(tmp_path / MEMO_FILE, "clé").parsed_yaml(plain), first)

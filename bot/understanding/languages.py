@@ -64,7 +64,7 @@ ARABIZI_WORDS = frozenset({
     "wakha", "chhal", "kifah",  # not "rani", "mazal", "raki": first names, or French words
 })
 # French SMS glues a number to its unit or rank ("3eme", "3ans", "9mois", "7mars"): not arabizi.
-_FRENCH_NUMBER = re.compile(r"[379](?:e|eme|ieme|ans?|mois|jours?|semaines?|heures?|min|h|"
+_FRENCH_NUMBER = re.compile(r"[379](?:eme|ieme|ans?|mois|jours?|semaines?|heures?|min|"
                             r"janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)")
 # A word in Arabic script: a run of its letters and marks (a shadda or a vowel mark inside a word,
 # "محمّد", must not cut it in two).
@@ -259,7 +259,7 @@ class LanguageDetector:
         latin = _WORD.findall(_ARABIC_WORD.sub(" ", text))
         if len(arabic_words) >= len(latin):
             return True
-        rest = [w for w in (w.lower() for w in latin) if w not in self._neutral]
+        rest = [w for w in map(str.lower, latin) if w not in self._neutral]
         return len(arabic_words) >= 2 and (len(rest) < 2 or self._identifier.classify(" ".join(rest))[0] != FRENCH)
 
     def _by_letters(self, text: str, words: list[str]) -> str | None:

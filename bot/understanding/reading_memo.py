@@ -100,10 +100,17 @@ class ReadingMemo:
         JSON a hundredth. Raises as `load_yaml` does."""
         content = path.read_bytes()  # read once: the digest and the parse are of the same bytes
         key = f"{path.name} {hashlib.blake2b(content, digest_size=16).hexdigest()}"
+        parsed: list[Any] = []  # the parse of this start, when the memo did not hold it
+
+        def parse(_: str) -> Any:
+            parsed.append(parse_yaml(content))
+            return to_plain(parsed[0])  # a value JSON cannot hold raises TypeError: not kept
+
         try:
-            return from_plain(self.get("yaml", key, lambda _: to_plain(parse_yaml(content))))
-        except TypeError:  # a value JSON cannot hold: parsed, not kept
-            return parse_yaml(content)
+            kept = self.get("yaml", key, parse)
+        except TypeError:
+            return parsed[0]
+        return parsed[0] if parsed else from_plain(kept)
 
     def save(self) -> None:
         """Write what was asked for, if anything was read afresh or left unused."""
