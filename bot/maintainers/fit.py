@@ -507,7 +507,11 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         return round(100 * part / max(whole, 1), 1)
 
     def confident_right(o: Outcome) -> bool | None:
-        """Whether the answer, or else the theme's overview, is right; None: neither was given."""
+        """As the bot replies, helplines first: whether the answer, or else the theme's overview,
+        is right; helplines given to a message that is not distress are wrong, as `eval` counts
+        them; None: none of these was given."""
+        if o.helpline(bars):
+            return o.distress
         if o.p_answer >= bars.answer:
             return o.top_right
         if o.p_topic >= bars.theme and o.overview_possible:

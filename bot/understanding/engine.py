@@ -17,21 +17,23 @@ from pathlib import Path
 import numpy as np
 
 from bot import messages
-from bot.knowledge.loader import WHERE_INTENT, Problem, load_knowledge
+from bot.knowledge.loader import SAFETY_TOPIC, WHERE_INTENT, Problem, load_knowledge
 from bot.knowledge.model import Entry, KnowledgeBase, Link, Topic
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
 from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, fold
 from bot.understanding.decision import ANSWER as ANSWER_KIND
 from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide, other_ask
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
+from bot.understanding.distress_words import DistressWords, labelled_digest
 from bot.understanding.intents import IntentFinder
 from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
 from bot.understanding.matcher import Matcher, tokens_of
-from bot.understanding.policy import ContrastBanks, Policy, cautious, load_policy
+from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, cautious, load_policy
 from bot.understanding.reading_memo import ReadingMemo
-from bot.understanding.semantic import EmbeddingCache, shared_encoder
+from bot.understanding.semantic import EmbeddingCache, shared_encoder, wordings
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Reading, Signals
 
+HELPLINE_NUMBERS = ("119", "3114", "3018", "112")  # those of messages.HELPLINES_LINE
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
 _LANG: ContextVar[str] = ContextVar("reply_language", default=FRENCH)
@@ -171,7 +173,8 @@ class Engine:
                                [(self._read_example(text, memo), topic)
                                 for text, topic in banks.examples],  # read as a message is read
                                [(self._example_words(text, memo), label)
-                                for text, label in self._word_texts(kb, banks)], memo)
+                                for text, label in self._word_texts(kb, banks)], memo,
+                               self._distress_words(kb, banks, memo))
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
         vectors_file = self.signals.semantic.cache.path
@@ -192,6 +195,28 @@ class Engine:
                 seen.add(key)
                 kept.append((text, label))
         return kept
+
+    @staticmethod
+    def _distress_words(kb: KnowledgeBase, banks: ContrastBanks, memo: ReadingMemo | None) -> DistressWords | None:
+        """The words' reading of distress, learnt from every labelled text as written: the FAQ's
+        wordings (the helplines' entries are distress), the banks and the examples (a text
+        labelled distress in any set is distress). Kept in the memo under a digest of them
+        (learning takes a few seconds)."""
+        labels: dict[str, bool] = {}
+        for entry in kb.entries.values():
+            for wording in wordings(entry):
+                labels[wording] = labels.get(wording, False) or entry.topic == SAFETY_TOPIC
+        for text in (*banks.declines, *banks.ordinary):
+            labels.setdefault(text, False)
+        for text, topic in banks.examples:
+            labels[text] = labels.get(text, False) or topic in (SAFETY_TOPIC, HELPLINE_EXAMPLE)
+        texts, distress = list(labels), list(labels.values())
+
+        def learn(_: str) -> str:
+            learnt = DistressWords.learn(texts, distress)
+            return learnt.as_text() if learnt else ""
+        kept = memo.get("distress_words", labelled_digest(texts, distress), learn) if memo else learn("")
+        return DistressWords.from_text(kept) if kept else None
 
     def _read_example(self, text: str, memo: ReadingMemo | None) -> str:
         def read(example: str) -> str:
@@ -482,7 +507,8 @@ class Engine:
             vectors = self.signals.embed_all([self.semantic_text(text, place), *parts])
             vector, part_vectors = vectors[0], vectors[1:]
         foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
-        reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign, not safety_only)
+        reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign, not safety_only,
+                                    text[:MAX_SAFETY_CHARS])
         return Understood(reading, place, norm, frozenset(asked), parts, part_vectors)
 
     def semantic_text(self, text: str, place: Place | None = None) -> str:
@@ -561,7 +587,13 @@ class Engine:
         # Helplines first, and the family's other question is not lost: the first button.
         others = decision.also_asked[:1]
         related = self._follow_ups(entry)
-        body = self._answer_text(entry) + (f"\n\n{self._text('SAFETY_ALSO')}" if others else "")
+        body = self._answer_text(entry)
+        if not all(number in body for number in HELPLINE_NUMBERS):
+            # The entry is the closest by meaning, and a neighbour's may be the one needed (a
+            # child "nobody would miss" is read as a child in danger: 119, where 3114 also
+            # fits): every helpline reply ends with all the numbers.
+            body += f"\n\n{self._text('HELPLINES_LINE')}"
+        body += f"\n\n{self._text('SAFETY_ALSO')}" if others else ""
         return Reply(
             ANSWER, body, title=entry.title_in(_LANG.get()), entry=entry, topic=entry.topic,
             score=round(100 * decision.safety_probability, 1),

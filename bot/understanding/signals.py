@@ -20,6 +20,7 @@ from bot.knowledge.loader import SAFETY_TOPIC
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import MAX_INPUT_CHARS, Normalised, Normaliser
 from bot.understanding.distress_probe import DistressProbe
+from bot.understanding.distress_words import DistressWords
 from bot.understanding.intents import IntentFinder
 from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import DISTRESS_KINDS, HELPLINE_EXAMPLE, ORDINARY_EXAMPLE
@@ -67,6 +68,7 @@ SAFETY_FEATURES: tuple[str, ...] = (
     "foreign",
     "length",  # log(1 + meaningful words): one word shared with a distress message is thin evidence
     "distress_lean",  # which way its meaning leans, distress or ordinary strong words (distress_probe)
+    "distress_words",  # which way its very words lean (distress_words)
 )
 NEIGHBOURS = 7  # examples that vote on distress
 TOPIC_NEIGHBOURS = 10  # FAQ questions that vote on the theme
@@ -116,9 +118,11 @@ class Signals:
         examples: Sequence[tuple[str, str]] = (),
         example_words: Sequence[tuple[tuple[str, ...], str]] = (),
         memo: ReadingMemo | None = None,
+        distress_words: DistressWords | None = None,
     ) -> None:
         """`examples`: (text as the encoder reads it, label); `example_words`: (words as the
         lexical signal reads them, label), for the examples and the declines (labelled "")."""
+        self.distress_words = distress_words
         self.kb = kb
         self.normaliser = normaliser
         self.matcher = matcher
@@ -199,9 +203,11 @@ class Signals:
         asked: frozenset[str],
         foreign: bool = False,
         entries: bool = True,
+        text: str = "",
     ) -> Reading:
         """Both readings of a message; `entries=False`: the helplines' only (a sentence of a
-        longer message, read apart for distress), without candidates."""
+        longer message, read apart for distress), without candidates. `text`: the message as
+        written, for what its words say of distress."""
         similarities = self.semantic.similarities(vector)
         cos = self.semantic.closeness(similarities)
         titles = self.semantic.title_closeness(vector)
@@ -258,6 +264,7 @@ class Signals:
             safety_lex, safety_lex - other_lex, unknown, safety_cos - nearest_ordinary,
             self._near_distress(similarities, to_banks), 1.0 if foreign else 0.0, length,
             self.probe.score(vector) if self.probe else 0.0,
+            self.distress_words.score(text) if self.distress_words and text else 0.0,
         ])
         candidates = tuple(self.entries[i] for i in pooled) if entries else ()
         return Reading(candidates, rows, safety_row, trigger_entry, safety_entry)

@@ -1,0 +1,97 @@
+"""What the words of a message say of distress: a logistic regression on hashed words, word pairs
+and letter sequences, learnt from the labelled messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.understanding.distress_words import DistressWords, features, labelled_digest
+from bot.understanding.engine import Engine
+from bot.understanding.reading_memo import ReadingMemo
+from bot.understanding.signals import SAFETY_FEATURES
+
+DISTRESS = [
+    "je veux plus vivre", "jveu plu vivre", "il me frappe le soir", "mon beau pere me frappe",
+    "j'ai envie de disparaitre", "g envi de disparaitre", "personne m'aiderait si je partais",
+    "il vient dans ma chambre la nuit", "ils ont mes photos et menacent de les envoyer",
+    "je me coupe les bras", "mon pere me tape quand il a bu", "je dors dehors depuis hier",
+]
+ORDINARY = [
+    "mdr ma mere va me tuer si jai pas de stage", "je suis mort de rire", "au secours l'exo de maths",
+    "le film sur le harcelement c'est pour quel age", "je vais mourir de honte a l'oral mdr",
+    "mon pere va me tuer pour ma note de maths lol", "cet exercice me tue", "jsuis mort de fatigue",
+    "expose sur le harcelement pour lundi", "mon voisin se gare devant mon garage",
+    "ma fille stresse pour le brevet", "il est mort de rire en cours",
+]
+
+
+def test_features_read_without_case_accents_or_punctuation() -> None:
+    assert np.array_equal(features("Élève, TRÈS stressé !"), features("eleve tres stresse"))
+    assert len(features("c koi un cio")) > 0
+    assert len(features("مدرسة في فيتري")) > 0  # another script is read as written
+    assert len(features("")) == 0 and len(features("?!")) == 0
+
+
+def test_it_learns_which_words_lean_to_distress_and_reads_spellings_it_never_saw() -> None:
+    words = DistressWords.learn([*DISTRESS, *ORDINARY], [True] * len(DISTRESS) + [False] * len(ORDINARY))
+    assert words is not None
+    assert all(words.score(t) > 0 for t in DISTRESS) and all(words.score(t) < 0 for t in ORDINARY)
+    # Never seen whole, written otherwise: letter sequences and words carry over.
+    assert words.score("jveux plus vivre du tout") > words.score("mdr jsuis morte de rire")
+    assert DistressWords.learn(DISTRESS, [True] * len(DISTRESS)) is None  # one group only
+    assert DistressWords.learn([], []) is None
+
+
+def test_learning_is_the_same_every_time_and_survives_its_text_form() -> None:
+    labels = [True] * len(DISTRESS) + [False] * len(ORDINARY)
+    first = DistressWords.learn([*DISTRESS, *ORDINARY], labels)
+    second = DistressWords.learn([*DISTRESS, *ORDINARY], labels)
+    assert first is not None and second is not None
+    assert np.array_equal(first.weights, second.weights) and first.bias == second.bias
+    again = DistressWords.from_text(first.as_text())
+    assert np.array_equal(again.weights, first.weights) and again.bias == first.bias
+    assert again.score("je veux plus vivre") == first.score("je veux plus vivre")
+    with pytest.raises(ValueError):
+        DistressWords.from_text("0.0 AAAA")
+    # Its key changes with a text, a label or the order.
+    assert labelled_digest(["a", "b"], [True, False]) != labelled_digest(["a", "b"], [False, False])
+    assert labelled_digest(["a", "b"], [True, False]) != labelled_digest(["b", "a"], [False, True])
+
+
+def test_the_bot_learns_it_once_and_reads_it_back(engine: Engine, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first start learns it from the knowledge base and keeps it in the memo; the next start
+    reads it back (learning it again would fail here) and reads the same."""
+    memo = ReadingMemo(tmp_path / "memo.json", "k")
+    first = Engine._distress_words(engine.kb, engine.banks, memo)
+    memo.save()
+    assert first is not None and np.array_equal(first.weights, engine.signals.distress_words.weights)
+
+    def never(*_: object) -> None:
+        raise AssertionError("learnt again")
+    monkeypatch.setattr(DistressWords, "learn", never)
+    reopened = ReadingMemo(tmp_path / "memo.json", "k")
+    kept = Engine._distress_words(engine.kb, engine.banks, reopened)
+    assert kept is not None and np.array_equal(kept.weights, first.weights) and kept.bias == first.bias
+    assert reopened._computed == 0
+
+
+def test_the_bots_words_lean_the_right_way_on_messages_it_never_learnt(engine: Engine) -> None:
+    """Learnt from the FAQ's wordings, the banks and the sets' messages; read here on messages
+    none of them holds, in the safety model's row."""
+    column = SAFETY_FEATURES.index("distress_words")
+    learnt = {t.casefold() for t, _ in engine.banks.examples} | {t.casefold() for t in engine.banks.ordinary}
+
+    def lean(text: str) -> float:
+        assert text.casefold() not in learnt
+        return float(engine.understand(text).reading.safety_row[column])
+
+    for text in ("le monsieur du 3e me donne des bonbons et me dit de garder le secret pour nous deux",
+                 "jpp jveux juste dormir et plus jamais me reveiller"):
+        assert lean(text) > 0, text
+    for text in ("ptdr le prof de sport va me tuer jai oublie mes baskets",
+                 "mon fils doit faire un exposé sur les violences scolaires, vous avez des sources ?"):
+        assert lean(text) < 0, text
