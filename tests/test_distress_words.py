@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.understanding.distress_words import DistressWords, features, labelled_digest
+from bot.understanding.distress_words import DistressWords, features, labelled_digest, place_pattern, words_of
 from bot.understanding.engine import Engine
 from bot.understanding.reading_memo import ReadingMemo
 from bot.understanding.signals import SAFETY_FEATURES
@@ -30,9 +30,25 @@ ORDINARY = [
 
 def test_features_read_without_case_accents_or_punctuation() -> None:
     assert np.array_equal(features("Élève, TRÈS stressé !"), features("eleve tres stresse"))
+    assert np.array_equal(features("ma sœur, mes vœux"), features("ma soeur mes voeux"))  # ligatures
     assert len(features("c koi un cio")) > 0
-    assert len(features("مدرسة في فيتري")) > 0  # another script is read as written
     assert len(features("")) == 0 and len(features("?!")) == 0
+
+
+def test_other_scripts_are_read_as_written_even_beside_latin_words() -> None:
+    assert words_of("mon fils يضربني") == ["mon", "fils", "يضربني"]
+    assert words_of("ابني عمره 12 سنة") == ["ابني", "عمره", "12", "سنة"]
+    assert "学校说有个" in words_of("学校说有个AFEV的") and "afev" in words_of("学校说有个AFEV的")
+    assert not np.array_equal(features("mon fils يضربني"), features("mon fils"))
+
+
+def test_place_names_are_left_out_in_any_spelling() -> None:
+    places = place_pattern(["Vitry-sur-Seine", "Vitry", "Créteil", "94000", "فيتري"])
+    assert np.array_equal(features("cio Vitry-sur-Seine", places), features("cio", places))
+    assert np.array_equal(features("CIO de créteil 94000 ?", places), features("cio de", places))
+    assert np.array_equal(features("مدرسة في فيتري", places), features("مدرسة في", places))
+    assert np.array_equal(features("vitrySeine", places), features("vitryseine"))  # a whole name only
+    assert place_pattern([]) is None
 
 
 def test_it_learns_which_words_lean_to_distress_and_reads_spellings_it_never_saw() -> None:
@@ -54,8 +70,9 @@ def test_learning_is_the_same_every_time_and_survives_its_text_form() -> None:
     again = DistressWords.from_text(first.as_text())
     assert np.array_equal(again.weights, first.weights) and again.bias == first.bias
     assert again.score("je veux plus vivre") == first.score("je veux plus vivre")
-    with pytest.raises(ValueError):
-        DistressWords.from_text("0.0 AAAA")
+    for damaged in ("0.0 AAAA", "nan " + first.as_text().split(" ", 1)[1], "x", first.as_text()[:-8]):
+        with pytest.raises(ValueError):
+            DistressWords.from_text(damaged)
     # Its key changes with a text, a label or the order.
     assert labelled_digest(["a", "b"], [True, False]) != labelled_digest(["a", "b"], [False, False])
     assert labelled_digest(["a", "b"], [True, False]) != labelled_digest(["b", "a"], [False, True])
@@ -77,6 +94,19 @@ def test_the_bot_learns_it_once_and_reads_it_back(engine: Engine, tmp_path: Path
     kept = Engine._distress_words(engine.kb, engine.banks, reopened)
     assert kept is not None and np.array_equal(kept.weights, first.weights) and kept.bias == first.bias
     assert reopened._computed == 0
+    assert kept.score("cio vitry") == kept.score("cio") == kept.score("cio créteil")  # towns left out
+
+
+def test_a_damaged_memo_value_is_learnt_again(engine: Engine, tmp_path: Path) -> None:
+    memo = ReadingMemo(tmp_path / "memo.json", "k")
+    first = Engine._distress_words(engine.kb, engine.banks, memo)
+    assert first is not None
+    for kind in memo._asked.values():  # as if edited by hand
+        for key in kind:
+            kind[key] = "0.5 broken"
+    memo.save()
+    again = Engine._distress_words(engine.kb, engine.banks, ReadingMemo(tmp_path / "memo.json", "k"))
+    assert again is not None and np.array_equal(again.weights, first.weights)
 
 
 def test_the_bots_words_lean_the_right_way_on_messages_it_never_learnt(engine: Engine) -> None:

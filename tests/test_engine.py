@@ -228,12 +228,7 @@ def test_scoring_chosen_entries_agrees_with_the_ranking(engine: Engine, question
     ]
 
 
-@pytest.mark.parametrize("question", [
-    pytest.param("sortir", marks=pytest.mark.xfail(strict=True, reason=(
-        "since the tenth session's refit, the emergency helpline (p 0.29, bar 0.20): 'sortir' leans "
-        "to distress in the words' reading ('il m'empêche de sortir'); a false alarm, see the note"))),
-    "demain il fait beau ?", "quel temps demain",
-])
+@pytest.mark.parametrize("question", ["sortir", "demain il fait beau ?", "quel temps demain"])
 def test_a_word_met_once_in_an_entry_does_not_answer_alone(engine: Engine, question: str) -> None:
     # "faut sortir le porte-monnaie ?" is one of the CIO-cost questions; "demain" appears once
     # in a helpline entry. Such incidental words must not carry a message on their own.
@@ -241,7 +236,8 @@ def test_a_word_met_once_in_an_entry_does_not_answer_alone(engine: Engine, quest
 
 
 def test_a_word_met_once_in_a_school_entry_is_never_answered_with_it(engine: Engine) -> None:
-    # What the xfail above still keeps: "sortir" is no CIO answer, whatever the helplines do.
+    # "sortir" is no CIO answer, whatever the helplines do (a first version of the words'
+    # reading of distress gave it the emergency line).
     reply = engine.respond("sortir")
     assert reply.entry is None or reply.entry.topic == "securite"
 

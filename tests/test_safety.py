@@ -132,8 +132,8 @@ def test_a_parent_s_indirect_cry_inside_a_school_question_gets_at_least_the_numb
 
 
 def test_a_parent_s_indirect_cry_inside_a_school_question_gets_the_helplines(engine: Engine) -> None:
-    # A strict xfail from the sixth session to the ninth (the numbers' line only); the whole
-    # message reads as distress since the words' reading joined (p 0.48, bar 0.20).
+    # A strict xfail from the sixth session to the ninth (the numbers' line only); since the
+    # words' reading of distress joined, a sentence read alone passes its bar.
     reply = engine.respond(INDIRECT_CRY)
     assert reply.entry is not None and reply.entry.topic == "securite", reply.decided_by
     assert reply.follow_ups and reply.follow_ups[0].topic == "stage-3e"  # the question is not lost
@@ -144,7 +144,9 @@ def test_every_helpline_reply_ends_with_all_the_numbers(engine: Engine) -> None:
     for message in ("mon père me frappe", "jveu plu vivre", "ils ont mes photos et veulent 200 euros"):
         reply = engine.respond(message)
         assert reply.entry is not None and reply.entry.topic == "securite", message
-        assert all(number in reply.text for number in ("119", "3114", "3018", "112")), message
+        assert reply.text.count(messages.HELPLINES_LINE) == 1, message  # 119, 3114, 3018, 17, 112
+        before, after = reply.body.split(messages.HELPLINES_LINE)
+        assert before.strip() and after.strip() in ("", messages.SAFETY_ALSO), message  # after the answer
 
 
 def test_a_cry_for_help_alone_gets_no_other_question(engine: Engine) -> None:

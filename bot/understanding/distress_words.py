@@ -13,29 +13,54 @@ read beside the other signals by the safety model.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import itertools
+import math
 import re
-import unicodedata
 import zlib
 from collections.abc import Sequence
 
 import numpy as np
 
-DIMENSIONS = 1 << 18  # hashed features: collisions are rare among ~300,000 distinct ones
+from bot.text import fold
+
+# Hashed features: about 210,000 distinct ones share these buckets, half of them with another;
+# the model learns around the collisions (measured as it is, by `fit`'s held-out reading).
+DIMENSIONS = 1 << 18
 LETTERS = (3, 4, 5)  # lengths of the letter sequences read, spaces included
 # Measured on the held-out rounds of knowledge/fit/ (recall of distress at 5 % false alarms on
 # ordinary messages with strong words): 5 passes over the messages in batches of 256 reach what
 # 300 passes over all of them at once reach, in a hundredth of the time.
 PASSES, BATCH, LEARNING_RATE, PENALTY, SEED = 5, 256, 0.05, 1e-6, 0
 LIMIT = 20.0  # the score is a log-odds, clipped as the probe's
+# Letters of scripts other than Latin (Arabic, Chinese…): kept as written, beside the Latin words.
+_OTHER_SCRIPT = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]+")
+_RUN = re.compile(r"[^\W_]+")
 
 
-def features(text: str) -> np.ndarray:
+def words_of(text: str) -> list[str]:
+    """The words of a text in order: Latin ones without case, accents or ligatures ("sœur" and
+    "soeur" alike), those of other scripts as written, in the same message too."""
+    found: list[str] = []
+    for run in _RUN.findall(text.lower()):
+        found += fold(run).split()
+        found += _OTHER_SCRIPT.findall(run)
+    return found
+
+
+def place_pattern(names: Sequence[str]) -> re.Pattern[str] | None:
+    """Place names to leave out (as `words_of` reads them, longest first): a town says where, and
+    one that happens to be frequent among the distress messages must not lean a message to them."""
+    read = sorted({" ".join(words_of(n)) for n in names} - {""}, key=len, reverse=True)
+    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, read)) + r")(?!\S)") if read else None
+
+
+def features(text: str, places: re.Pattern[str] | None = None) -> np.ndarray:
     """The hashed features present in a text (each once): its words, word pairs and letter
-    sequences, read without case, accents or punctuation."""
-    folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", folded) or re.findall(r"\w+", text.lower())  # another script
+    sequences, the places' names left out."""
+    joined = " ".join(words_of(text))
+    words = (places.sub(" ", joined) if places else joined).split()
     found = {f"w:{w}" for w in words} | {f"b:{a} {b}" for a, b in itertools.pairwise(words)}
     padded = f" {' '.join(words)} "
     for n in LETTERS:
@@ -46,12 +71,13 @@ def features(text: str) -> np.ndarray:
 class DistressWords:
     """A linear score on a text's features: positive leans to distress, negative to ordinary."""
 
-    def __init__(self, weights: np.ndarray, bias: float) -> None:
+    def __init__(self, weights: np.ndarray, bias: float, places: re.Pattern[str] | None = None) -> None:
         self.weights = np.asarray(weights, dtype=np.float32)
         self.bias = float(bias)
+        self.places = places
 
     def score(self, text: str) -> float:
-        present = features(text)
+        present = features(text, self.places)
         if not len(present):
             return float(np.clip(self.bias, -LIMIT, LIMIT))
         # Each text's features weigh as a vector of length one: long and short messages alike.
@@ -59,15 +85,17 @@ class DistressWords:
         return float(np.clip(total + self.bias, -LIMIT, LIMIT))
 
     @classmethod
-    def learn(cls, texts: Sequence[str], distress: Sequence[bool]) -> DistressWords | None:
+    def learn(cls, texts: Sequence[str], distress: Sequence[bool],
+              places: re.Pattern[str] | None = None) -> DistressWords | None:
         """Fitted on labelled texts (each group weighs as much as the other); None when either
-        group is empty. Adam on shuffled batches, from a fixed seed: the same texts give the same
-        weights on every machine."""
+        group is empty. Adam on shuffled batches from a fixed seed: the same texts give the same
+        weights, up to the last bits of numpy's `exp` on another processor. (Adam here moves only
+        the features a batch holds, a rare one faster: `fit` measures the model as it learns.)"""
         labels = np.asarray(distress, dtype=np.float64)
         n = len(labels)
         if not n or labels.all() or not labels.any():
             return None
-        present = [features(t) for t in texts]
+        present = [features(t, places) for t in texts]
         sizes = np.array([len(p) for p in present])
         norm = 1.0 / np.sqrt(np.maximum(sizes, 1))
         weight = np.where(labels > 0, n / (2 * labels.sum()), n / (2 * (n - labels.sum())))
@@ -94,23 +122,31 @@ class DistressWords:
                 w[touched] -= LEARNING_RATE * (first[touched] / (1 - 0.9**step)) / (
                     np.sqrt(second[touched] / (1 - 0.999**step)) + 1e-8)
         # Kept as half floats (the memo holds them so): the bot and the fit read the same weights.
-        return cls(w[:DIMENSIONS].astype(np.float16).astype(np.float32), float(w[DIMENSIONS]))
+        return cls(w[:DIMENSIONS].astype(np.float16).astype(np.float32), float(w[DIMENSIONS]), places)
 
     def as_text(self) -> str:
-        return f"{self.bias!r} " + base64.b64encode(self.weights.astype(np.float16).tobytes()).decode("ascii")
+        packed = self.weights.astype("<f2").tobytes()
+        return f"{self.bias!r} " + base64.b64encode(packed).decode("ascii")
 
     @classmethod
-    def from_text(cls, kept: str) -> DistressWords:
-        bias, packed = kept.split(" ", 1)
-        weights = np.frombuffer(base64.b64decode(packed), dtype=np.float16).astype(np.float32)
-        if len(weights) != DIMENSIONS:
-            raise ValueError("distress words: wrong size")
-        return cls(weights, float(bias))
+    def from_text(cls, kept: str, places: re.Pattern[str] | None = None) -> DistressWords:
+        """Raises ValueError on anything but what `as_text` wrote."""
+        try:
+            bias, packed = kept.split(" ", 1)
+            weights = np.frombuffer(base64.b64decode(packed, validate=True), dtype="<f2").astype(np.float32)
+            value = float(bias)
+        except (ValueError, TypeError, binascii.Error) as exc:
+            raise ValueError(f"distress words: unreadable ({exc})") from exc
+        if len(weights) != DIMENSIONS or not math.isfinite(value) or not np.isfinite(weights).all():
+            raise ValueError("distress words: wrong size or not finite")
+        return cls(weights, value, places)
 
 
-def labelled_digest(texts: Sequence[str], distress: Sequence[bool]) -> str:
-    """What the learnt weights depend on: the texts, their labels and their order."""
+def labelled_digest(texts: Sequence[str], distress: Sequence[bool], places: Sequence[str] = ()) -> str:
+    """What the learnt weights depend on: the texts, their labels and their order, the places."""
     digest = hashlib.blake2b(digest_size=16)
-    for text, label in zip(texts, distress, strict=True):
-        digest.update(text.encode("utf-8", "surrogateescape") + (b"\1" if label else b"\0"))
+    for text in (*texts, "\0places", *places):
+        data = text.encode("utf-8", "surrogateescape")
+        digest.update(len(data).to_bytes(8, "little") + data)
+    digest.update(bytes(bool(label) for label in distress))
     return digest.hexdigest()

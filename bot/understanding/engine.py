@@ -24,7 +24,7 @@ from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, 
 from bot.understanding.decision import ANSWER as ANSWER_KIND
 from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide, other_ask
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
-from bot.understanding.distress_words import DistressWords, labelled_digest
+from bot.understanding.distress_words import DistressWords, labelled_digest, place_pattern
 from bot.understanding.intents import IntentFinder
 from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
 from bot.understanding.matcher import Matcher, tokens_of
@@ -33,7 +33,6 @@ from bot.understanding.reading_memo import ReadingMemo
 from bot.understanding.semantic import EmbeddingCache, shared_encoder, wordings
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Reading, Signals
 
-HELPLINE_NUMBERS = ("119", "3114", "3018", "112")  # those of messages.HELPLINES_LINE
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
 _LANG: ContextVar[str] = ContextVar("reply_language", default=FRENCH)
@@ -211,12 +210,20 @@ class Engine:
         for text, topic in banks.examples:
             labels[text] = labels.get(text, False) or topic in (SAFETY_TOPIC, HELPLINE_EXAMPLE)
         texts, distress = list(labels), list(labels.values())
+        places = sorted({name for commune in kb.communes.values()
+                         for name in (commune.name, *commune.aliases, *commune.postcodes)})
+        pattern = place_pattern(places)
 
         def learn(_: str) -> str:
-            learnt = DistressWords.learn(texts, distress)
+            learnt = DistressWords.learn(texts, distress, pattern)
             return learnt.as_text() if learnt else ""
-        kept = memo.get("distress_words", labelled_digest(texts, distress), learn) if memo else learn("")
-        return DistressWords.from_text(kept) if kept else None
+        key = labelled_digest(texts, distress, places)
+        kept = memo.get("distress_words", key, learn) if memo else learn("")
+        try:
+            return DistressWords.from_text(kept, pattern) if kept else None
+        except ValueError:  # a memo damaged by hand: learnt again, as without it
+            kept = learn("")
+            return DistressWords.from_text(kept, pattern) if kept else None
 
     def _read_example(self, text: str, memo: ReadingMemo | None) -> str:
         def read(example: str) -> str:
@@ -588,11 +595,12 @@ class Engine:
         others = decision.also_asked[:1]
         related = self._follow_ups(entry)
         body = self._answer_text(entry)
-        if not all(number in body for number in HELPLINE_NUMBERS):
+        line = self._text("HELPLINES_LINE")
+        if line not in body:
             # The entry is the closest by meaning, and a neighbour's may be the one needed (a
             # child "nobody would miss" is read as a child in danger: 119, where 3114 also
             # fits): every helpline reply ends with all the numbers.
-            body += f"\n\n{self._text('HELPLINES_LINE')}"
+            body += f"\n\n{line}"
         body += f"\n\n{self._text('SAFETY_ALSO')}" if others else ""
         return Reply(
             ANSWER, body, title=entry.title_in(_LANG.get()), entry=entry, topic=entry.topic,
