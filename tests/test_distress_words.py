@@ -97,7 +97,8 @@ def test_the_bot_learns_it_once_and_reads_it_back(engine: Engine, tmp_path: Path
     assert kept.score("cio vitry") == kept.score("cio") == kept.score("cio créteil")  # towns left out
 
 
-def test_a_damaged_memo_value_is_learnt_again(engine: Engine, tmp_path: Path) -> None:
+def test_a_damaged_memo_value_is_learnt_again(engine: Engine, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     memo = ReadingMemo(tmp_path / "memo.json", "k")
     first = Engine._distress_words(engine.kb, engine.banks, memo)
     assert first is not None
@@ -105,8 +106,16 @@ def test_a_damaged_memo_value_is_learnt_again(engine: Engine, tmp_path: Path) ->
         for key in kind:
             kind[key] = "0.5 broken"
     memo.save()
-    again = Engine._distress_words(engine.kb, engine.banks, ReadingMemo(tmp_path / "memo.json", "k"))
+    reopened = ReadingMemo(tmp_path / "memo.json", "k")
+    again = Engine._distress_words(engine.kb, engine.banks, reopened)
     assert again is not None and np.array_equal(again.weights, first.weights)
+    reopened.save()  # the learnt value replaces the damaged one: the next start reads it back
+
+    def never(*_: object) -> None:
+        raise AssertionError("learnt again")
+    monkeypatch.setattr(DistressWords, "learn", never)
+    kept = Engine._distress_words(engine.kb, engine.banks, ReadingMemo(tmp_path / "memo.json", "k"))
+    assert kept is not None and np.array_equal(kept.weights, first.weights)
 
 
 def test_the_bots_words_lean_the_right_way_on_messages_it_never_learnt(engine: Engine) -> None:

@@ -221,8 +221,10 @@ class Engine:
         kept = memo.get("distress_words", key, learn) if memo else learn("")
         try:
             return DistressWords.from_text(kept, pattern) if kept else None
-        except ValueError:  # a memo damaged by hand: learnt again, as without it
+        except ValueError:  # a memo damaged by hand: learnt again, and kept in its place
             kept = learn("")
+            if memo:
+                memo.replace("distress_words", key, kept)
             return DistressWords.from_text(kept, pattern) if kept else None
 
     def _read_example(self, text: str, memo: ReadingMemo | None) -> str:

@@ -94,6 +94,11 @@ class ReadingMemo:
         self._asked.setdefault(kind, {})[text] = value
         return value  # type: ignore[return-value]  # a list read back where a tuple was kept
 
+    def replace(self, kind: str, text: str, value: object) -> None:
+        """What `save` keeps for `text` instead of what `get` returned (a kept value found unreadable)."""
+        self._asked.setdefault(kind, {})[text] = value
+        self._computed += 1  # read afresh: `save` writes it
+
     def parsed_yaml(self, path: Path) -> Any:
         """A knowledge file as `load_yaml` parses it (its lines included), from the file when this
         very content was parsed before: the FAQ's YAML takes a tenth of a second to parse, its
