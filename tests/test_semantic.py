@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,35 @@ def test_the_encoder_reads_meaning_across_languages() -> None:
 
 
 TEXTS = ["Le CIO est-il gratuit ?", "jtrouve pa de stage"]
+
+
+def test_many_texts_are_shared_between_cores_and_each_keeps_its_own_vector(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first start's thousands of texts go to one thread per core (here two, whatever the
+    machine has); every text gets the vector it gets when encoded alone, in its place."""
+    from threadpoolctl import threadpool_info
+
+    import bot.understanding.semantic as semantic
+
+    texts = [q for e in engine.kb.entries.values() for q in e.questions][: 2 * semantic.PARALLEL_FROM + 7]
+    encoder = shared_encoder()
+    alone = np.vstack([encoder.encode([t]) for t in texts[:40]])
+    monkeypatch.setattr(semantic, "_cores", lambda: 2)
+    threads: set[str] = set()
+    model = encoder._model
+    original = type(model).encode
+
+    def watched(self, share):  # which thread encodes, and how many BLAS threads it has
+        blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        threads.add(f"{threading.current_thread().name} {max(blas)}")
+        return original(self, share)
+    monkeypatch.setattr(type(model), "encode", watched)
+    shared = encoder.encode(texts)
+    assert len(threads) == 2 and all(t.startswith("encoder") and t.endswith(" 1") for t in threads)
+    assert shared.shape == (len(texts), 512)
+    assert np.allclose(shared[:40], alone, atol=1e-5)
+    # Put back in order: the last text's vector is its own, not a neighbour's.
+    assert np.allclose(shared[-1], encoder.encode([texts[-1]])[0], atol=1e-5)
 
 
 def test_the_weights_are_read_from_copies_in_the_cache_folder(tmp_path: Path) -> None:

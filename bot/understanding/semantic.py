@@ -19,6 +19,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +32,12 @@ logger = logging.getLogger(__name__)
 DIMENSIONS = 512
 CACHE_FILE = "embeddings.npz"
 ENCODE_BATCH = 1024  # texts encoded at once when the cache is cold
+# From this many texts (a first start, a new question set), the encoding is shared between the
+# processor's cores, one thread each with one BLAS thread: on two cores, a first start's 17,000
+# texts took 21 % less time (10.4 -> 8.2 s) than one thread with two BLAS threads, for 19 MiB
+# more at its peak. A message alone keeps BLAS's own threads (faster for one short sentence).
+PARALLEL_FROM = 256
+MAX_WORKERS = 4
 
 
 class Encoder(Protocol):
@@ -92,6 +99,7 @@ class SentenceEncoder:
             except _UNREADABLE as exc:
                 logger.warning("Uncompressed weights %s ignored: %s", copy, exc)
         backend = NumpyBackend(str(packaged), tokenizer, threads=1)
+        backend._threadpool = None  # BLAS's own threads for one message; `encode` shares the bulk
         if copy is not None and table is not None and _write_copies(packaged, backend.table, copy, table):
             try:  # from now on as every later start: the 65 MB table left on disk
                 return _backend_from_copies(copy, table, tokenizer)
@@ -105,7 +113,37 @@ class SentenceEncoder:
         self._loaded.wait()
         if self._model is None:
             raise RuntimeError("the sentence encoder could not be loaded") from self._error
-        return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), DIMENSIONS)
+        model, texts = self._model, list(texts)
+        workers = min(_cores(), MAX_WORKERS, len(texts) // PARALLEL_FROM)
+        limits = _blas_limits() if workers > 1 else None
+        if limits is None:
+            vectors = np.asarray(model.encode(texts), dtype=np.float32)
+        else:
+            # Every k-th text to each thread (long and short texts shared alike), put back in order.
+            # The encoder's arithmetic runs in numpy, outside the interpreter's lock.
+            with limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers, "encoder") as pool:
+                shares = list(pool.map(model.encode, [texts[k::workers] for k in range(workers)]))
+            vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+            for k, share in enumerate(shares):
+                vectors[k::workers] = share
+        return vectors.reshape(len(texts), DIMENSIONS)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's share, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _blas_limits():
+    """threadpoolctl's `threadpool_limits`, or None where it cannot be loaded (then one thread)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits
 
 
 _PIECES = "q"  # the package stores the word-piece table in 17 chunks, q1 to q17, left out of the `.npz` copy
@@ -160,17 +198,11 @@ def _backend_from_copies(weights: Path, table: Path, tokenizer: object) -> objec
     if pieces.shape != expected:  # type: ignore[attr-defined]
         raise ValueError(f"word-piece table {pieces.shape}, not {expected}")  # type: ignore[attr-defined]
     backend = NumpyBackend.__new__(NumpyBackend)
-    try:  # as the constructor: BLAS threads limited through threadpoolctl when it is there
-        from threadpoolctl import ThreadpoolController
-
-        limit = ThreadpoolController().limit
-    except Exception:
-        limit = None
     with np.load(weights, allow_pickle=False) as stored:
         d = {name: stored[name] for name in stored.files if not name.startswith(_PIECES)}
     orders = [n for n, _ in layout._ORDERS]
     backend.__dict__.update(
-        sp=tokenizer, threads=1, _threadpool=limit, table=pieces, scale=d["scale"], lo=d["lo"],
+        sp=tokenizer, threads=1, _threadpool=None, table=pieces, scale=d["scale"], lo=d["lo"],
         proj_W=np.concatenate([d[f"proj{n}"] for n in orders], axis=1),
         proj_b=np.concatenate([d[f"proj_b{n}"] for n in orders]),
         ln_g_all=np.concatenate([d[f"ln_g{n}"] for n in orders]),
