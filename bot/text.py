@@ -34,6 +34,24 @@ def _plain_lower(text: str) -> str:
     return text
 
 
+_LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+SHOUTED_WORDS = 4  # words in capitals needed before a message counts as written in capitals
+SHOUTED_SHARE = 0.7  # ...and their share of its words
+
+
+def unshouted(text: str) -> str:
+    """A message typed in capitals ("MON FILS A PAS D AESH QUI JE DOIS APPELER"), in lower case.
+
+    The sentence encoder tells cases apart, and a sentence in capitals reads as another one to
+    it; the lexical signal lowercases anyway. Acronyms among lowercase words ("le CIO de Vitry")
+    do not make it one, nor do they among words of a script without case ("ULIS", "AESH" in Arabic)."""
+    words = _LETTER_WORD.findall(text)
+    capitals = sum(w.isupper() for w in words)  # False for a script without case
+    if capitals < SHOUTED_WORDS or capitals < SHOUTED_SHARE * len(words):
+        return text
+    return text.lower()
+
+
 def fold(text: str) -> str:
     """Lowercase, strip accents and punctuation; keep letters and digits as words."""
     return " ".join(_NON_WORD.sub(" ", _plain_lower(text)).split())

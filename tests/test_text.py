@@ -4,13 +4,39 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import fold
-from bot.understanding.engine import Engine
+from bot.text import fold, unshouted
+from bot.understanding.engine import Engine, safety_parts
 
 
 def test_fold_strips_case_accents_and_punctuation() -> None:
     assert fold("Où est l'École, SVP ?!") == "ou est l ecole svp"
     assert fold("cœur") == "coeur"
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("MA FILLE EST EN 3EME ET ELLE TROUVE PAS DE STAGE", "ma fille est en 3eme et elle trouve pas de stage"),
+        ("J AI PAS RECU LA BOURSE", "j ai pas recu la bourse"),
+        # Acronyms among lowercase words, or among words of a script without case, stay.
+        ("le CIO de Vitry et la MDPH ça marche comment", "le CIO de Vitry et la MDPH ça marche comment"),
+        ("ابني مصاب بالتوحد ULIS AESH MDPH CIO في فيتري", "ابني مصاب بالتوحد ULIS AESH MDPH CIO في فيتري"),
+        ("PAP ou PPS ?", "PAP ou PPS ?"),  # too short to be shouting
+        ("CIO VITRY RDV", "CIO VITRY RDV"),
+    ],
+)
+def test_a_message_in_capitals_is_read_in_lower_case(written: str, read: str) -> None:
+    assert unshouted(written) == read
+
+
+def test_the_encoder_reads_a_message_in_capitals_as_the_same_message(engine: Engine) -> None:
+    """The sentence encoder tells cases apart: in capitals, a parent's question read as another."""
+    shouted = "MON FILS EST EN 3EME IL TROUVE PAS DE STAGE. ON CONNAIT PERSONNE, COMMENT ON FAIT ?"
+    assert engine.semantic_text(shouted) == shouted.lower()
+    assert safety_parts(shouted) == safety_parts(shouted.lower())
+    reply, lower = engine.respond(shouted), engine.respond(shouted.lower())
+    assert reply.entry is not None and reply.entry.topic == "stage-3e"
+    assert (reply.status, reply.entry) == (lower.status, lower.entry)
 
 
 @pytest.mark.parametrize(

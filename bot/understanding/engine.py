@@ -20,7 +20,7 @@ from bot import messages
 from bot.knowledge.loader import SAFETY_TOPIC, WHERE_INTENT, Problem, load_knowledge
 from bot.knowledge.model import Entry, KnowledgeBase, Link, Topic
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
-from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, fold
+from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, fold, unshouted
 from bot.understanding.decision import ANSWER as ANSWER_KIND
 from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide, other_ask
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
@@ -117,20 +117,21 @@ def semantic_text(gazetteer: Gazetteer, normaliser: Normaliser, text: str, place
     is read without the place, which says where, not what: the town's name would weigh as
     much as the ask (here, like "Val-de-Marne"). A longer message is read whole, and so is a
     place with nothing asked beside it ("je suis à Lyon"): "je suis à", alone, means nothing
-    (and reads close to "je suis à bout")."""
+    (and reads close to "je suis à bout"). A message in capitals is read in lower case (`unshouted`)."""
     place = place or gazetteer.find(text)
     if place is None:
-        return text
+        return unshouted(text)
     kept = gazetteer.strip(place_spelling(tuple(fold(text).split())), place)
     if not 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS or not normaliser.normalise(" ".join(kept)).content:
-        return text
+        return unshouted(text)
     return " ".join(kept)
 
 
 def safety_parts(text: str) -> list[str]:
-    """The sentences and clauses of a message read one by one for distress ([] for one part)."""
+    """The sentences and clauses of a message read one by one for distress ([] for one part),
+    in lower case when the message is in capitals (as `semantic_text` reads the whole)."""
     parts = list(dict.fromkeys(
-        p.strip() for p in _SENTENCE_END.split(text[:MAX_SAFETY_CHARS]) if len(p.split()) >= 2))
+        p.strip() for p in _SENTENCE_END.split(unshouted(text[:MAX_SAFETY_CHARS])) if len(p.split()) >= 2))
     return parts[:MAX_PARTS] if len(parts) >= 2 else []
 
 
