@@ -37,7 +37,14 @@ def _knowledge(tmp_path: Path) -> Path:
 def test_a_restart_reads_the_kept_readings_and_answers_alike(tmp_path: Path, cache: Path) -> None:
     knowledge = _knowledge(tmp_path)
     first, _ = Engine.load(knowledge, cache)
-    memo = json.loads((cache / MEMO_FILE).read_text(encoding="utf-8"))
+    kept = (cache / MEMO_FILE).read_text(encoding="utf-8")
+    # Written in ASCII (Arabic, Chinese, emoji as \u escapes): read back, the file is a string of
+    # one byte a letter, not four (an emoji among 8 million letters made it 32 MB, and the
+    # memory it took at every start stayed taken).
+    assert kept.isascii()
+    memo = json.loads(kept)
+    assert any("😭" in text for text in memo["readings"]["semantic"])
+    assert any("التوحد" in text for text in memo["readings"]["semantic"])
     assert memo["key"] == reading_key(knowledge)
     tokens, semantic, examples, words = (memo["readings"][kind]
                                          for kind in ("tokens", "semantic", "examples", "word_languages"))

@@ -128,8 +128,11 @@ class ReadingMemo:
             # A name of its own: two reloads in one process must not write the same file.
             handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
             partial = Path(name)
+            # In ASCII (other scripts as \u escapes): read back at the next start, the file is a
+            # string of one byte a letter; with one emoji among its letters, four bytes each
+            # (32 MB for the shipped base), and that memory stayed the process's.
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"key": self.key, "readings": self._asked}, out, ensure_ascii=False)
+                json.dump({"key": self.key, "readings": self._asked}, out, ensure_ascii=True)
             partial.replace(self.path)  # readers see the old file or the new one, never half
         except OSError as exc:
             logger.warning("Readings memo %s not written: %s", self.path, exc)
