@@ -258,11 +258,27 @@ def test_every_did_you_mean_also_gives_the_helplines(engine: Engine, text: str) 
     assert all(number in reply.text for number in ("119", "3114", "3018", "17 ou 112"))
 
 
-@pytest.mark.parametrize("number", ["0", "2", "12", "999"])
+@pytest.mark.parametrize("number", ["0", "2", "12", "17", "999"])
 def test_a_bare_number_without_a_list_is_never_an_answer(engine: Engine, number: str) -> None:
     reply = engine.respond(number)
     assert reply.entry is None and reply.status == FALLBACK
     assert reply.decided_by == "choice-number" and "numéro" in reply.text
+    assert all(n in reply.text for n in ("119", "3114", "3018", "17 ou 112"))  # as every fallback
+
+
+@pytest.mark.parametrize(("number", "helpline"), [("119", "securite-enfance-danger"), ("112", "securite-urgence")])
+def test_a_helpline_number_alone_gets_its_helpline_list_or_not(engine: Engine, number: str, helpline: str) -> None:
+    """"119" typed alone: no list has 119 choices; the child who types it needs that line (the
+    helpline entries' keywords name their numbers)."""
+    from bot.understanding.engine import Conversation
+
+    alone = engine.respond(number)
+    assert alone.entry is not None and alone.entry.id == helpline and alone.decided_by == "helpline-number"
+    assert number in alone.text and "3114" in alone.text
+    conversation = Conversation()
+    assert engine.respond("Le CIO c'est gratuit ?", conversation).choices
+    after_a_list = engine.respond(number, conversation)
+    assert after_a_list.entry is not None and after_a_list.entry.id == helpline
 
 
 def test_a_number_past_the_list_says_which_numbers_can_be_chosen(engine: Engine) -> None:
@@ -273,6 +289,7 @@ def test_a_number_past_the_list_says_which_numbers_can_be_chosen(engine: Engine)
     assert first.choices
     past = engine.respond(str(len(first.choices) + 1), conversation)
     assert past.entry is None and f"entre 1 et {len(first.choices)}" in past.text
+    assert "3114" in past.text
     picked = engine.respond("1", conversation)
     assert picked.entry is not None and picked.entry.id == first.choices[0].id
 

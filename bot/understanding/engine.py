@@ -558,16 +558,27 @@ class Engine:
             reply = self.entry_reply(choices[number - 1], conversation)
             if reply is not None:
                 return reply
+        helpline = self._helpline_numbered(number + len(places))
+        if helpline is not None:
+            # "119" alone, with no list of 119 choices: the child who types it needs that line.
+            return self._remember(self._helpline_reply(helpline, 1.0, "helpline-number"), conversation)
+        line = self._text("HELPLINES_LINE")  # as every fallback: "17" alone may be a call for help
         if not choices and not places:
-            return Reply(FALLBACK, self._text("NUMBER_WITHOUT_CHOICES"), decided_by="choice-number",
+            return Reply(FALLBACK, f"{self._text('NUMBER_WITHOUT_CHOICES')}\n\n{line}", decided_by="choice-number",
                          awaiting_place=conversation.awaiting_place)
         # The same list again, with what can be typed: the choices stay the same.
         shown = tuple(self.kb.entries[i] for i in conversation.last_choices if i in self.kb.entries)
         menu = tuple(self.kb.topics[t] for t in topics if t in self.kb.topics) if not shown else ()
         if places:  # the list above numbers places then questions: point to it, as it is
             shown, menu = (), ()
-        return Reply(FALLBACK, self._text("NUMBER_OUT_OF_RANGE", last=len(places) + len(choices)), follow_ups=shown,
+        return Reply(FALLBACK, f"{self._text('NUMBER_OUT_OF_RANGE', last=len(places) + len(choices))}\n\n{line}",
+                     follow_ups=shown,
                      topics=menu, decided_by="choice-number", awaiting_place=conversation.awaiting_place)
+
+    def _helpline_numbered(self, number: int) -> Entry | None:
+        """The helpline entry whose keywords hold this number as a word of its own (119, 112)."""
+        return next((entry for entry in self.kb.safety_entries
+                     if any(keyword.strip() == str(number) for keyword in entry.keywords)), None)
 
     def _theme_reply(self, decision: Decision, place: Place | None, score: float) -> Reply:
         """Sure of the theme, not of the entry: the theme's overview, its likely entries as buttons."""
@@ -592,10 +603,12 @@ class Engine:
     # --- reply builders -----------------------------------------------------------------
 
     def _safety_reply(self, decision: Decision) -> Reply:
-        entry = decision.helpline
-        assert entry is not None
+        assert decision.helpline is not None
         # Helplines first, and the family's other question is not lost: the first button.
-        others = decision.also_asked[:1]
+        return self._helpline_reply(decision.helpline, decision.safety_probability, decision.step,
+                                    decision.also_asked[:1])
+
+    def _helpline_reply(self, entry: Entry, probability: float, step: str, others: tuple[Entry, ...] = ()) -> Reply:
         related = self._follow_ups(entry)
         body = self._answer_text(entry)
         line = self._text("HELPLINES_LINE")
@@ -607,8 +620,8 @@ class Engine:
         body += f"\n\n{self._text('SAFETY_ALSO')}" if others else ""
         return Reply(
             ANSWER, body, title=entry.title_in(_LANG.get()), entry=entry, topic=entry.topic,
-            score=round(100 * decision.safety_probability, 1),
-            follow_ups=(others + related)[:MAX_SUGGESTIONS], links=entry.links, decided_by=decision.step,
+            score=round(100 * probability, 1),
+            follow_ups=(others + related)[:MAX_SUGGESTIONS], links=entry.links, decided_by=step,
         )
 
     def _for_entry(self, entry: Entry, place: Place | None, score: float) -> Reply:
