@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.knowledge.model import Language
@@ -35,21 +36,54 @@ def _plain_lower(text: str) -> str:
 
 
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
-SHOUTED_WORDS = 4  # words in capitals needed before a message counts as written in capitals
+_ANY_WORD = re.compile(r"[^\W\d_]+")
+_SENTENCE = re.compile(r"[^.!?…;\n]+")
+SHOUTED_WORDS = 4  # words in capitals needed before a sentence counts as written in capitals
 SHOUTED_SHARE = 0.7  # ...and their share of its words
+_TURKISH_CAPITALS = frozenset("İĞŞ")
 
 
-def unshouted(text: str) -> str:
-    """A message typed in capitals ("MON FILS A PAS D AESH QUI JE DOIS APPELER"), in lower case.
+def unshouted(text: str, acronyms: frozenset[str] = frozenset()) -> str:
+    """A message typed in capitals ("MON FILS A PAS D AESH QUI JE DOIS APPELER"), in lower case,
+    sentence by sentence, the FAQ's acronyms kept as written ("mon fils a pas d AESH…").
 
     The sentence encoder tells cases apart, and a sentence in capitals reads as another one to
-    it; the lexical signal lowercases anyway. Acronyms among lowercase words ("le CIO de Vitry")
-    do not make it one, nor do they among words of a script without case ("ULIS", "AESH" in Arabic)."""
-    words = _LETTER_WORD.findall(text)
+    it; the lexical signal lowercases anyway. Acronyms do not make a sentence one ("ULIS SEGPA
+    EREA IME différence ?", "le CIO de Vitry"), nor do they among words of a script without case
+    ("ULIS", "AESH" in Arabic). Turkish keeps its two i's: "İÇİN" is "için", "KIZIM" "kızım"."""
+    return _SENTENCE.sub(lambda sentence: _unshouted_sentence(sentence.group(0), acronyms), text)
+
+
+_ASCII_CAPITALS = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])")  # "CIO" in "CIO是什么" too
+_ASCII_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
+
+
+def acronyms_of(texts: Iterable[str]) -> frozenset[str]:
+    """The words these texts write in capitals more often than not: "CIO" and "AESH" (also "cio"
+    in an SMS wording), not "EN" (far more often "en")."""
+    capitals: dict[str, int] = {}
+    others: dict[str, int] = {}
+    for text in texts:
+        for word in _ASCII_WORD.findall(text):
+            table = capitals if word.isupper() else others
+            table[word.upper()] = table.get(word.upper(), 0) + 1
+    return frozenset(w for w, n in capitals.items() if n > others.get(w, 0))
+
+
+def _unshouted_sentence(sentence: str, acronyms: frozenset[str]) -> str:
+    words = [w for w in _LETTER_WORD.findall(sentence) if w not in acronyms]
     capitals = sum(w.isupper() for w in words)  # False for a script without case
     if capitals < SHOUTED_WORDS or capitals < SHOUTED_SHARE * len(words):
-        return text
-    return text.lower()
+        return sentence
+    turkish = not _TURKISH_CAPITALS.isdisjoint(sentence)
+
+    def lower(word: str) -> str:
+        if word in acronyms:
+            return word
+        if turkish:
+            word = word.replace("İ", "i").replace("I", "ı")
+        return word.lower().replace("i\u0307", "i")  # "İ" outside Turkish: i and a dot above
+    return _ANY_WORD.sub(lambda found: lower(found.group(0)), sentence)
 
 
 def fold(text: str) -> str:

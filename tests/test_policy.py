@@ -258,6 +258,12 @@ def test_every_did_you_mean_also_gives_the_helplines(engine: Engine, text: str) 
     assert all(number in reply.text for number in ("119", "3114", "3018", "17 ou 112"))
 
 
+def test_a_digit_that_is_no_number_is_read_as_a_message(engine: Engine) -> None:
+    """"²" is a digit to Python (isdigit) but no number: read as a message, not picked."""
+    reply = engine.respond("²")
+    assert reply.status == FALLBACK and reply.decided_by != "choice-number"
+
+
 @pytest.mark.parametrize("number", ["0", "2", "12", "17", "999"])
 def test_a_bare_number_without_a_list_is_never_an_answer(engine: Engine, number: str) -> None:
     reply = engine.respond(number)

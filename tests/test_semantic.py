@@ -51,7 +51,8 @@ TEXTS = ["Le CIO est-il gratuit ?", "jtrouve pa de stage"]
 def test_many_texts_are_shared_between_cores_and_each_keeps_its_own_vector(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """A first start's thousands of texts go to one thread per core (here two, whatever the
-    machine has); every text gets the vector it gets when encoded alone, in its place."""
+    machine has); every text gets the vector it gets when encoded alone, in its place. BLAS has
+    one thread in the whole process (its threads waited for each other on a busy machine)."""
     from threadpoolctl import threadpool_info
 
     import bot.understanding.semantic as semantic
@@ -75,6 +76,7 @@ def test_many_texts_are_shared_between_cores_and_each_keeps_its_own_vector(
     assert np.allclose(shared[:40], alone, atol=1e-5)
     # Put back in order: the last text's vector is its own, not a neighbour's.
     assert np.allclose(shared[-1], encoder.encode([texts[-1]])[0], atol=1e-5)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == [1]
 
 
 def test_the_weights_are_read_from_copies_in_the_cache_folder(tmp_path: Path) -> None:

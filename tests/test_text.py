@@ -23,17 +23,33 @@ def test_fold_strips_case_accents_and_punctuation() -> None:
         ("ابني مصاب بالتوحد ULIS AESH MDPH CIO في فيتري", "ابني مصاب بالتوحد ULIS AESH MDPH CIO في فيتري"),
         ("PAP ou PPS ?", "PAP ou PPS ?"),  # too short to be shouting
         ("CIO VITRY RDV", "CIO VITRY RDV"),
+        # The FAQ's acronyms are kept, and do not make a message one in capitals.
+        ("MON FILS A PAS D AESH DEPUIS LA RENTREE", "mon fils a pas d AESH depuis la rentree"),
+        ("ULIS SEGPA EREA IME différence ?", "ULIS SEGPA EREA IME différence ?"),
+        # Sentence by sentence; Turkish keeps its dotted and dotless i.
+        ("Mon fils est en 4e. MON PERE ME FRAPPE QUAND IL BOIT",
+         "Mon fils est en 4e. mon pere me frappe quand il boit"),
+        ("KIZIM İÇİN STAJ BULAMIYORUM YARDIM EDİN", "kızım için staj bulamıyorum yardım edin"),
     ],
 )
 def test_a_message_in_capitals_is_read_in_lower_case(written: str, read: str) -> None:
-    assert unshouted(written) == read
+    assert unshouted(written, frozenset({"AESH", "ULIS", "CIO", "PAP", "PPS", "MDPH"})) == read
+
+
+def test_the_faq_acronyms_are_its_words_in_capitals() -> None:
+    from bot.text import acronyms_of
+
+    found = acronyms_of(["Le CIO est gratuit ?", "c koi un cio", "le CIO de Vitry", "le psy-EN et en plus",
+                         "en ligne", "CIO是什么", "une AESH"])
+    assert found == {"CIO", "AESH"}  # "EN" is more often "en"; "CIO" in Chinese counts too
 
 
 def test_the_encoder_reads_a_message_in_capitals_as_the_same_message(engine: Engine) -> None:
     """The sentence encoder tells cases apart: in capitals, a parent's question read as another."""
     shouted = "MON FILS EST EN 3EME IL TROUVE PAS DE STAGE. ON CONNAIT PERSONNE, COMMENT ON FAIT ?"
     assert engine.semantic_text(shouted) == shouted.lower()
-    assert safety_parts(shouted) == safety_parts(shouted.lower())
+    assert safety_parts(shouted, engine.acronyms) == safety_parts(shouted.lower())
+    assert {"CIO", "AESH", "ULIS"} <= engine.acronyms
     reply, lower = engine.respond(shouted), engine.respond(shouted.lower())
     assert reply.entry is not None and reply.entry.topic == "stage-3e"
     assert (reply.status, reply.entry) == (lower.status, lower.entry)

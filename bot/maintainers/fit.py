@@ -208,6 +208,7 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     from bot.text import Normaliser
     from bot.understanding.engine import (  # the same reading as the bot's, fold by fold
         Engine,
+        faq_acronyms,
         safety_parts,
         semantic_text,
     )
@@ -220,10 +221,12 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
     faq_texts = {item.text for item in faq}
     sets = [item for item in read_sets(root, kb, progress) if item.text not in faq_texts]
     texts = list(dict.fromkeys(item.text for item in (*faq, *bank_items, *sets)))
-    parts = {text: safety_parts(text) for text in texts}
+    acronyms = faq_acronyms(kb)
+    parts = {text: safety_parts(text, acronyms) for text in texts}
     places = Gazetteer(kb)  # the same in every fold
     normaliser = Normaliser(kb.language)
-    read_as = {text: semantic_text(places, normaliser, text) for text in texts}  # as the bot reads it
+    # As the bot reads it:
+    read_as = {text: semantic_text(places, normaliser, text, acronyms=acronyms) for text in texts}
     every = list(dict.fromkeys([*read_as.values(), *(p for found in parts.values() for p in found)]))
     # One batch for all, each text cut where the bot cuts it (Signals.embed_all).
     vectors = dict(zip(every, cache.vectors([t[:MAX_INPUT_CHARS] for t in every]), strict=True))
@@ -238,7 +241,7 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
         """The fold of a text as the bot reads it: "cio vitry" and "cio 94300" both read "cio"."""
         reading = read_as.get(text)
         if reading is None:
-            reading = semantic_text(places, normaliser, text)
+            reading = semantic_text(places, normaliser, text, acronyms=acronyms)
         found = fold_of_reading.get(plain_text(reading))  # as fold_of groups texts
         return found if found is not None else fold_of(reading, folds)
 

@@ -20,7 +20,7 @@ from bot import messages
 from bot.knowledge.loader import SAFETY_TOPIC, WHERE_INTENT, Problem, load_knowledge
 from bot.knowledge.model import Entry, KnowledgeBase, Link, Topic
 from bot.places import Gazetteer, NearbyService, Place, nearest_services, place_spelling
-from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, fold, unshouted
+from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, acronyms_of, fold, unshouted
 from bot.understanding.decision import ANSWER as ANSWER_KIND
 from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide, other_ask
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
@@ -112,7 +112,15 @@ class Understood:
     part_vectors: np.ndarray | None = None  # theirs, encoded with the whole in one batch
 
 
-def semantic_text(gazetteer: Gazetteer, normaliser: Normaliser, text: str, place: Place | None = None) -> str:
+def faq_acronyms(kb: KnowledgeBase) -> frozenset[str]:
+    """The FAQ's acronyms (CIO, AESH, ULIS), kept as written when a message in capitals is read
+    in lower case (`unshouted`)."""
+    return acronyms_of(text for entry in kb.entries.values()
+                       for text in (*entry.questions, entry.title, *entry.keywords))
+
+
+def semantic_text(gazetteer: Gazetteer, normaliser: Normaliser, text: str, place: Place | None = None,
+                  acronyms: frozenset[str] = frozenset()) -> str:
     """What the sentence encoder reads. A short ask beside a place ("cio nogent sur marne")
     is read without the place, which says where, not what: the town's name would weigh as
     much as the ask (here, like "Val-de-Marne"). A longer message is read whole, and so is a
@@ -120,18 +128,18 @@ def semantic_text(gazetteer: Gazetteer, normaliser: Normaliser, text: str, place
     (and reads close to "je suis à bout"). A message in capitals is read in lower case (`unshouted`)."""
     place = place or gazetteer.find(text)
     if place is None:
-        return unshouted(text)
+        return unshouted(text, acronyms)
     kept = gazetteer.strip(place_spelling(tuple(fold(text).split())), place)
     if not 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS or not normaliser.normalise(" ".join(kept)).content:
-        return unshouted(text)
+        return unshouted(text, acronyms)
     return " ".join(kept)
 
 
-def safety_parts(text: str) -> list[str]:
+def safety_parts(text: str, acronyms: frozenset[str] = frozenset()) -> list[str]:
     """The sentences and clauses of a message read one by one for distress ([] for one part),
     in lower case when the message is in capitals (as `semantic_text` reads the whole)."""
     parts = list(dict.fromkeys(
-        p.strip() for p in _SENTENCE_END.split(unshouted(text[:MAX_SAFETY_CHARS])) if len(p.split()) >= 2))
+        p.strip() for p in _SENTENCE_END.split(unshouted(text[:MAX_SAFETY_CHARS], acronyms)) if len(p.split()) >= 2))
     return parts[:MAX_PARTS] if len(parts) >= 2 else []
 
 
@@ -165,6 +173,7 @@ class Engine:
         self.policy = policy or cautious(ENTRY_FEATURES, SAFETY_FEATURES)
         self.normaliser = Normaliser(kb.language)
         self.gazetteer = Gazetteer(kb)
+        self.acronyms = faq_acronyms(kb)
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip, memo)
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
         self.banks = banks = banks or ContrastBanks()
@@ -230,7 +239,7 @@ class Engine:
 
     def _read_example(self, text: str, memo: ReadingMemo | None) -> str:
         def read(example: str) -> str:
-            return semantic_text(self.gazetteer, self.normaliser, example)
+            return semantic_text(self.gazetteer, self.normaliser, example, acronyms=self.acronyms)
         return memo.get("semantic", text, read) if memo else read(text)
 
     def _example_words(self, text: str, memo: ReadingMemo | None) -> tuple[str, ...]:
@@ -421,7 +430,7 @@ class Engine:
 
     def _respond(self, text: str, conversation: Conversation) -> Reply:
         stripped = text.strip()
-        if stripped.isdigit() and len(stripped) <= MAX_CHOICE_DIGITS:
+        if stripped.isdecimal() and len(stripped) <= MAX_CHOICE_DIGITS:  # "²" is a digit, not a number
             return self._choice(int(stripped), conversation)
         spelled = self.normaliser.spelled(text)
         words = self.normaliser.respell(spelled)
@@ -513,7 +522,7 @@ class Engine:
         parts: tuple[str, ...] = ()
         part_vectors = None
         if vector is None:
-            parts = tuple(safety_parts(text))
+            parts = tuple(safety_parts(text, self.acronyms))
             vectors = self.signals.embed_all([self.semantic_text(text, place), *parts])
             vector, part_vectors = vectors[0], vectors[1:]
         foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
@@ -522,7 +531,7 @@ class Engine:
         return Understood(reading, place, norm, frozenset(asked), parts, part_vectors)
 
     def semantic_text(self, text: str, place: Place | None = None) -> str:
-        return semantic_text(self.gazetteer, self.normaliser, text, place)
+        return semantic_text(self.gazetteer, self.normaliser, text, place, self.acronyms)
 
     def _distress_in_a_part(self, parts: tuple[str, ...], vectors: np.ndarray | None) -> Decision | None:
         """A cry for help inside a longer message: each sentence or clause is also read on its own.

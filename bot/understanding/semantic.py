@@ -33,9 +33,8 @@ DIMENSIONS = 512
 CACHE_FILE = "embeddings.npz"
 ENCODE_BATCH = 1024  # texts encoded at once when the cache is cold
 # From this many texts (a first start, a new question set), the encoding is shared between the
-# processor's cores, one thread each with one BLAS thread: on two cores, a first start's 17,000
-# texts took 21 % less time (10.4 -> 8.2 s) than one thread with two BLAS threads, for 19 MiB
-# more at its peak. A message alone keeps BLAS's own threads (faster for one short sentence).
+# processor's cores, one thread each: on two cores, a first start's 17,000 texts took 21 % less
+# time (10.4 -> 8.2 s) than one thread with two BLAS threads, for 19 MiB more at its peak.
 PARALLEL_FROM = 256
 MAX_WORKERS = 4
 
@@ -70,6 +69,7 @@ class SentenceEncoder:
         self._model = None
         self._error: BaseException | None = None
         self._loaded = threading.Event()
+        _one_blas_thread()
         # Not a daemon: a process that ends while the tokenizer's C++ code is still reading its
         # model would abort ("terminate called without an active exception"); it waits instead.
         threading.Thread(target=self._load, name="encoder-load", daemon=False).start()
@@ -99,7 +99,7 @@ class SentenceEncoder:
             except _UNREADABLE as exc:
                 logger.warning("Uncompressed weights %s ignored: %s", copy, exc)
         backend = NumpyBackend(str(packaged), tokenizer, threads=1)
-        backend._threadpool = None  # BLAS's own threads for one message; `encode` shares the bulk
+        backend._threadpool = None  # BLAS has one thread in the whole process (_one_blas_thread)
         if copy is not None and table is not None and _write_copies(packaged, backend.table, copy, table):
             try:  # from now on as every later start: the 65 MB table left on disk
                 return _backend_from_copies(copy, table, tokenizer)
@@ -114,14 +114,13 @@ class SentenceEncoder:
         if self._model is None:
             raise RuntimeError("the sentence encoder could not be loaded") from self._error
         model, texts = self._model, list(texts)
-        workers = min(_cores(), MAX_WORKERS, len(texts) // PARALLEL_FROM)
-        limits = _blas_limits() if workers > 1 else None
-        if limits is None:
+        workers = min(_cores(), MAX_WORKERS, len(texts) // PARALLEL_FROM) if _ONE_BLAS_THREAD else 1
+        if workers < 2:
             vectors = np.asarray(model.encode(texts), dtype=np.float32)
         else:
             # Every k-th text to each thread (long and short texts shared alike), put back in order.
             # The encoder's arithmetic runs in numpy, outside the interpreter's lock.
-            with limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers, "encoder") as pool:
+            with ThreadPoolExecutor(workers, "encoder") as pool:
                 shares = list(pool.map(model.encode, [texts[k::workers] for k in range(workers)]))
             vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
             for k, share in enumerate(shares):
@@ -129,21 +128,32 @@ class SentenceEncoder:
         return vectors.reshape(len(texts), DIMENSIONS)
 
 
+_ONE_BLAS_THREAD = False
+
+
+def _one_blas_thread() -> None:
+    """BLAS on one thread in the whole process, set once (threadpoolctl). Measured on two cores
+    (eval.yaml and the unseen questions, each message timed): idle, a message takes a little
+    longer (median 3.8 -> 4.9 ms, 99th centile 16 -> 20 ms); with another process busy on one
+    core, far less (median 8.1 -> 4.9 ms, 99th centile 143 -> 21 ms): BLAS's threads wait for
+    each other. A first start's texts are shared between the cores by `encode` instead."""
+    global _ONE_BLAS_THREAD
+    if _ONE_BLAS_THREAD:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # BLAS's own threads, and the texts encoded in one thread
+        return
+    threadpool_limits(limits=1, user_api="blas")
+    _ONE_BLAS_THREAD = True
+
+
 def _cores() -> int:
-    """The cores this process may run on (a container's share, not the machine's)."""
+    """The cores this process may run on (its affinity: a container's CPU quota is not seen)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def _blas_limits():
-    """threadpoolctl's `threadpool_limits`, or None where it cannot be loaded (then one thread)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    return threadpool_limits
 
 
 _PIECES = "q"  # the package stores the word-piece table in 17 chunks, q1 to q17, left out of the `.npz` copy
