@@ -164,6 +164,16 @@ def test_attached_point_says_so(engine: Engine) -> None:
     assert "rattaché au CIO de Vincennes" in reply.text
 
 
+def test_a_helpline_opened_by_its_button_ends_with_all_the_numbers(engine: Engine) -> None:
+    """As every helpline reply: the entry may be a neighbour of the one needed."""
+    reply = engine.entry_reply("securite-harcelement")
+    assert reply is not None and reply.entry is not None and reply.entry.id == "securite-harcelement"
+    assert all(number in reply.text for number in ("119", "3114", "3018", "17 ou 112"))
+    assert reply.decided_by == "choice"
+    before = engine.entry_reply("stage-3e-trouver")
+    assert before is not None and "3114" not in before.text  # a school answer has no numbers' line
+
+
 def test_entry_reply_for_buttons(engine: Engine) -> None:
     reply = engine.entry_reply("stage-3e-trouver")
     assert reply is not None and reply.status == ANSWER

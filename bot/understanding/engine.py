@@ -336,8 +336,11 @@ class Engine:
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return None
-        build = self._ask_location if entry.needs_place else self._answer
-        reply = self._in(_lang_of(conversation), build, entry, 100.0)
+        if entry.topic == SAFETY_TOPIC:  # as every helpline reply: all the numbers at its end
+            reply = self._in(_lang_of(conversation), self._helpline_reply, entry, 1.0, "choice")
+        else:
+            build = self._ask_location if entry.needs_place else self._answer
+            reply = self._in(_lang_of(conversation), build, entry, 100.0)
         return self._remember(replace(reply, decided_by="choice"), conversation)
 
     def place_reply(self, service_id: str, conversation: Conversation | None = None) -> Reply | None:
