@@ -34,6 +34,36 @@ def test_it_learns_the_side_each_group_lies_on() -> None:
     assert DistressProbe.learn(distress, ordinary[:0]) is None
 
 
+def test_many_rows_learn_as_one_newton_step_over_all_of_them() -> None:
+    """The Hessian is summed over blocks of rows (its temporary stays small at a first start) and
+    the probe gives its rows with their column of ones: the same weights as all rows at once."""
+    from bot.understanding import logistic
+
+    rng = np.random.default_rng(3)
+    direction = _unit(rng.normal(size=(1, 8)))[0]
+    x = _unit(rng.normal(size=(3 * logistic.ROWS_AT_ONCE + 17, 8)) + 0.3 * direction)
+    y = (x @ direction + 0.3 * rng.normal(size=len(x)) > 0.3).astype(float)
+    weight = np.ones(len(x))
+
+    def at_once(steps: int = 100) -> np.ndarray:  # the plain Newton method, every row in one product
+        rows = np.hstack([x, np.ones((len(x), 1))])
+        shrink = np.r_[np.full(8, 0.1), 0.0]
+        w = np.zeros(9)
+        for _ in range(steps):
+            p = 1 / (1 + np.exp(-np.clip(rows @ w, -30, 30)))
+            hessian = (rows * (p * (1 - p))[:, None]).T @ rows + np.diag(shrink + 1e-9)
+            step = np.linalg.solve(hessian, rows.T @ (p - y) + shrink * w)
+            w -= step
+            if np.abs(step).max() < 1e-10:
+                break
+        return w
+
+    blocks = logistic.newton_logistic(x, y, weight, 0.1, tolerance=1e-10)
+    with_ones = logistic.newton_logistic(np.hstack([x, np.ones((len(x), 1))]), y, weight, 0.1, tolerance=1e-10,
+                                         bias_column=True)
+    assert np.allclose(blocks, at_once(), atol=1e-8) and np.allclose(with_ones, blocks, atol=1e-12)
+
+
 def test_the_groups_weigh_alike_whatever_their_sizes() -> None:
     """Overlapping groups, ten times more ordinary messages: unweighted, the boundary would
     slide towards distress and miss most of it; weighed alike, it stays in the middle."""

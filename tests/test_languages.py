@@ -201,6 +201,20 @@ def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_
     assert rebuilt.classify(texts[0])[0] == "en"
     assert compact_identifier(tmp_path).classify(texts[1])[0] == "pt"  # the copy, rewritten
     assert np.load(folder / "nextmove.npy", mmap_mode="r").shape == (len(packaged.tk_nextmove),)
+    # The copy just made is what the first start keeps, not the packaged model (77 MB).
+    assert isinstance(first.tk_nextmove, memoryview) and isinstance(rebuilt.tk_nextmove, memoryview)
+
+
+def test_a_first_start_makes_the_language_copy_before_the_rest(tmp_path: Path) -> None:
+    from bot.understanding.languages import LANGID_VERSION, prepare_compact_identifier
+
+    prepare_compact_identifier(tmp_path)
+    made = tmp_path / LANGID_VERSION / "nextmove.npy"
+    assert made.exists()
+    when = made.stat().st_mtime_ns
+    prepare_compact_identifier(tmp_path)  # a restart: kept as it is
+    assert made.stat().st_mtime_ns == when
+    prepare_compact_identifier(None)  # no cache folder: nothing to make
 
 
 def test_an_elision_typed_with_a_space_closes_no_quote() -> None:

@@ -33,11 +33,16 @@ class DistressProbe:
         """Fitted on the two groups of vectors (rows); None when either is empty."""
         if not len(distress) or not len(ordinary):
             return None
-        x = np.vstack([distress, ordinary]).astype(np.float64)
+        # Both groups and the bias's column of ones in one array, made once: at a first start,
+        # copies of these 12,000 rows were most of the start's peak of memory.
+        x = np.empty((len(distress) + len(ordinary), distress.shape[1] + 1))
+        x[: len(distress), :-1] = distress
+        x[len(distress) :, :-1] = ordinary
+        x[:, -1] = 1.0
         y = np.concatenate([np.ones(len(distress)), np.zeros(len(ordinary))])
         # Each group weighs as much as the other, whatever their sizes.
         weight = np.where(y > 0, len(x) / (2 * len(distress)), len(x) / (2 * len(ordinary)))
-        w = newton_logistic(x, y, weight, PENALTY, steps=STEPS, tolerance=1e-6)
+        w = newton_logistic(x, y, weight, PENALTY, steps=STEPS, tolerance=1e-6, bias_column=True)
         return cls(w[:-1], float(w[-1]))
 
     def score(self, vector: np.ndarray) -> float:

@@ -26,7 +26,14 @@ from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
 from bot.understanding.distress_words import DistressWords, labelled_digest, place_pattern
 from bot.understanding.intents import IntentFinder
-from bot.understanding.languages import FRENCH, NEUTRAL_WORDS, Catalog, LanguageDetector, word_languages
+from bot.understanding.languages import (
+    FRENCH,
+    NEUTRAL_WORDS,
+    Catalog,
+    LanguageDetector,
+    prepare_compact_identifier,
+    word_languages,
+)
 from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, cautious, load_policy
 from bot.understanding.reading_memo import ReadingMemo
@@ -277,6 +284,7 @@ class Engine:
     def load(cls, root: Path, cache_dir: Path | None = None) -> tuple[Engine, list[Problem]]:
         """The engine for a knowledge folder, with the problems found (the bot runs with what loaded)."""
         encoder = shared_encoder(cache_dir)  # first: the model loads in the background meanwhile
+        prepare_compact_identifier(cache_dir)  # a first start: before the rest is in memory
         memo = ReadingMemo.open(cache_dir, root)  # keyed by the files as they are before being read
         kb, problems = load_knowledge(root, check_eval=False, parse=memo.parsed_yaml)
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)

@@ -158,16 +158,7 @@ def compact_identifier(directory: Path | None):
     folder = directory / LANGID_VERSION if directory else None
     if folder is not None:
         try:
-            arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-                      for name in _COMPACT_ARRAYS}
-            classes = json.loads((folder / "classes.json").read_text(encoding="utf-8"))
-            if set(classes) != set(LATIN_DETECTED):
-                raise ValueError(f"made for {classes}, not {list(LATIN_DETECTED)}")
-            # Memory views of the mapped file: read one item at a time, as plain ints (four
-            # times faster than numpy's scalars), and never copied into memory.
-            return LanguageIdentifier(
-                np.asarray(arrays["ptc"]), np.asarray(arrays["pc"]), classes, memoryview(arrays["nextmove"]),
-                memoryview(arrays["output"]), norm_probs=True, tk_row=arrays["row"].tolist())
+            return _read_compact(folder)
         except (OSError, ValueError) as exc:
             if not isinstance(exc, FileNotFoundError):
                 logger.warning("Compact language model in %s ignored and rebuilt: %s", folder, exc)
@@ -176,7 +167,32 @@ def compact_identifier(directory: Path | None):
     identifier.set_languages(list(LATIN_DETECTED))
     if folder is not None:
         _save_compact(identifier, folder)
+        try:  # the copy just made, as every later start reads it: the 77 MB model let go
+            return _read_compact(folder)
+        except (OSError, ValueError) as exc:
+            logger.warning("Compact language model in %s not read back: %s", folder, exc)
     return identifier
+
+
+def prepare_compact_identifier(directory: Path | None) -> None:
+    """At a first start, the compact copy made before anything else is in memory (the packaged
+    model takes 77 MB while it is read): the start's peak of memory is then not its own."""
+    if directory is not None and not (directory / LANGID_VERSION).exists():
+        compact_identifier(directory)
+
+
+def _read_compact(folder: Path):
+    from py3langid.langid import LanguageIdentifier
+
+    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in _COMPACT_ARRAYS}
+    classes = json.loads((folder / "classes.json").read_text(encoding="utf-8"))
+    if set(classes) != set(LATIN_DETECTED):
+        raise ValueError(f"made for {classes}, not {list(LATIN_DETECTED)}")
+    # Memory views of the mapped file: read one item at a time, as plain ints (four times faster
+    # than numpy's scalars), and never copied into memory.
+    return LanguageIdentifier(
+        np.asarray(arrays["ptc"]), np.asarray(arrays["pc"]), classes, memoryview(arrays["nextmove"]),
+        memoryview(arrays["output"]), norm_probs=True, tk_row=arrays["row"].tolist())
 
 
 def _save_compact(identifier, folder: Path) -> None:
