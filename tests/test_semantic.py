@@ -48,6 +48,17 @@ def test_the_encoder_reads_meaning_across_languages() -> None:
 TEXTS = ["Le CIO est-il gratuit ?", "jtrouve pa de stage"]
 
 
+def test_the_cores_used_are_those_a_container_allows(tmp_path: Path) -> None:
+    from bot.understanding.semantic import _cores
+
+    machine = _cores(tmp_path / "absent")
+    quota = tmp_path / "cpu.max"
+    for written, expected in (("max 100000\n", machine), ("100000 100000\n", 1), ("50000 100000\n", 1),
+                              (f"{100000 * (machine + 3)} 100000\n", machine), ("garbled\n", machine)):
+        quota.write_text(written, encoding="ascii")
+        assert _cores(quota) == expected, written
+
+
 def test_many_texts_are_shared_between_cores_and_each_keeps_its_own_vector(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """A first start's thousands of texts go to one thread per core (here two, whatever the

@@ -148,12 +148,22 @@ def _one_blas_thread() -> None:
     _ONE_BLAS_THREAD = True
 
 
-def _cores() -> int:
-    """The cores this process may run on (its affinity: a container's CPU quota is not seen)."""
+CPU_QUOTA = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "max 100000", or "200000 100000" (2 cores)
+
+
+def _cores(quota_file: Path = CPU_QUOTA) -> int:
+    """The cores this process may use: its CPU affinity, and a container's quota (`docker --cpus`)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = quota_file.read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):  # no cgroup v2 file here, or one not written as expected
+        pass
+    return cores
 
 
 _PIECES = "q"  # the package stores the word-piece table in 17 chunks, q1 to q17, left out of the `.npz` copy
