@@ -54,8 +54,7 @@ def unshouted(text: str, acronyms: frozenset[str] = frozenset()) -> str:
     return _SENTENCE.sub(lambda sentence: _unshouted_sentence(sentence.group(0), acronyms), text)
 
 
-_ASCII_CAPITALS = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])")  # "CIO" in "CIO是什么" too
-_ASCII_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
+_ASCII_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")  # "CIO" in "CIO是什么" too
 
 
 def acronyms_of(texts: Iterable[str]) -> frozenset[str]:

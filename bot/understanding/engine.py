@@ -562,6 +562,7 @@ class Engine:
     def _choice(self, number: int, conversation: Conversation) -> Reply:
         """A bare number picks one of the choices just shown, and nothing else: the places
         listed (numbered first), then the questions offered, or the themes of the menu."""
+        typed = number
         places = conversation.last_places
         if places and 1 <= number <= len(places):
             picked = self.place_reply(places[number - 1], conversation)
@@ -578,7 +579,7 @@ class Engine:
             reply = self.entry_reply(choices[number - 1], conversation)
             if reply is not None:
                 return reply
-        helpline = self._helpline_numbered(number + len(places))
+        helpline = self._helpline_numbered(typed)
         if helpline is not None:
             # "119" alone, with no list of 119 choices: the child who types it needs that line.
             return self._remember(self._helpline_reply(helpline, 1.0, "helpline-number"), conversation)

@@ -114,7 +114,9 @@ class SentenceEncoder:
         if self._model is None:
             raise RuntimeError("the sentence encoder could not be loaded") from self._error
         model, texts = self._model, list(texts)
-        workers = min(_cores(), MAX_WORKERS, len(texts) // PARALLEL_FROM) if _ONE_BLAS_THREAD else 1
+        # A message (one to a few texts) never asks how many cores there are: no file read to answer it.
+        shares = len(texts) // PARALLEL_FROM if _ONE_BLAS_THREAD else 1
+        workers = min(_cores(), MAX_WORKERS, shares) if shares > 1 else 1
         if workers < 2:
             vectors = np.asarray(model.encode(texts), dtype=np.float32)
         else:
