@@ -84,8 +84,11 @@ def test_markup_in_question_is_harmless(engine: Engine) -> None:
         # Since the eleventh session's fit (the bar of a theme's questions 0.382 -> 0.268, with
         # blind set 13 learnt), the stage de seconde's theme leads and its three questions are
         # offered: the stage de 3e is not among them. Kept visible; nothing was tuned for it.
-        # Since the twelfth's (blind set 14 learnt), both stages are offered again.
-        "stage obligatoire",
+        # Since the twelfth's first fit (blind set 14 learnt), both stages were offered again;
+        # since its last (the ninth training round: 500 more messages to decline, which weigh in
+        # the budget of wrong answers, answer bar 0.519 -> 0.485), the stage de seconde is
+        # answered (p 0.501). Kept visible; nothing was tuned for it.
+        pytest.param("stage obligatoire", marks=pytest.mark.xfail(strict=True, reason="answered over the bar")),
         pytest.param("stage obligatoire ?", marks=pytest.mark.xfail(strict=True, reason="answered over the bar")),
         pytest.param("le stage est obligatoire", marks=pytest.mark.xfail(strict=True, reason="answered over the bar")),
     ],

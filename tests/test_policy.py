@@ -15,7 +15,16 @@ from bot.knowledge.model import Entry
 from bot.understanding.decision import ANSWER, DECLINE, HELPLINE, SUGGEST, THEME, decide
 from bot.understanding.engine import FALLBACK, Engine
 from bot.understanding.engine import SUGGEST as SUGGEST_STATUS
-from bot.understanding.policy import POLICY_FILE, Bars, Model, Policy, cautious, fingerprint, load_policy
+from bot.understanding.policy import (
+    POLICY_FILE,
+    Bars,
+    Model,
+    Policy,
+    cautious,
+    fingerprint,
+    load_policy,
+    training_fingerprint,
+)
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Reading, topic_rows
 
 
@@ -211,6 +220,7 @@ def test_the_shipped_policy_is_current(engine: Engine) -> None:
     assert policy is not None and not problems, [str(p) for p in problems]
     assert policy.topic_model is not None and engine.policy.topic_model == policy.topic_model
     assert policy.faq_fingerprint == fingerprint(engine.kb)[0]
+    assert policy.training_fingerprint == training_fingerprint(REPO / "knowledge")  # knowledge/fit/ too
     assert 0 < policy.bars.suggest <= policy.bars.theme and policy.bars.suggest <= policy.bars.answer <= 1
     assert policy.bars.part_bar() >= policy.bars.safety  # a sentence alone never needs less
 
@@ -247,6 +257,27 @@ def test_check_warns_when_the_faq_changed_since_the_fit(tmp_path: Path) -> None:
     assert "python run_bot.py fit" in result.stdout
 
 
+def test_check_warns_when_the_training_messages_changed_since_the_fit(tmp_path: Path) -> None:
+    # The knowledge folder and the sets it lists (../../benchmarks/...), as in the repository.
+    knowledge = _knowledge_copy(tmp_path)
+    shutil.copytree(REPO / "benchmarks", tmp_path / "benchmarks")
+    stale = "policy.yaml:1: avertissement : les messages d'apprentissage"
+    assert training_fingerprint(knowledge) == training_fingerprint(REPO / "knowledge")
+    assert stale not in run_cli("check", "--knowledge", str(knowledge)).stdout
+    # A maintainer adds an ordinary message to a bank, then one to a listed set: each is new to the fit.
+    bank = knowledge / "fit" / "ordinary_strong_words.yaml"
+    original = bank.read_text(encoding="utf-8")
+    bank.write_text(original + '  - "je suis mort de rire devant ce film"\n', encoding="utf-8")
+    result = run_cli("check", "--knowledge", str(knowledge))
+    assert result.returncode == 0 and stale in result.stdout and "python run_bot.py fit" in result.stdout
+    bank.write_text(original, encoding="utf-8")
+    listed = tmp_path / "benchmarks" / "dev_questions.yaml"
+    listed.write_text(listed.read_text(encoding="utf-8").replace("\n", "\n\n", 1), encoding="utf-8")
+    assert training_fingerprint(knowledge) != training_fingerprint(REPO / "knowledge")
+    listed.unlink()  # a set gone missing: the fit would learn without it
+    assert stale in run_cli("check", "--knowledge", str(knowledge)).stdout
+
+
 def test_a_broken_policy_is_an_error_and_the_bot_still_answers(tmp_path: Path) -> None:
     knowledge = _knowledge_copy(tmp_path)
     (knowledge / POLICY_FILE).write_text("bars: [1, 2\n", encoding="utf-8")
@@ -272,7 +303,7 @@ def test_every_fallback_ends_with_the_helplines(engine: Engine) -> None:
         assert number in reply.text.splitlines()[-1]
 
 
-@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", "stage obligatoire"])
+@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", "stage"])
 def test_every_did_you_mean_also_gives_the_helplines(engine: Engine, text: str) -> None:
     """A "did you mean" is the bot not knowing what was asked: it may be a cry for help it
     did not read, so it carries the numbers as "I don't know" does."""

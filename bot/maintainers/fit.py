@@ -37,7 +37,15 @@ from bot.knowledge.yaml_source import YamlError
 from bot.text import MAX_INPUT_CHARS
 from bot.understanding.decision import NO_OVERVIEW_TOPICS, asks_another, best_topic
 from bot.understanding.logistic import newton_logistic
-from bot.understanding.policy import POLICY_FILE, Bars, ContrastBanks, Model, Policy, fingerprint
+from bot.understanding.policy import (
+    POLICY_FILE,
+    Bars,
+    ContrastBanks,
+    Model,
+    Policy,
+    fingerprint,
+    training_fingerprint,
+)
 from bot.understanding.semantic import EmbeddingCache
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, topic_rows
 
@@ -609,6 +617,7 @@ def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=p
     entry, safety, topic = fit_models(samples)
     digest, count = fingerprint(kb)
     return Policy(
+        training_fingerprint=training_fingerprint(root),
         entry_model=entry, safety_model=safety, bars=bars, model_version=cache.encoder.version,
         faq_fingerprint=digest, faq_questions=count, fitted_on=str(today or date.today()),
         figures=figures(held_out, bars), topic_model=topic,

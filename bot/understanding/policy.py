@@ -22,7 +22,7 @@ import yaml
 
 from bot.knowledge.loader import Problem, expectations
 from bot.knowledge.model import KnowledgeBase
-from bot.knowledge.questions import FIT_DIR, listed_sets, load_questions
+from bot.knowledge.questions import FIT_DIR, SETS_FILE, listed_sets, load_questions
 from bot.knowledge.yaml_source import YamlError, safe_load
 from bot.understanding.reading_memo import ReadingMemo
 
@@ -244,6 +244,8 @@ class Policy:
     faq_questions: int = 0
     fitted_on: str = ""
     figures: dict = field(default_factory=dict)
+    # The messages of knowledge/fit/ it learnt from ("" in a policy from before it: not compared).
+    training_fingerprint: str = ""
     topic_model: Model | None = None  # None (a policy from before it): the entries' probabilities added up
 
     def as_dict(self) -> dict:
@@ -252,6 +254,7 @@ class Policy:
             "model_version": self.model_version,
             "faq_questions": self.faq_questions,
             "faq_fingerprint": self.faq_fingerprint,
+            **({"training_fingerprint": self.training_fingerprint} if self.training_fingerprint else {}),
             "bars": {k: round(v, 4) for k, v in self.bars.__dict__.items() if v is not None},
             "figures": self.figures,
             "entry_model": self.entry_model.as_dict(),
@@ -287,6 +290,7 @@ class Policy:
             faq_fingerprint=str(data.get("faq_fingerprint", "")),
             faq_questions=int(data.get("faq_questions", 0)),
             fitted_on=str(data.get("fitted_on", "")),
+            training_fingerprint=str(data.get("training_fingerprint", "")),
             figures=dict(data.get("figures") or {}),
             topic_model=Model.from_dict(data["topic_model"], topic_features) if "topic_model" in data else None,
         )
@@ -321,6 +325,21 @@ def fingerprint(kb: KnowledgeBase) -> tuple[str, int]:
     return digest.hexdigest()[:16], count
 
 
+def training_fingerprint(root: Path) -> str:
+    """A digest of the files of knowledge/fit/ the fit learns from: its two banks, the list of
+    sets and each set listed (as bytes: reading them costs a few milliseconds, parsing them
+    would cost a second at every start). A file missing or unreadable counts as such."""
+    digest = hashlib.sha256()
+    sets, _ = listed_sets(root)
+    for path in (root / FIT_DIR / DECLINES_FILE, root / FIT_DIR / ORDINARY_FILE, root / FIT_DIR / SETS_FILE, *sets):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b"\0missing"
+        digest.update(path.name.encode("utf-8", "surrogateescape") + b"\0" + len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()[:16]
+
+
 def load_policy(
     root: Path, kb: KnowledgeBase, entry_features: tuple[str, ...], safety_features: tuple[str, ...],
     topic_features: tuple[str, ...],
@@ -340,6 +359,12 @@ def load_policy(
         message = (
             f"la FAQ a changé depuis le dernier calibrage ({policy.fitted_on or 'date inconnue'}, "
             f"{policy.faq_questions} questions ; {count} aujourd'hui) : relancez « python run_bot.py fit »"
+        )
+        return policy, [Problem(shown, 1, message, is_error=False)]
+    if policy.training_fingerprint and policy.training_fingerprint != training_fingerprint(root):
+        message = (
+            f"les messages d'apprentissage (knowledge/{FIT_DIR}/ : banques, jeux listés) ont changé depuis le "
+            f"dernier calibrage ({policy.fitted_on or 'date inconnue'}) : relancez « python run_bot.py fit »"
         )
         return policy, [Problem(shown, 1, message, is_error=False)]
     return policy, []
