@@ -187,9 +187,13 @@ def test_the_helpline_bar_is_the_highest_the_data_cannot_tell_from_the_cheapest(
 
     candidates = np.unique(distress)
     cheapest = min(candidates, key=cost)
-    assert bar > cheapest  # a flat bottom: a higher bar costs about as much
-    assert cost(bar) - cost(cheapest) < 0.05  # ...within the rates' sampling error (~0.02 here)
-    assert not [t for t in candidates if t > bar and cost(t) <= cost(bar)]  # nothing higher as cheap
+    # The standard error of that cost, from the two rates at the cheapest bar (binomial).
+    missed, alarms = float((distress < cheapest).mean()), float((ordinary >= cheapest).mean())
+    error = np.sqrt(MISS_COST**2 * missed * (1 - missed) / len(distress) + alarms * (1 - alarms) / len(ordinary))
+    assert 0.005 < error < 0.03
+    assert bar > cheapest  # a flat bottom: a higher bar costs about as much...
+    assert cost(bar) <= cost(cheapest) + error  # ...within one standard error
+    assert all(cost(t) > cost(cheapest) + error for t in candidates if t > bar)  # and it is the highest
     # With ten times the messages the error shrinks: the bar comes closer to the cheapest one,
     # 1 / (1 + 4 ** 0.25) for these two laws (where 4 x 5t^4 = 5(1 - t)^4).
     many = _helpline_bar(rng.beta(5, 1, 20_000), [rng.beta(1, 5, 20_000)])
@@ -271,11 +275,16 @@ def test_check_warns_when_the_training_messages_changed_since_the_fit(tmp_path: 
     result = run_cli("check", "--knowledge", str(knowledge))
     assert result.returncode == 0 and stale in result.stdout and "python run_bot.py fit" in result.stdout
     bank.write_text(original, encoding="utf-8")
+    assert training_fingerprint(knowledge) == training_fingerprint(REPO / "knowledge")
     listed = tmp_path / "benchmarks" / "dev_questions.yaml"
-    listed.write_text(listed.read_text(encoding="utf-8").replace("\n", "\n\n", 1), encoding="utf-8")
-    assert training_fingerprint(knowledge) != training_fingerprint(REPO / "knowledge")
-    listed.unlink()  # a set gone missing: the fit would learn without it
+    kept = listed.read_text(encoding="utf-8")
+    listed.write_text(kept + '  - q: "mon fils veut faire un stage chez un garagiste"\n    expect_topic: stage-3e\n',
+                      encoding="utf-8")
     assert stale in run_cli("check", "--knowledge", str(knowledge)).stdout
+    listed.write_text(kept.replace("\n", "\r\n"), encoding="utf-8")  # the same file, Windows line ends
+    assert training_fingerprint(knowledge) == training_fingerprint(REPO / "knowledge")
+    listed.unlink()  # a set gone missing: the fit would learn without it
+    assert training_fingerprint(knowledge) != training_fingerprint(REPO / "knowledge")
 
 
 def test_a_broken_policy_is_an_error_and_the_bot_still_answers(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def listed_sets(root: Path) -> tuple[list[Path], str | None]:
         return [], None
     try:
         names = (load_yaml(listing) or {}).get("sets") or []
-    except (YamlError, AttributeError) as exc:
+    except (YamlError, AttributeError, OSError) as exc:  # OSError: a folder, a file it may not read
         return [], f"{FIT_DIR}/{SETS_FILE} illisible ({exc}) : aucun jeu de questions appris"
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         return [], f"{FIT_DIR}/{SETS_FILE} : « sets » doit être une liste de chemins de fichiers"

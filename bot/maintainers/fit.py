@@ -603,6 +603,7 @@ def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=p
     errors = [p for p in problems if p.is_error]
     if errors:
         raise ValueError(f"{len(errors)} erreur(s) dans la base : lancez d'abord « python run_bot.py check »")
+    learnt_from = training_fingerprint(root)  # before reading them: an edit made meanwhile is not learnt
     progress(f"Lecture des questions de la FAQ par des index construits sans elles ({FOLDS} plis)…")
     samples = read_samples(root, kb, cache, progress=progress)
     progress("Ajustement des modèles…")
@@ -617,7 +618,7 @@ def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=p
     entry, safety, topic = fit_models(samples)
     digest, count = fingerprint(kb)
     return Policy(
-        training_fingerprint=training_fingerprint(root),
+        training_fingerprint=learnt_from,
         entry_model=entry, safety_model=safety, bars=bars, model_version=cache.encoder.version,
         faq_fingerprint=digest, faq_questions=count, fitted_on=str(today or date.today()),
         figures=figures(held_out, bars), topic_model=topic,

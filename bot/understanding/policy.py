@@ -290,7 +290,7 @@ class Policy:
             faq_fingerprint=str(data.get("faq_fingerprint", "")),
             faq_questions=int(data.get("faq_questions", 0)),
             fitted_on=str(data.get("fitted_on", "")),
-            training_fingerprint=str(data.get("training_fingerprint", "")),
+            training_fingerprint=str(data.get("training_fingerprint") or ""),
             figures=dict(data.get("figures") or {}),
             topic_model=Model.from_dict(data["topic_model"], topic_features) if "topic_model" in data else None,
         )
@@ -326,14 +326,15 @@ def fingerprint(kb: KnowledgeBase) -> tuple[str, int]:
 
 
 def training_fingerprint(root: Path) -> str:
-    """A digest of the files of knowledge/fit/ the fit learns from: its two banks, the list of
-    sets and each set listed (as bytes: reading them costs a few milliseconds, parsing them
-    would cost a second at every start). A file missing or unreadable counts as such."""
+    """A digest of the files the fit learns from besides the FAQ: the two banks of knowledge/fit/,
+    its list of sets and each set listed. Read as bytes (a few milliseconds; parsing them would
+    cost a second at every start), line ends made alike (a clone that writes them "\r\n" is not
+    a change); any other edit counts, a comment too. A file missing or unreadable counts as such."""
     digest = hashlib.sha256()
     sets, _ = listed_sets(root)
     for path in (root / FIT_DIR / DECLINES_FILE, root / FIT_DIR / ORDINARY_FILE, root / FIT_DIR / SETS_FILE, *sets):
         try:
-            data = path.read_bytes()
+            data = path.read_bytes().replace(b"\r\n", b"\n")
         except OSError:
             data = b"\0missing"
         digest.update(path.name.encode("utf-8", "surrogateescape") + b"\0" + len(data).to_bytes(8, "little") + data)
@@ -363,8 +364,9 @@ def load_policy(
         return policy, [Problem(shown, 1, message, is_error=False)]
     if policy.training_fingerprint and policy.training_fingerprint != training_fingerprint(root):
         message = (
-            f"les messages d'apprentissage (knowledge/{FIT_DIR}/ : banques, jeux listés) ont changé depuis le "
-            f"dernier calibrage ({policy.fitted_on or 'date inconnue'}) : relancez « python run_bot.py fit »"
+            f"les messages d'apprentissage (les banques de knowledge/{FIT_DIR}/, les jeux de {FIT_DIR}/{SETS_FILE}) "
+            f"ont changé depuis le dernier calibrage ({policy.fitted_on or 'date inconnue'}) : "
+            "relancez « python run_bot.py fit »"
         )
         return policy, [Problem(shown, 1, message, is_error=False)]
     return policy, []
