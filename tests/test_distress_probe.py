@@ -82,15 +82,26 @@ def test_the_groups_weigh_alike_whatever_their_sizes() -> None:
 def test_the_memo_keeps_it_and_a_change_of_examples_learns_it_again(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     distress, ordinary = _unit(rng.normal(size=(20, 8)) + 1), _unit(rng.normal(size=(20, 8)) - 1)
+    made: list[int] = []
+
+    def groups(d: np.ndarray = distress) -> tuple[np.ndarray, np.ndarray]:
+        made.append(1)
+        return d, ordinary
+
     memo = ReadingMemo(tmp_path / "memo.json", "k")
-    first = _learnt_probe(distress, ordinary, memo)
+    first = _learnt_probe(groups, (distress, ordinary), memo)
     memo.save()
     reopened = ReadingMemo(tmp_path / "memo.json", "k")
-    kept = _learnt_probe(distress, ordinary, reopened)
+    kept = _learnt_probe(groups, (distress, ordinary), reopened)
     assert first is not None and kept is not None and np.allclose(first.weights, kept.weights)
-    assert reopened._computed == 0  # read back, not learnt again
-    changed = _learnt_probe(distress[1:], ordinary, reopened)
+    assert reopened._computed == 0 and len(made) == 1  # read back: neither learnt nor its rows copied
+    changed = _learnt_probe(lambda: groups(distress[1:]), (distress[1:], ordinary), reopened)
     assert reopened._computed == 1 and changed is not None
+    # Which rows go to which group is part of the key: the same matrix split otherwise is learnt again.
+    split = np.arange(len(distress)) < 10
+    _learnt_probe(lambda: (distress[split], distress[~split]), (distress, split), reopened)
+    _learnt_probe(lambda: (distress[~split], distress[split]), (distress, ~split), reopened)
+    assert reopened._computed == 3
 
 
 def test_the_bots_probe_leans_the_right_way_on_messages_it_never_learnt() -> None:

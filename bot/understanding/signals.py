@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,11 +175,18 @@ class Signals:
         # The probe: distress against what must not get the helplines and sounds near them, the
         # ordinary messages with strong words and the messages to decline.
         harmless_examples = np.array([topic in (ORDINARY_EXAMPLE, "") for _, topic in labelled], dtype=bool)
+        faq_distress = self._safety[self.semantic.owners]
+        example_distress = np.array(distress_examples, dtype=bool)
+
+        def groups() -> tuple[np.ndarray, np.ndarray]:
+            return (np.vstack([self.semantic.matrix[faq_distress], self._banks[self._contrasts:][example_distress]]),
+                    np.vstack([self._banks[: self._contrasts], self._banks[self._contrasts:][harmless_examples]]))
+
+        # Keyed by the matrices and which rows go where, not by copies of the rows: read back
+        # from the memo, the probe costs no copy (the copies were the start's peak of memory).
         self.probe = _learnt_probe(
-            np.vstack([self.semantic.matrix[self._safety[self.semantic.owners]],
-                       self._banks[self._contrasts:][np.array(distress_examples, dtype=bool)]]),
-            np.vstack([self._banks[: self._contrasts], self._banks[self._contrasts:][harmless_examples]]),
-            memo)
+            groups, (self.semantic.matrix, self._banks, faq_distress, example_distress, harmless_examples,
+                     np.array([self._contrasts])), memo)
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
         ]
@@ -375,19 +382,21 @@ class Signals:
         return 1.0 if asked.intersection(entry.intents) else -1.0
 
 
-def _learnt_probe(distress: np.ndarray, ordinary: np.ndarray, memo: ReadingMemo | None) -> DistressProbe | None:
-    """The distress probe for these vectors; kept in the memo under their digest (learning it
-    takes one to three seconds on two cores, reading it back nothing). Engines built without a
+def _learnt_probe(groups: Callable[[], tuple[np.ndarray, np.ndarray]], inputs: Sequence[np.ndarray],
+                  memo: ReadingMemo | None) -> DistressProbe | None:
+    """The distress probe for the two groups of vectors `groups()` makes (distress, ordinary);
+    kept in the memo under the digest of `inputs`, the arrays the groups are made from (learning
+    it takes one to three seconds on two cores, reading it back nothing). Engines built without a
     memo (`fit`'s folds, `Engine.rebuilt` in cross-validation) learn it each time."""
     def learn(_: str) -> list[float]:
-        probe = DistressProbe.learn(distress, ordinary)
+        probe = DistressProbe.learn(*groups())
         return probe.as_list() if probe else []
     if memo is None:
-        return DistressProbe.learn(distress, ordinary)
+        return DistressProbe.learn(*groups())
     digest = hashlib.blake2b(digest_size=16)
-    for matrix in (distress, ordinary):
-        digest.update(repr(matrix.shape).encode())
-        digest.update(np.ascontiguousarray(matrix, dtype=np.float32).tobytes())
+    for array in inputs:
+        digest.update(f"{array.dtype} {array.shape}".encode())
+        digest.update(np.ascontiguousarray(array))  # the buffer itself: no copy of a contiguous one
     values = memo.get("probe", digest.hexdigest(), learn)
     return DistressProbe.from_list(values) if values else None
 
