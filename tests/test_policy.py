@@ -335,7 +335,8 @@ def test_a_bare_number_without_a_list_is_never_an_answer(engine: Engine, number:
     assert all(n in reply.text for n in ("119", "3114", "3018", "17 ou 112"))  # as every fallback
 
 
-@pytest.mark.parametrize(("number", "helpline"), [("119", "securite-enfance-danger"), ("112", "securite-urgence")])
+@pytest.mark.parametrize(("number", "helpline"), [("119", "securite-enfance-danger"), ("112", "securite-urgence"),
+                                                  ("0119", "securite-enfance-danger")])
 def test_a_helpline_number_alone_gets_its_helpline_list_or_not(engine: Engine, number: str, helpline: str) -> None:
     """"119" typed alone: no list has 119 choices; the child who types it needs that line (the
     helpline entries' keywords name their numbers)."""
@@ -343,7 +344,7 @@ def test_a_helpline_number_alone_gets_its_helpline_list_or_not(engine: Engine, n
 
     alone = engine.respond(number)
     assert alone.entry is not None and alone.entry.id == helpline and alone.decided_by == "helpline-number"
-    assert number in alone.text and "3114" in alone.text
+    assert number.lstrip("0") in alone.text and "3114" in alone.text
     conversation = Conversation()
     assert engine.respond("Le CIO c'est gratuit ?", conversation).choices
     after_a_list = engine.respond(number, conversation)

@@ -441,7 +441,8 @@ class Engine:
 
     def _respond(self, text: str, conversation: Conversation) -> Reply:
         stripped = text.strip()
-        if stripped.isdecimal() and len(stripped) <= MAX_CHOICE_DIGITS:  # "²" is a digit, not a number
+        # "²" is a digit, not a number; "0119" is 119 (a zero typed first, as on some phones).
+        if stripped.isdecimal() and len(stripped.lstrip("0")) <= MAX_CHOICE_DIGITS:
             return self._choice(int(stripped), conversation)
         spelled = self.normaliser.spelled(text)
         words = self.normaliser.respell(spelled)
