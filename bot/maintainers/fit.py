@@ -425,13 +425,13 @@ def _helpline_bar(distress: np.ndarray, harmless: list[np.ndarray]) -> float:
         return 0.5
     candidates = np.unique(distress)
     missed = np.array([(distress < t).mean() for t in candidates])
-    groups = [np.array([(group >= t).mean() for t in candidates]) for group in harmless if len(group)]
-    cost = MISS_COST * missed + sum(groups, np.zeros(len(candidates)))
+    harmless = [group for group in harmless if len(group)]
+    alarms = [np.array([(group >= t).mean() for t in candidates]) for group in harmless]
+    cost = MISS_COST * missed + sum(alarms, np.zeros(len(candidates)))
     best = int(np.argmin(cost))
-    # Binomial variances of the rates at the lowest point, the sizes of their groups.
-    sizes = [len(group) for group in harmless if len(group)]
+    # Binomial variances of the rates at the lowest point, over the sizes of their groups.
     variance = MISS_COST**2 * missed[best] * (1 - missed[best]) / len(distress) + sum(
-        rate[best] * (1 - rate[best]) / size for rate, size in zip(groups, sizes, strict=True))
+        rate[best] * (1 - rate[best]) / len(group) for rate, group in zip(alarms, harmless, strict=True))
     within = np.flatnonzero(cost <= cost[best] + np.sqrt(variance))
     return float(candidates[within[-1]])
 
