@@ -534,6 +534,7 @@ def test_the_sets_messages_are_examples_with_their_theme(tmp_path: Path) -> None
         ("mon fils veut un rdv avec la psy", "cio"), ("stage chez tonton ok ?", "stage-3e"),
         ("stage chez tonton ok ?", "entreprise"), ("prix du pass navigo", ""),
         ("jveux plus vivre", HELPLINE_EXAMPLE), ("ma mere va me tuer mdr", ORDINARY_EXAMPLE))
+    assert ContrastBanks.load(knowledge, kb).languages == ()  # none says it is in another language
     assert ContrastBanks.load(knowledge).examples == ()  # without a base, no theme to give
     check = run_cli("check", "--knowledge", str(knowledge))
     assert "sets.yaml:1: avertissement : jeu de questions introuvable" in check.stdout and "absent.yaml" in check.stdout
@@ -543,6 +544,30 @@ def test_the_sets_messages_are_examples_with_their_theme(tmp_path: Path) -> None
         encoding="utf-8")
     assert ContrastBanks.load(knowledge, kb).examples == ()
     assert "jeu de questions illisible, laissé de côté" in run_cli("check", "--knowledge", str(knowledge)).stdout
+
+
+def test_the_sets_messages_in_another_language_teach_the_detector_their_words(tmp_path: Path) -> None:
+    """A message that says its language (`lang: pt`) is kept with it, read back from the memo at
+    the next start the same; its words that no other language uses are then that language's:
+    "horárioz" (made up) alone is Portuguese once a set says so, French before."""
+    from bot.knowledge.loader import load_knowledge
+    from bot.knowledge.questions import SETS_FILE
+    from bot.understanding.policy import ContrastBanks
+
+    knowledge = _knowledge_copy(tmp_path)
+    before, _ = Engine.load(knowledge)
+    (knowledge / "fit" / "mine.yaml").write_text(
+        "questions:\n  - q: \"horárioz do CIO ?\"\n    expect: cio-rendez-vous\n    lang: pt\n"
+        "  - q: \"horaires du cio\"\n    expect: cio-rendez-vous\n    lang: fr\n", encoding="utf-8")
+    (knowledge / "fit" / SETS_FILE).write_text("sets:\n  - mine.yaml\n", encoding="utf-8")
+    kb, _ = load_knowledge(knowledge, check_eval=False)
+    assert ContrastBanks.load(knowledge, kb).languages == (("horárioz do CIO ?", "pt"),)  # French ones: not kept
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the first start reads the sets, the second the memo
+        engine, _ = Engine.load(knowledge, cache)
+        assert engine.banks.languages == (("horárioz do CIO ?", "pt"),)
+        assert engine.detector.detect("horárioz ?") == "pt"
+    assert before.detector.detect("horárioz ?") == "fr"
 
 
 @pytest.mark.parametrize("listing", ["sets: mine.yaml\n", "sets:\n  - \"a\\0b\"\n", "sets: [12]\n", "sets: [\n"])

@@ -275,6 +275,7 @@ def read_samples(root: Path, kb: KnowledgeBase, cache: EmbeddingCache, folds: in
             tuple(m for m in declines if fold_by(m) != fold),
             tuple(m for m in ordinary if fold_by(m) != fold),
             tuple(e for e in banks.examples if fold_by(e[0]) != fold),
+            tuple(e for e in banks.languages if fold_by(e[0]) != fold),
         )
         engine = Engine(without_fold(kb, fold, folds, fold_by), cache=cache, banks=held_in)
         samples += [sample(engine, item, fold) for item in (*faq, *bank_items) if fold_by(item.text) == fold]

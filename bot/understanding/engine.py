@@ -258,8 +258,9 @@ class Engine:
 
     def _word_languages(self, places: set[str], memo: ReadingMemo | None = None) -> dict[str, str]:
         """Words of one other language, from the texts whose language is known: the translated
-        entries and fixed messages; French: the answers, titles, fixed messages, training banks.
-        Kept in the memo under a digest of those texts."""
+        entries and fixed messages, and the question sets' messages that say their language
+        (families mix words of the FAQ in: "horário do CIO?"); French: the answers, titles,
+        fixed messages, training banks. Kept in the memo under a digest of those texts."""
         french = [*(e.answer for e in self.kb.entries.values()), *(e.title for e in self.kb.entries.values()),
                   *(v for v in vars(messages).values() if isinstance(v, str)),
                   *self.banks.declines, *self.banks.ordinary, *places]
@@ -269,6 +270,8 @@ class Engine:
                 others.setdefault(lang, []).extend((translation.title, translation.answer))
         for lang, table in self.catalog.texts.items():
             others.setdefault(lang, []).extend(v for v in table.values() if isinstance(v, str))
+        for text, lang in self.banks.languages:
+            others.setdefault(lang, []).append(text)
         if memo is None:
             return word_languages(french, others)
         texts = json.dumps([sorted(french), {lang: sorted(found) for lang, found in sorted(others.items())}],

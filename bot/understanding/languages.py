@@ -40,6 +40,7 @@ SURE = 0.9  # the detector's probability to switch on its own...
 MIN_WORDS = 3  # ...on a message of at least this many words (names of the FAQ set aside)
 CLIENT_HINTED = 0.7  # the probability enough when the Telegram client is set to that language
 CURRENT = 0.5  # ...when the conversation is already in that language
+FRENCH_WORDS_KEEP = 2  # French words that keep a message French when it has none of another language
 MESSAGES_FILE = Path("i18n") / "messages.yaml"
 # Names every language writes the same way: they say nothing of the message's language.
 NEUTRAL_WORDS = (
@@ -293,12 +294,16 @@ class LanguageDetector:
         return lang
 
     def _by_words(self, words: list[str]) -> str | None:
-        """A short message with more words of one other language than of French, and none of a
-        third ("hola, donde esta el CIO mas cercano", "gracias!!", "opening hours?")."""
+        """A message with more words of one other language than of French, and none of a third
+        ("hola, donde esta el CIO mas cercano", "gracias!!", "opening hours?"); French when it
+        holds French words and none of another language ("nv album ninho c quand": the detector
+        alone reads a name or an SMS word as Portuguese)."""
         if not self._word_language:
             return None
         found = [self._word_language.get(_bare(w)) for w in words]
         others = {lang for lang in found if lang not in (None, FRENCH)}
+        if not others and found.count(FRENCH) >= FRENCH_WORDS_KEEP:
+            return FRENCH
         if len(others) != 1:
             return None
         lang = others.pop()

@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 
 from bot.knowledge.loader import Problem, expectations
-from bot.knowledge.model import KnowledgeBase
+from bot.knowledge.model import FRENCH, KnowledgeBase
 from bot.knowledge.questions import FIT_DIR, SETS_FILE, listed_sets, load_questions
 from bot.knowledge.yaml_source import YamlError, safe_load
 from bot.understanding.reading_memo import ReadingMemo
@@ -60,11 +60,14 @@ DISTRESS_KINDS = (HELPLINE_EXAMPLE, ORDINARY_EXAMPLE)
 _EXAMPLE_KIND = {("decline",): "", ("helpline",): HELPLINE_EXAMPLE, ("ordinary",): ORDINARY_EXAMPLE}
 
 
-def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
+def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """The messages of the question sets of knowledge/fit/sets.yaml whose theme is known, each
     with its theme ("" for a message to decline), and those of the distress sets (HELPLINE_EXAMPLE,
-    ORDINARY_EXAMPLE). A set that cannot be read is left out (`check` and `fit` say so)."""
+    ORDINARY_EXAMPLE); and, apart, those that say they are written in another language than
+    French (`lang: pt`), with it: their words teach the language detector. A set that cannot be
+    read is left out (`check` and `fit` say so)."""
     found: dict[tuple[str, str], None] = {}
+    languages: dict[tuple[str, str], None] = {}
     for path in listed_sets(root)[0]:
         try:  # libyaml, not load_questions' line-keeping loader: this runs at every start
             data = safe_load(path.read_text(encoding="utf-8"))
@@ -78,12 +81,15 @@ def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[str, str], ...]:
         for item in items:
             if not isinstance(item["q"], str):
                 continue
+            lang = item.get("lang")
+            if isinstance(lang, str) and lang != FRENCH:
+                languages[(item["q"], lang)] = None
             expected = expectations(item.get("expect"))
             topics = [t for t in expectations(item.get("expect_topic")) if t in kb.topics] or \
                 [kb.entries[i].topic for i in expected if i in kb.entries]
             for topic in [_EXAMPLE_KIND[expected]] if expected in _EXAMPLE_KIND else topics:
                 found[(item["q"], topic)] = None
-    return tuple(found)
+    return tuple(found), tuple(languages)
 
 
 def _examples_key(root: Path, kb: KnowledgeBase) -> str:
@@ -110,19 +116,21 @@ class ContrastBanks:
     declines: tuple[str, ...] = ()
     ordinary: tuple[str, ...] = ()
     examples: tuple[tuple[str, str], ...] = ()  # (message, theme, "" to decline, or a distress kind)
+    languages: tuple[tuple[str, str], ...] = ()  # (message, its language): those not in French
 
     @classmethod
     def load(cls, root: Path, kb: KnowledgeBase | None = None, memo: ReadingMemo | None = None) -> ContrastBanks:
         """The banks; with a memo, the examples as read at the last start when neither the sets
         nor the base's themes have changed since (parsing 20 sets takes a third of a second)."""
-        if kb is None:
-            examples: tuple[tuple[str, str], ...] = ()
-        elif memo is None:
-            examples = read_examples(root, kb)
-        else:
-            read = memo.get("examples", _examples_key(root, kb), lambda _: [list(e) for e in read_examples(root, kb)])
-            examples = tuple((str(text), str(topic)) for text, topic in read)
-        return cls(read_bank(root, DECLINES_FILE)[0], read_bank(root, ORDINARY_FILE)[0], examples)
+        examples: tuple[tuple[str, str], ...] = ()
+        languages: tuple[tuple[str, str], ...] = ()
+        if kb is not None and memo is None:
+            examples, languages = read_examples(root, kb)
+        elif kb is not None:
+            read = memo.get("examples", _examples_key(root, kb),
+                            lambda _: [[list(row) for row in rows] for rows in read_examples(root, kb)])
+            examples, languages = (tuple((str(text), str(label)) for text, label in rows) for rows in read)
+        return cls(read_bank(root, DECLINES_FILE)[0], read_bank(root, ORDINARY_FILE)[0], examples, languages)
 
     @staticmethod
     def problems(root: Path) -> list[Problem]:
