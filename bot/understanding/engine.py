@@ -192,10 +192,14 @@ class Engine:
                                 for text, label in self._word_texts(kb, banks)], memo,
                                self._distress_words(kb, banks, memo))
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
-        places = {w for c in kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
+        places = self.place_words()
         vectors_file = self.signals.semantic.cache.path
         self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places, memo),
                                          vectors_file.parent if vectors_file else None)
+
+    def place_words(self) -> set[str]:
+        """The words of the communes' names: every language writes them alike."""
+        return {w for c in self.kb.communes.values() for name in (c.name, *c.aliases) for w in name.lower().split()}
 
     @staticmethod
     def _word_texts(kb: KnowledgeBase, banks: ContrastBanks) -> list[tuple[str, str]]:
@@ -257,10 +261,21 @@ class Engine:
         return tuple(memo.get("words", text, read) if memo else read(text))
 
     def _word_languages(self, places: set[str], memo: ReadingMemo | None = None) -> dict[str, str]:
-        """Words of one other language, from the texts whose language is known: the translated
-        entries and fixed messages, and the question sets' messages that say their language
+        """Words of one other language (`language_texts`), kept in the memo under a digest of
+        the texts they are learnt from."""
+        french, others = self.language_texts(places)
+        if memo is None:
+            return word_languages(french, others)
+        texts = json.dumps([sorted(french), {lang: sorted(found) for lang, found in sorted(others.items())}],
+                           ensure_ascii=False)
+        key = hashlib.blake2b(texts.encode("utf-8"), digest_size=16).hexdigest()
+        return dict(memo.get("word_languages", key, lambda _: word_languages(french, others)))
+
+    def language_texts(self, places: set[str], labelled: bool = True) -> tuple[list[str], dict[str, list[str]]]:
+        """The texts whose language is known: in another language, the translated entries and
+        fixed messages, and (`labelled`) the question sets' messages that say their language
         (families mix words of the FAQ in: "horário do CIO?"); French: the answers, titles,
-        fixed messages, training banks. Kept in the memo under a digest of those texts."""
+        fixed messages, training banks, place names."""
         french = [*(e.answer for e in self.kb.entries.values()), *(e.title for e in self.kb.entries.values()),
                   *(v for v in vars(messages).values() if isinstance(v, str)),
                   *self.banks.declines, *self.banks.ordinary, *places]
@@ -270,14 +285,9 @@ class Engine:
                 others.setdefault(lang, []).extend((translation.title, translation.answer))
         for lang, table in self.catalog.texts.items():
             others.setdefault(lang, []).extend(v for v in table.values() if isinstance(v, str))
-        for text, lang in self.banks.languages:
+        for text, lang in self.banks.languages if labelled else ():
             others.setdefault(lang, []).append(text)
-        if memo is None:
-            return word_languages(french, others)
-        texts = json.dumps([sorted(french), {lang: sorted(found) for lang, found in sorted(others.items())}],
-                           ensure_ascii=False)
-        key = hashlib.blake2b(texts.encode("utf-8"), digest_size=16).hexdigest()
-        return dict(memo.get("word_languages", key, lambda _: word_languages(french, others)))
+        return french, others
 
     def rebuilt(self, kb: KnowledgeBase) -> Engine:
         """The same engine (policy, vectors, banks, messages) over another knowledge base."""
