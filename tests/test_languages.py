@@ -97,6 +97,8 @@ def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: 
         # French words and none of another language: French, whatever the detector makes of a
         # name or an SMS word ("ninho" reads as Portuguese to it).
         ("nv album ninho c quand", "fr"),
+        # Words two other languages share: not French; the detector says which.
+        ("parcoursup como funciona el sistema", "es"),
     ],
 )
 def test_short_messages_by_the_words_of_the_knowledge_base(engine: Engine, text: str, lang: str) -> None:
@@ -109,7 +111,15 @@ def test_word_languages_keep_only_the_words_of_one_language() -> None:
     words = word_languages(["le CIO est gratuit", "merci"], {"es": ["el CIO es gratuito", "gracias"],
                                                             "pt": ["o CIO é gratuito", "obrigado"]})
     assert words["gracias"] == "es" and words["obrigado"] == "pt" and words["merci"] == "fr"
-    assert "gratuito" not in words and "cio" not in words  # two languages share them
+    assert words["gratuito"] == "es+pt"  # two other languages share it: not French, at least
+    assert "cio" not in words  # French shares it: it says nothing
+
+
+def test_a_message_of_words_two_other_languages_share_is_not_french(engine: Engine) -> None:
+    """"como funciona" is Spanish or Portuguese, never French (it stayed French: two words, each
+    of both languages, and the detector alone too unsure on so short a message)."""
+    assert engine.detector.detect("parcoursup como funciona") in ("es", "pt")
+    assert engine.detector.detect("2nde GT ou pro ?") == "fr"  # "gt": English or Portuguese, but the detector reads French
 
 
 def test_hints_lower_the_bar_but_never_turn_french_into_another_language(detector: LanguageDetector) -> None:

@@ -128,9 +128,12 @@ def _bare(word: str) -> str:
 
 
 def word_languages(french: Iterable[str], others: dict[str, Iterable[str]]) -> dict[str, str]:
-    """Which language each word belongs to, learnt from texts whose language is known (the
-    translated answers and fixed messages): "gracias" es, "hours" en, "nerede" tr, and every
-    word of the French texts fr. A word two languages share says nothing and is left out.
+    """Which languages each word belongs to, learnt from texts whose language is known (the
+    translated answers, the fixed messages, the labelled messages of the question sets):
+    "gracias" es, "hours" en, "nerede" tr, and every word of the French texts fr. A word that
+    other languages share, and French does not, keeps them all, joined by "+" ("como" es+pt,
+    accents dropped): it says the message is not French. A word French shares with another
+    language says nothing and is left out.
     """
     seen: dict[str, set[str]] = {}
     for lang, texts in ((FRENCH, french), *others.items()):
@@ -140,7 +143,8 @@ def word_languages(french: Iterable[str], others: dict[str, Iterable[str]]) -> d
     bare: dict[str, set[str]] = {}
     for word, langs in seen.items():
         bare.setdefault(_bare(word), set()).update(langs)
-    return {word: langs.pop() for word, langs in bare.items() if len(langs) == 1 and len(word) > 1}
+    return {word: "+".join(sorted(langs)) for word, langs in bare.items()
+            if len(word) > 1 and (langs == {FRENCH} or FRENCH not in langs)}
 
 
 _COMPACT_ARRAYS = ("ptc", "pc", "nextmove", "row", "output")
@@ -294,20 +298,26 @@ class LanguageDetector:
         return lang
 
     def _by_words(self, words: list[str]) -> str | None:
-        """A message with more words of one other language than of French, and none of a third
-        ("hola, donde esta el CIO mas cercano", "gracias!!", "opening hours?"); French when it
-        holds French words and none of another language ("nv album ninho c quand": the detector
-        alone reads a name or an SMS word as Portuguese)."""
+        """A message with more words of other languages than of French, all of them of one
+        language, or of languages the detector then chooses between ("hola, donde esta el CIO mas
+        cercano", "gracias!!", "opening hours?", "parcoursup como funciona": es or pt, the detector
+        says which, unless it reads French); French
+        when it holds French words and none of another language ("nv album ninho c quand": the
+        detector alone reads a name or an SMS word as Portuguese)."""
         if not self._word_language:
             return None
         found = [self._word_language.get(_bare(w)) for w in words]
-        others = {lang for lang in found if lang not in (None, FRENCH)}
-        if not others and found.count(FRENCH) >= FRENCH_WORDS_KEEP:
-            return FRENCH
-        if len(others) != 1:
+        french = found.count(FRENCH)
+        foreign = [set(langs.split("+")) for langs in found if langs and langs != FRENCH]
+        if not foreign:
+            return FRENCH if french >= FRENCH_WORDS_KEEP else None
+        common = set.intersection(*foreign)
+        if not common or len(foreign) <= french:
             return None
-        lang = others.pop()
-        return lang if found.count(lang) > found.count(FRENCH) else None
+        if len(common) == 1:
+            return common.pop()
+        lang = self._identifier.classify(" ".join(words))[0]  # French, or a third: not sure enough
+        return lang if lang in common else None
 
 
 def client_language(code: str | None) -> str | None:
