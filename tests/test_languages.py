@@ -119,7 +119,8 @@ def test_a_message_of_words_two_other_languages_share_is_not_french(engine: Engi
     """"como funciona" is Spanish or Portuguese, never French (it stayed French: two words, each
     of both languages, and the detector alone too unsure on so short a message)."""
     assert engine.detector.detect("parcoursup como funciona") in ("es", "pt")
-    assert engine.detector.detect("2nde GT ou pro ?") == "fr"  # "gt": English or Portuguese, but the detector reads French
+    # "gt" is English or Portuguese, but the detector reads this one as French.
+    assert engine.detector.detect("2nde GT ou pro ?") == "fr"
 
 
 def test_hints_lower_the_bar_but_never_turn_french_into_another_language(detector: LanguageDetector) -> None:
