@@ -4,11 +4,13 @@ did not learn from.
 Run:  python benchmarks/language_detection.py   (half a minute)
 
 The sets listed in knowledge/fit/sets.yaml are split in two halves (every other set). For each
-half, the detector's word list is learnt as the bot learns it (translated answers, fixed
-messages) plus the labelled messages of the other half only (`lang: pt`), then it reads this
-half: the messages that say their language, and the French ones (the sets without `lang`, but
-not eval.yaml, dev_questions.yaml and unseen_questions.yaml, which hold English questions
-without saying so). Printed beside: the same without any labelled message learnt.
+half, the detector's words are learnt as the bot learns them (translated answers, fixed messages,
+the banks) plus the other half's messages only: those that say their language (`lang: pt`) for
+it, the others for French. Then it reads this half: the messages that say their language, and
+the French ones (those without `lang`, but not in eval.yaml, dev_questions.yaml and
+unseen_questions.yaml, which hold English questions without saying so); a message whose very
+text it learnt from (in both halves, or in a bank) is left out. Printed beside: the same without
+any message of the sets learnt.
 """
 
 from __future__ import annotations
@@ -21,24 +23,25 @@ sys.path.insert(0, str(REPO))
 
 from bot.knowledge.questions import Question, listed_sets, load_questions  # noqa: E402
 from bot.understanding.engine import Engine  # noqa: E402
-from bot.understanding.languages import word_languages  # noqa: E402
+from bot.understanding.languages import NEUTRAL_WORDS, LanguageDetector, word_languages  # noqa: E402
 
 UNLABELLED_ENGLISH = ("eval.yaml", "dev_questions.yaml", "unseen_questions.yaml")
+Sets = list[tuple[Path, list[Question]]]
 
 
-def errors(engine: Engine, learnt: dict[str, str],
-           sets: list[tuple[Path, list[Question]]]) -> tuple[int, int, int, int]:
+def errors(detector: LanguageDetector, sets: Sets, learnt: set[str]) -> tuple[int, int, int, int]:
     """(foreign messages read wrong, foreign messages, French ones read as another language, French ones)."""
-    engine.detector._word_language = learnt
     foreign_wrong = foreign = french_wrong = french = 0
     for path, questions in sets:
         for question in questions:
+            if question.text in learnt:
+                continue
             if question.lang:
                 foreign += 1
-                foreign_wrong += engine.detector.detect(question.text) != question.lang
+                foreign_wrong += detector.detect(question.text) != question.lang
             elif path.name not in UNLABELLED_ENGLISH:
                 french += 1
-                french_wrong += engine.detector.detect(question.text) != "fr"
+                french_wrong += detector.detect(question.text) != "fr"
     return foreign_wrong, foreign, french_wrong, french
 
 
@@ -46,20 +49,26 @@ def main() -> int:
     knowledge = REPO / "knowledge"
     engine, _ = Engine.load(knowledge)
     sets = [(path, load_questions(path)) for path in listed_sets(knowledge)[0] if path.exists()]
-    labelled = set(engine.banks.languages)
-    french, others = engine.language_texts(engine.place_words(), labelled=False)
+    places = engine.place_words()
+    french, others, _ = engine.language_texts(places, sets=False)
+    banks = {*engine.banks.declines, *engine.banks.ordinary}
     totals = {"sans": [0, 0, 0, 0], "avec": [0, 0, 0, 0]}
     for half in (0, 1):
         read = [s for k, s in enumerate(sets) if k % 2 == half]
-        taught = {lang: list(words) for lang, words in others.items()}
+        taught_french, labelled = list(french), {}
         for _, questions in (s for k, s in enumerate(sets) if k % 2 != half):
             for question in questions:
-                if question.lang and (question.text, question.lang) in labelled:
-                    taught.setdefault(question.lang, []).append(question.text)
-        for name, learnt in (("sans", word_languages(french, others)), ("avec", word_languages(french, taught))):
-            totals[name] = [a + b for a, b in zip(totals[name], errors(engine, learnt, read), strict=True)]
+                if question.lang:
+                    labelled.setdefault(question.lang, []).append(question.text)
+                else:
+                    taught_french.append(question.text)
+        learnt = banks | set(taught_french) | {t for texts in labelled.values() for t in texts}
+        for name, words in (("sans", word_languages(french, others)),
+                            ("avec", word_languages(taught_french, others, labelled))):
+            detector = LanguageDetector((*NEUTRAL_WORDS, *places), words)
+            totals[name] = [a + b for a, b in zip(totals[name], errors(detector, read, learnt), strict=True)]
     for name, (foreign_wrong, foreign, french_wrong, french) in totals.items():
-        print(f"{name} les messages étiquetés de l'autre moitié : autres langues mal lues {foreign_wrong} sur "
+        print(f"{name} les messages des jeux de l'autre moitié : autres langues mal lues {foreign_wrong} sur "
               f"{foreign} ({100 * foreign_wrong / max(foreign, 1):.1f} %), messages français lus dans une autre "
               f"langue {french_wrong} sur {french} ({100 * french_wrong / max(french, 1):.2f} %)")
     return 0

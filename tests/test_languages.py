@@ -97,6 +97,11 @@ def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: 
         # French words and none of another language: French, whatever the detector makes of a
         # name or an SMS word ("ninho" reads as Portuguese to it).
         ("nv album ninho c quand", "fr"),
+        # French school words that families writing in another language mix in: French alone.
+        ("je suis en sixième", "fr"),
+        ("autisme AESH", "fr"),
+        ("je suis au RSA", "fr"),
+        ("dictée CM2", "fr"),
         # Words two other languages share: not French; the detector says which.
         ("parcoursup como funciona el sistema", "es"),
     ],

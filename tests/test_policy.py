@@ -547,27 +547,36 @@ def test_the_sets_messages_are_examples_with_their_theme(tmp_path: Path) -> None
 
 
 def test_the_sets_messages_in_another_language_teach_the_detector_their_words(tmp_path: Path) -> None:
-    """A message that says its language (`lang: pt`) is kept with it, read back from the memo at
-    the next start the same; its words that no other language uses are then that language's:
-    "horárioz" (made up) alone is Portuguese once a set says so, French before."""
+    """A message that says its language (`lang: pt`; a code the bot does not speak is left out) is
+    kept with it, and read back from the memo at the next start. A word two of them hold, and no
+    French text, is then that language's: "horárioz" (made up) alone is Portuguese once two
+    messages of the sets say so. A word one message holds, or that a French message of the sets
+    holds too ("sixièmez": families mix French school words in), says nothing."""
     from bot.knowledge.loader import load_knowledge
     from bot.knowledge.questions import SETS_FILE
     from bot.understanding.policy import ContrastBanks
 
     knowledge = _knowledge_copy(tmp_path)
     before, _ = Engine.load(knowledge)
+    labelled = (("horárioz do CIO ?", "pt"), ("CIO horárioz sixièmez", "pt"), ("cio zorgluba sixièmez", "pt"))
     (knowledge / "fit" / "mine.yaml").write_text(
-        "questions:\n  - q: \"horárioz do CIO ?\"\n    expect: cio-rendez-vous\n    lang: pt\n"
-        "  - q: \"horaires du cio\"\n    expect: cio-rendez-vous\n    lang: fr\n", encoding="utf-8")
+        "questions:\n" + "".join(f"  - q: \"{text}\"\n    expect: cio-rendez-vous\n    lang: {lang}\n"
+                                 for text, lang in labelled) +
+        "  - q: \"horaires du cio\"\n    expect: cio-rendez-vous\n    lang: fr\n"
+        "  - q: \"cio klingon\"\n    expect: cio-rendez-vous\n    lang: tlh\n"
+        "  - q: \"mon fils en sixièmez\"\n    expect: cio-rendez-vous\n", encoding="utf-8")
     (knowledge / "fit" / SETS_FILE).write_text("sets:\n  - mine.yaml\n", encoding="utf-8")
     kb, _ = load_knowledge(knowledge, check_eval=False)
-    assert ContrastBanks.load(knowledge, kb).languages == (("horárioz do CIO ?", "pt"),)  # French ones: not kept
+    assert ContrastBanks.load(knowledge, kb).languages == labelled  # French and unknown codes: not kept
     cache = tmp_path / "cache"
     for _ in range(2):  # the first start reads the sets, the second the memo
         engine, _ = Engine.load(knowledge, cache)
-        assert engine.banks.languages == (("horárioz do CIO ?", "pt"),)
+        assert engine.banks.languages == labelled
         assert engine.detector.detect("horárioz ?") == "pt"
-    assert before.detector.detect("horárioz ?") == "fr"
+        assert engine.detector._word_language.get("horarioz") == "pt"
+        assert "zorgluba" not in engine.detector._word_language  # one message only
+        assert engine.detector._word_language.get("sixiemez") is None  # two pt messages, and a French one
+    assert "horarioz" not in before.detector._word_language
 
 
 @pytest.mark.parametrize("listing", ["sets: mine.yaml\n", "sets:\n  - \"a\\0b\"\n", "sets: [12]\n", "sets: [\n"])

@@ -263,31 +263,37 @@ class Engine:
     def _word_languages(self, places: set[str], memo: ReadingMemo | None = None) -> dict[str, str]:
         """Words of one other language (`language_texts`), kept in the memo under a digest of
         the texts they are learnt from."""
-        french, others = self.language_texts(places)
+        french, others, labelled = self.language_texts(places)
         if memo is None:
-            return word_languages(french, others)
-        texts = json.dumps([sorted(french), {lang: sorted(found) for lang, found in sorted(others.items())}],
-                           ensure_ascii=False)
+            return word_languages(french, others, labelled)
+        texts = json.dumps([sorted(french), *({lang: sorted(found) for lang, found in sorted(group.items())}
+                                              for group in (others, labelled))], ensure_ascii=False)
         key = hashlib.blake2b(texts.encode("utf-8"), digest_size=16).hexdigest()
-        return dict(memo.get("word_languages", key, lambda _: word_languages(french, others)))
+        return dict(memo.get("word_languages", key, lambda _: word_languages(french, others, labelled)))
 
-    def language_texts(self, places: set[str], labelled: bool = True) -> tuple[list[str], dict[str, list[str]]]:
-        """The texts whose language is known: in another language, the translated entries and
-        fixed messages, and (`labelled`) the question sets' messages that say their language
-        (families mix words of the FAQ in: "horário do CIO?"); French: the answers, titles,
-        fixed messages, training banks, place names."""
+    def language_texts(self, places: set[str], sets: bool = True
+                       ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
+        """The texts whose language is known. French: the answers, titles, fixed messages,
+        training banks, place names, and the question sets' messages that say no other language
+        (not the FAQ's questions: some are written in other languages). Another language: the
+        translated entries and fixed messages; and apart, the question sets' messages that say
+        that language (families mix words of the FAQ in: "horário do CIO?"). `sets=False`: none
+        of the question sets' messages."""
+        written_in = dict(self.banks.languages)
         french = [*(e.answer for e in self.kb.entries.values()), *(e.title for e in self.kb.entries.values()),
                   *(v for v in vars(messages).values() if isinstance(v, str)),
-                  *self.banks.declines, *self.banks.ordinary, *places]
+                  *self.banks.declines, *self.banks.ordinary, *places,
+                  *dict.fromkeys(text for text, _ in self.banks.examples if sets and text not in written_in)]
         others: dict[str, list[str]] = {}
         for entry in self.kb.entries.values():
             for lang, translation in entry.translations.items():
                 others.setdefault(lang, []).extend((translation.title, translation.answer))
         for lang, table in self.catalog.texts.items():
             others.setdefault(lang, []).extend(v for v in table.values() if isinstance(v, str))
-        for text, lang in self.banks.languages if labelled else ():
-            others.setdefault(lang, []).append(text)
-        return french, others
+        by_language: dict[str, list[str]] = {}
+        for text, lang in self.banks.languages if sets else ():
+            by_language.setdefault(lang, []).append(text)
+        return french, others, by_language
 
     def rebuilt(self, kb: KnowledgeBase) -> Engine:
         """The same engine (policy, vectors, banks, messages) over another knowledge base."""

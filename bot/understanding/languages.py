@@ -41,6 +41,7 @@ MIN_WORDS = 3  # ...on a message of at least this many words (names of the FAQ s
 CLIENT_HINTED = 0.7  # the probability enough when the Telegram client is set to that language
 CURRENT = 0.5  # ...when the conversation is already in that language
 FRENCH_WORDS_KEEP = 2  # French words that keep a message French when it has none of another language
+LABELLED_MIN = 2  # messages of a language that must hold a word before it is that language's
 MESSAGES_FILE = Path("i18n") / "messages.yaml"
 # Names every language writes the same way: they say nothing of the message's language.
 NEUTRAL_WORDS = (
@@ -127,19 +128,29 @@ def _bare(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(ch))
 
 
-def word_languages(french: Iterable[str], others: dict[str, Iterable[str]]) -> dict[str, str]:
-    """Which languages each word belongs to, learnt from texts whose language is known (the
-    translated answers, the fixed messages, the labelled messages of the question sets):
-    "gracias" es, "hours" en, "nerede" tr, and every word of the French texts fr. A word that
-    other languages share, and French does not, keeps them all, joined by "+" ("como" es+pt,
-    accents dropped): it says the message is not French. A word French shares with another
-    language says nothing and is left out.
+def word_languages(french: Iterable[str], others: dict[str, Iterable[str]],
+                   labelled: dict[str, Iterable[str]] | None = None) -> dict[str, str]:
+    """Which languages each word belongs to, learnt from texts whose language is known: "gracias"
+    es, "hours" en, "nerede" tr, and every word of the French texts fr. `others`: the translated
+    answers and fixed messages, each word counts; `labelled`: messages families wrote in that
+    language, which mix French school words in ("her last dictée"): a word counts only once two
+    of them hold it. A word that other languages share, and French does not, keeps them all,
+    joined by "+" ("como" es+pt, accents dropped): it says the message is not French. A word
+    French shares with another language says nothing and is left out.
     """
     seen: dict[str, set[str]] = {}
     for lang, texts in ((FRENCH, french), *others.items()):
         for text in texts:
             for word in set(_WORD.findall(text.lower())):  # accents dropped once per word, below
                 seen.setdefault(word, set()).add(lang)
+    held: dict[tuple[str, str], int] = {}
+    for lang, texts in (labelled or {}).items():
+        for text in texts:
+            for word in {_bare(w) for w in _WORD.findall(text.lower())}:
+                held[(word, lang)] = held.get((word, lang), 0) + 1
+    for (word, lang), count in held.items():
+        if count >= LABELLED_MIN:
+            seen.setdefault(word, set()).add(lang)
     bare: dict[str, set[str]] = {}
     for word, langs in seen.items():
         bare.setdefault(_bare(word), set()).update(langs)

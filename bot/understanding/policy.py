@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 
 from bot.knowledge.loader import Problem, expectations
-from bot.knowledge.model import FRENCH, KnowledgeBase
+from bot.knowledge.model import FRENCH, LANGUAGES, KnowledgeBase
 from bot.knowledge.questions import FIT_DIR, SETS_FILE, listed_sets, load_questions
 from bot.knowledge.yaml_source import YamlError, safe_load
 from bot.understanding.reading_memo import ReadingMemo
@@ -82,7 +82,7 @@ def read_examples(root: Path, kb: KnowledgeBase) -> tuple[tuple[tuple[str, str],
             if not isinstance(item["q"], str):
                 continue
             lang = item.get("lang")
-            if isinstance(lang, str) and lang != FRENCH:
+            if lang in LANGUAGES and lang != FRENCH:  # a code the bot does not speak: left out
                 languages[(item["q"], lang)] = None
             expected = expectations(item.get("expect"))
             topics = [t for t in expectations(item.get("expect_topic")) if t in kb.topics] or \
