@@ -312,9 +312,9 @@ class LanguageDetector:
         """A message with more words of other languages than of French, all of them of one
         language, or of languages the detector then chooses between ("hola, donde esta el CIO mas
         cercano", "gracias!!", "opening hours?", "parcoursup como funciona": es or pt, the detector
-        says which, unless it reads French); French
-        when it holds French words and none of another language ("nv album ninho c quand": the
-        detector alone reads a name or an SMS word as Portuguese)."""
+        says which, unless it reads French). French when it holds French words and none of another
+        language ("nv album ninho c quand": the detector alone reads a name or an SMS word as
+        Portuguese)."""
         if not self._word_language:
             return None
         found = [self._word_language.get(_bare(w)) for w in words]
