@@ -38,7 +38,7 @@ from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, cautious, load_policy
 from bot.understanding.reading_memo import ReadingMemo
 from bot.understanding.semantic import EmbeddingCache, shared_encoder, wordings
-from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Reading, Signals
+from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Closeness, Reading, Signals
 
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
@@ -117,6 +117,7 @@ class Understood:
     asked: frozenset[str]  # what the message asks ("qui", "prix", "endroit"...)
     parts: tuple[str, ...] = ()  # its sentences and clauses, when it has several (safety_parts)
     part_vectors: np.ndarray | None = None  # theirs, encoded with the whole in one batch
+    part_near: tuple[Closeness, ...] = ()  # their cosines, computed with the whole's
 
 
 def faq_acronyms(kb: KnowledgeBase) -> frozenset[str]:
@@ -476,8 +477,8 @@ class Engine:
             kind = conversation.awaiting_place or "cio"
             return replace(self._services_reply(place, kind, None), decided_by="place")
         decision = decide(understood.reading, self.policy, self._topic_sizes)
-        part = None if decision.kind == HELPLINE else self._distress_in_a_part(understood.parts,
-                                                                                understood.part_vectors)
+        part = None if decision.kind == HELPLINE else self._distress_in_a_part(
+            understood.parts, understood.part_vectors, understood.part_near)
         if part is not None:
             if part.kind == HELPLINE:  # read in one sentence; what the whole message asks stays offered
                 decision = replace(part, also_asked=other_ask(understood.reading, self.policy))
@@ -534,6 +535,7 @@ class Engine:
         words: tuple[str, ...] | None = None,
         vector: np.ndarray | None = None,
         safety_only: bool = False,
+        near: Closeness | None = None,
     ) -> Understood:
         """Both signals' reading of a message, with the place it names (the fit reads through this too).
 
@@ -552,19 +554,23 @@ class Engine:
             asked.add(WHERE_INTENT)
         parts: tuple[str, ...] = ()
         part_vectors = None
+        part_near: tuple[Closeness, ...] = ()
         if vector is None:
             parts = tuple(safety_parts(text, self.acronyms))
             vectors = self.signals.embed_all([self.semantic_text(text, place), *parts])
             vector, part_vectors = vectors[0], vectors[1:]
+            near, *rest = self.signals.closeness_to_all(vectors)
+            part_near = tuple(rest)
         foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
         reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign, not safety_only,
-                                    text[:MAX_SAFETY_CHARS])
-        return Understood(reading, place, norm, frozenset(asked), parts, part_vectors)
+                                    text[:MAX_SAFETY_CHARS], near)
+        return Understood(reading, place, norm, frozenset(asked), parts, part_vectors, part_near)
 
     def semantic_text(self, text: str, place: Place | None = None) -> str:
         return semantic_text(self.gazetteer, self.normaliser, text, place, self.acronyms)
 
-    def _distress_in_a_part(self, parts: tuple[str, ...], vectors: np.ndarray | None) -> Decision | None:
+    def _distress_in_a_part(self, parts: tuple[str, ...], vectors: np.ndarray | None,
+                            near: tuple[Closeness, ...]) -> Decision | None:
         """A cry for help inside a longer message: each sentence or clause is also read on its own.
 
         A story about school with one sentence of distress in the middle reads, as a whole,
@@ -573,9 +579,9 @@ class Engine:
         """
         if not parts or vectors is None:
             return None
-        decisions = [decide(self.understand(part, vector=vector, safety_only=True).reading, self.policy,
-                            self._topic_sizes, part=True)
-                     for part, vector in zip(parts, vectors, strict=True)]
+        decisions = [decide(self.understand(part, vector=vector, safety_only=True, near=closeness).reading,
+                            self.policy, self._topic_sizes, part=True)
+                     for part, vector, closeness in zip(parts, vectors, near, strict=True)]
         best = max(decisions, key=lambda d: (d.kind == HELPLINE, d.safety_probability))
         return replace(best, step=best.step.replace("helpline", "helpline-sentence"))
 

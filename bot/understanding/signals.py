@@ -30,6 +30,8 @@ from bot.understanding.semantic import EmbeddingCache, SemanticIndex, wordings
 from bot.understanding.word_evidence import WordEvidence
 
 CANDIDATES_PER_SIGNAL = 5  # each signal proposes its five best entries
+# A vector's cosines to every FAQ question (index order) and to every message of the banks.
+Closeness = tuple[np.ndarray, np.ndarray]
 
 ENTRY_FEATURES: tuple[str, ...] = (
     "lex",  # lexical score, 0..1
@@ -201,6 +203,16 @@ class Signals:
         """Several texts in one pass of the encoder (a message and its sentences)."""
         return self.semantic.cache.encoder.encode([t[:MAX_INPUT_CHARS] for t in texts])
 
+    def closeness_to_all(self, vectors: np.ndarray) -> list[Closeness]:
+        """Cosines of each vector (a message and its sentences) to every FAQ question and to
+        every message of the banks, in two matrix products: the two matrices (some 40 MB) are
+        read from memory once for all the vectors, not once per sentence, which made most of a
+        long message's time."""
+        vectors = np.atleast_2d(vectors)
+        to_questions = vectors @ self.semantic.matrix.T
+        to_banks = vectors @ self._banks.T
+        return list(zip(to_questions, to_banks, strict=True))
+
     def read(
         self,
         vector: np.ndarray,
@@ -211,15 +223,17 @@ class Signals:
         foreign: bool = False,
         entries: bool = True,
         text: str = "",
+        near: Closeness | None = None,
     ) -> Reading:
         """Both readings of a message; `entries=False`: the helplines' only (a sentence of a
         longer message, read apart for distress), without candidates. `text`: the message as
-        written, for what its words say of distress."""
-        similarities = self.semantic.similarities(vector)
+        written, for what its words say of distress. `near`: the vector's `closeness_to_all`,
+        when it was computed with others."""
+        similarities, to_banks = near if near is not None else self.closeness_to_all(vector)[0]
         cos = self.semantic.closeness(similarities)
         titles = self.semantic.title_closeness(vector)
         lexical = self.matcher.rank(norm, limit=CANDIDATES_PER_SIGNAL)
-        to_banks = self._banks @ vector  # the declines, the ordinary messages, the examples: one product
+        # to_banks: the declines, the ordinary messages, the examples, in that order.
         example_votes = self._votes(to_banks[self._contrasts : self._voters_end], self._example_topic)
         words = tokens_of(norm)
         topic_words = self.theme_words.posterior(words)[: self._topic_count]  # the last class: to decline
