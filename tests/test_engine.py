@@ -324,3 +324,24 @@ def test_a_message_that_is_only_a_place_gets_the_places_never_the_helplines(engi
         reply = engine.respond(text)
         assert reply.decided_by == "place" and (reply.entry is None or reply.entry.topic != "securite"), text
     assert "Val-de-Marne" in engine.respond("75013").text
+
+
+def test_the_sentences_of_a_message_share_its_product_and_read_as_alone(engine: Engine) -> None:
+    """A long message's sentences are read for distress with cosines computed in one product
+    with the whole (closeness_to_all): the same cosines as each vector's own product, so the same
+    reading, and the sentence that says the danger still brings the helplines."""
+    import numpy as np
+
+    story = ("Bonjour, je suis en 4e à Vitry et on doit préparer l'orientation. Ma prof principale "
+             "m'a parlé du stage de 3e l'an prochain. Le soir le copain de ma mère vient dans ma "
+             "chambre et il dit que c'est notre secret. Je voulais savoir si le CIO est ouvert le samedi.")
+    understood = engine.understand(story)
+    assert len(understood.parts) >= 3 and len(understood.part_near) == len(understood.parts)
+    assert understood.part_vectors is not None
+    for vector, (to_questions, to_banks) in zip(understood.part_vectors, understood.part_near, strict=True):
+        alone_questions, alone_banks = engine.signals.closeness_to_all(vector)[0]
+        assert np.allclose(to_questions, alone_questions, atol=1e-5)
+        assert np.allclose(to_banks, alone_banks, atol=1e-5)
+        assert to_questions.shape == engine.signals.semantic.matrix.shape[:1]
+    reply = engine.respond(story)
+    assert reply.entry is not None and reply.entry.topic == "securite", reply.decided_by
