@@ -312,7 +312,9 @@ def test_every_fallback_ends_with_the_helplines(engine: Engine) -> None:
         assert number in reply.text.splitlines()[-1]
 
 
-@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", "stage"])
+# "stage" alone was a did-you-mean until the seventeenth session's fit; since, the stage de 3e's
+# theme is shown with its questions. "stage c quand" straddles both stages (tests/test_engine.py).
+@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", "stage c quand"])
 def test_every_did_you_mean_also_gives_the_helplines(engine: Engine, text: str) -> None:
     """A "did you mean" is the bot not knowing what was asked: it may be a cry for help it
     did not read, so it carries the numbers as "I don't know" does."""
@@ -431,7 +433,7 @@ def test_a_broken_training_bank_is_reported_and_the_bot_still_answers(tmp_path: 
     assert asked.returncode == 0 and '"id": "cio-quest-ce"' in asked.stdout, asked.stdout
 
 
-STILL_BLIND = ("blind17", "blind18", "blind19", "blind20")  # the folders of benchmarks/ no one has tuned on yet
+STILL_BLIND = ("blind18", "blind19", "blind20", "blind21")  # the folders of benchmarks/ no one has tuned on yet
 
 
 def _plain(text: str) -> str:
