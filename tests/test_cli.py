@@ -25,8 +25,10 @@ def test_ask_json_one_question() -> None:
 
 
 def test_ask_json_reads_lines_in_order() -> None:
-    questions = ["stage de surf en bretagne", "cio 94400", "stage", "où est le cio le plus proche",
-                 ""]
+    # "stage c quand" is a did-you-mean; "stage" alone shows the stage de 3e theme since the
+    # seventeenth session's fit.
+    questions = ["stage de surf en bretagne", "cio 94400", "stage c quand",
+                 "où est le cio le plus proche", ""]
     result = run_cli("ask", "--json", stdin="\n".join(questions) + "\n")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -60,8 +62,8 @@ def test_chat_remembers_the_pending_place() -> None:
 
 
 def test_chat_numbers_pick_a_choice(engine: Engine) -> None:
-    first = engine.respond("stage").suggestions[0]
-    result = run_cli("chat", stdin="stage\n1\n")
+    first = engine.respond("stage c quand").suggestions[0]
+    result = run_cli("chat", stdin="stage c quand\n1\n")
     assert result.returncode == 0
     assert "Vouliez-vous dire" in result.stdout
     assert first.answer.splitlines()[0] in result.stdout  # choice 1 opened that entry

@@ -326,7 +326,8 @@ class EmbeddingCache:
             with np.load(self.path, allow_pickle=False) as data:
                 if str(data["model"]) != self.encoder.version:
                     return
-                keys, vectors = data["keys"].tolist(), data["vectors"].astype(np.float16)
+                # copy=False: the file holds float16, and a copy would double the start's peak.
+                keys, vectors = data["keys"].tolist(), data["vectors"].astype(np.float16, copy=False)
             if vectors.shape != (len(keys), DIMENSIONS):
                 raise ValueError(f"{len(keys)} keys, vectors {vectors.shape}")
             first: dict[str, int] = {}
@@ -360,9 +361,13 @@ class EmbeddingCache:
                 self._write()
             if not keys:
                 return np.zeros((0, DIMENSIONS), dtype=np.float32)
-            # Kept in half precision (half the memory of a large base), used in single.
+            # Kept in half precision (half the memory of a large base), used in single; gathered
+            # a block at a time, so no half-precision copy of the whole set is made on the way.
             rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
-            return self._matrix[rows].astype(np.float32)
+            out = np.empty((len(rows), DIMENSIONS), dtype=np.float32)
+            for start in range(0, len(rows), ENCODE_BATCH):
+                out[start : start + ENCODE_BATCH] = self._matrix[rows[start : start + ENCODE_BATCH]]
+            return out
 
     def forget_unused(self) -> None:
         """Drop the vectors nothing asked for since start (questions since edited or removed),
