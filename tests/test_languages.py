@@ -242,3 +242,16 @@ def test_an_elision_typed_with_a_space_closes_no_quote() -> None:
 
     assert _QUOTED.sub("#", "'fin bref jusqu' à demain") == "'fin bref jusqu' à demain"
     assert _QUOTED.sub("#", "il dit 'ok' puis qu' il part") == "il dit # puis qu' il part"
+
+
+def test_the_key_of_the_learnt_words_follows_their_texts() -> None:
+    from bot.understanding.engine import _texts_digest
+
+    french, others, labelled = ["le CIO", "merci"], {"es": ["gracias"]}, {"pt": ["obrigado"]}
+    key = _texts_digest(french, others, labelled)
+    assert key == _texts_digest(["merci", "le CIO"], {"es": ["gracias"]}, {"pt": ["obrigado"]})  # order aside
+    assert key != _texts_digest(["le CIO", "merci beaucoup"], others, labelled)  # a text edited
+    assert key != _texts_digest(["le CIO"], {"es": ["gracias", "merci"]}, labelled)  # a text in another language
+    assert key != _texts_digest(french, {"pt": ["gracias"]}, labelled)  # the language of a text
+    assert key != _texts_digest(french, others, {"pt": ["obrigado", "pt"]})
+    assert key != _texts_digest(["le CIOmerci"], others, labelled)  # where a text ends counts
