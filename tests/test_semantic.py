@@ -362,3 +362,12 @@ def test_a_base_left_partly_out_forgets_nothing(tmp_path: Path) -> None:
     in_use = sum(not k.startswith("stale") for k in keys)
     # More than in use (else a whole base would forget nothing either), and none forgotten.
     assert in_use < stale and sum(k.startswith("stale") for k in keys) == stale
+
+
+def test_a_loaded_engine_holds_the_only_copy_of_its_vectors() -> None:
+    """`load` drops the cache's copy (kept in its file) as soon as the engine holds its matrices."""
+    loaded, problems = Engine.load(Path(__file__).resolve().parent.parent / "knowledge", SHARED_CACHE)
+    assert not [p for p in problems if p.is_error]
+    semantic = loaded.signals.semantic
+    assert semantic.cache.held == 0 and len(semantic.matrix) > 1000
+    assert loaded.respond("c koi un cio").entry.id == "cio-quest-ce"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -188,7 +189,10 @@ class Engine:
         banks: ContrastBanks | None = None,
         catalog: Catalog | None = None,
         memo: ReadingMemo | None = None,
+        vectors_held: Callable[[], None] | None = None,
     ) -> None:
+        """`vectors_held`: called once the engine holds every vector it needs (`load` then drops
+        the cache's own copy, before the rest of the build rather than after it)."""
         self.kb = kb
         self.catalog = catalog or Catalog({})
         self.policy = policy or cautious(ENTRY_FEATURES, SAFETY_FEATURES)
@@ -205,6 +209,8 @@ class Engine:
                                [(self._example_words(text, memo), label)
                                 for text, label in self._word_texts(kb, banks)], memo,
                                self._distress_words(kb, banks, memo))
+        if vectors_held:
+            vectors_held()
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = self.place_words()
         vectors_file = self.signals.semantic.cache.path
@@ -321,11 +327,18 @@ class Engine:
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
         cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)
-        engine = cls(kb, policy, cache, ContrastBanks.load(root, kb, memo), catalog, memo)
-        if not any(p.is_error for p in problems):  # a base left partly out still has its vectors
-            cache.forget_unused()
+        complete = not any(p.is_error for p in problems)
+
+        def vectors_held() -> None:
+            # The cache's copy of the vectors (23 MB in half precision) was still in memory at the
+            # end of the build, the start's peak of memory: dropped as soon as the engine holds its own.
+            if complete:  # a base left partly out still has its vectors
+                cache.forget_unused()
+            cache.release()  # the engine holds its matrices: the vectors stay in the file
+
+        engine = cls(kb, policy, cache, ContrastBanks.load(root, kb, memo), catalog, memo, vectors_held)
+        if complete:
             memo.save()  # ...and its readings
-        cache.release()  # the engine holds its matrices: the vectors stay in the file
         return engine, problems + policy_problems + catalog_problems
 
     # --- entry points -------------------------------------------------------------------

@@ -131,6 +131,14 @@ class Signals:
         self.intents = intents
         self.entries: list[Entry] = list(kb.entries.values())
         self._index = {entry.id: i for i, entry in enumerate(self.entries)}
+        # What the words alone say of the theme (or that the message is one to decline, ""),
+        # from the FAQ's wordings and the labelled messages. (Of distress too, tried: the
+        # helplines' bar fell, and false alarms rose on the development set.) Built before the
+        # vectors are gathered: its counting lists were the start's peak of memory, on top of them.
+        topics = sorted({e.topic for e in self.entries})
+        self.theme_words = WordEvidence(
+            (*topics, ""), [(words, label) for words, label in example_words if label not in DISTRESS_KINDS],
+            [(*matcher.entry_words(i), entry.topic) for i, entry in enumerate(self.entries)])
         self.semantic = SemanticIndex(self.entries, cache)
         self.safety_index = SafetyIndex(normaliser, kb.safety_entries)
         # Contrast banks (knowledge/fit/): what the bot must decline, and ordinary messages
@@ -146,7 +154,6 @@ class Signals:
         self._declined = len(declines)
         self._contrasts = len(declines) + len(ordinary)
         self._voters_end = self._contrasts + len(voters)
-        topics = sorted({e.topic for e in self.entries})
         topic_number = {t: i for i, t in enumerate(topics)}
         # An example's theme (-1: to decline, or a theme no longer in the FAQ): it votes for none.
         self._example_topic = np.array([topic_number.get(topic, -1) for _, topic in voters], dtype=np.int64)
@@ -192,12 +199,6 @@ class Signals:
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
         ]
-        # What the words alone say of the theme (or that the message is one to decline, ""),
-        # from the FAQ's wordings and the labelled messages. (Of distress too, tried: the
-        # helplines' bar fell, and false alarms rose on the development set.)
-        self.theme_words = WordEvidence(
-            (*topics, ""), [(words, label) for words, label in example_words if label not in DISTRESS_KINDS],
-            [(*matcher.entry_words(i), entry.topic) for i, entry in enumerate(self.entries)])
 
     def embed_all(self, texts: Sequence[str]) -> np.ndarray:
         """Several texts in one pass of the encoder (a message and its sentences)."""
