@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bot.text import fold
+from bot.understanding.reading_memo import digest_texts
 
 # Hashed features: about 210,000 distinct ones share these buckets, half of them with another;
 # the model learns around the collisions (measured as it is, by `fit`'s held-out reading).
@@ -145,8 +146,6 @@ class DistressWords:
 def labelled_digest(texts: Sequence[str], distress: Sequence[bool], places: Sequence[str] = ()) -> str:
     """What the learnt weights depend on: the texts, their labels and their order, the places."""
     digest = hashlib.blake2b(digest_size=16)
-    for text in (*texts, "\0places", *places):
-        data = text.encode("utf-8", "surrogateescape")
-        digest.update(len(data).to_bytes(8, "little") + data)
+    digest_texts(digest, (*texts, "\0places", *places))
     digest.update(bytes(bool(label) for label in distress))
     return digest.hexdigest()

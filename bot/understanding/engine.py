@@ -36,7 +36,7 @@ from bot.understanding.languages import (
 )
 from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, cautious, load_policy
-from bot.understanding.reading_memo import ReadingMemo
+from bot.understanding.reading_memo import ReadingMemo, digest_texts
 from bot.understanding.semantic import EmbeddingCache, shared_encoder, wordings
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Closeness, Reading, Signals
 
@@ -135,9 +135,7 @@ def _texts_digest(french: list[str], others: dict[str, list[str]], labelled: dic
     groups = [("fr", french), *((f"other {lang}", texts) for lang, texts in sorted(others.items())),
               *((f"labelled {lang}", texts) for lang, texts in sorted(labelled.items()))]
     for name, texts in groups:
-        for text in (f"\0{name}", *sorted(texts)):
-            data = text.encode("utf-8", "surrogateescape")
-            digest.update(len(data).to_bytes(8, "little") + data)
+        digest_texts(digest, (f"\0{name}", *sorted(texts)))
     return digest.hexdigest()
 
 

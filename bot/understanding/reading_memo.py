@@ -17,7 +17,7 @@ import logging
 import os
 import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +59,14 @@ def reading_key(root: Path) -> str:
         path = root / name
         digest.update(name.encode("utf-8") + b"\0" + (path.read_bytes() if path.exists() else b"-"))
     return digest.hexdigest()
+
+
+def digest_texts(digest: Any, texts: Iterable[str]) -> None:
+    """Feed `texts` to a hashlib digest a text at a time, each after its length (where one ends
+    counts): the key of a reading learnt from many texts, without joining them in memory first."""
+    for text in texts:
+        data = text.encode("utf-8", "surrogateescape")
+        digest.update(len(data).to_bytes(8, "little") + data)
 
 
 class ReadingMemo:
