@@ -149,6 +149,15 @@ class Gazetteer:
             return inside
         return outside or named_outside or self._fuzzy_find(words)
 
+    def other_script_left(self, text: str) -> bool:
+        """Letters of a non-Latin script left once the communes' names in such scripts are taken
+        out. The normaliser reads Latin words only: without this, "هل توجد مساعدة في الواجبات في
+        كريتاي؟" (homework help, in Créteil) would look like a town and nothing else."""
+        written = unicodedata.normalize("NFKC", text)
+        for name, _ in self.scripts:
+            written = written.replace(name, " ")
+        return any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in written)
+
     def _postcode(self, folded: str) -> Place | None:
         """A postcode of the 94 anywhere; one outside it only as a place ("cio 69001", "69001"
         alone), never an amount or a figure ("12000 par an", "25000 dollars")."""

@@ -193,6 +193,30 @@ def test_communes_written_in_arabic_or_chinese_script_are_found(engine: Engine, 
     assert place is not None and place.commune is not None and place.commune.name == commune
 
 
+@pytest.mark.parametrize(
+    ("text", "commune"),
+    [
+        ("هل توجد مساعدة في الواجبات المدرسية في كريتاي؟", "Créteil"),  # homework help, in Créteil
+        ("克雷泰伊有没有免费的作业辅导？", "Créteil"),  # the same, in Chinese
+        ("ابني في الثالثة إعدادي في فيتري، أين يجد تدريبا؟", "Vitry-sur-Seine"),  # a stage de 3e
+    ],
+)
+def test_a_question_in_another_script_that_names_a_town_is_read_not_taken_for_the_town(
+    engine: Engine, text: str, commune: str
+) -> None:
+    # The normaliser reads Latin words only: these once looked like a town alone and got the
+    # nearest CIO, whatever they asked.
+    assert engine.gazetteer.find(text).commune.name == commune
+    reply = engine.respond(text)
+    assert reply.decided_by != "place" and not reply.services, reply
+
+
+@pytest.mark.parametrize("text", ["فيتري", "克雷泰伊", "我们住在伊夫里"])
+def test_a_town_alone_in_another_script_still_gets_its_nearest_cio(engine: Engine, text: str) -> None:
+    reply = engine.respond(text)
+    assert reply.decided_by == "place" and reply.services, reply
+
+
 def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_path: Path) -> None:
     """The language model is copied once, restricted to our languages, next to the vectors; a
     restart reads the copy (memory-mapped) and gives the same answers; a broken copy is rebuilt."""

@@ -118,6 +118,7 @@ class Understood:
     parts: tuple[str, ...] = ()  # its sentences and clauses, when it has several (safety_parts)
     part_vectors: np.ndarray | None = None  # theirs, encoded with the whole in one batch
     part_near: tuple[Closeness, ...] = ()  # their cosines, computed with the whole's
+    script_words: bool = False  # beside a place, words in a script the normaliser does not read
 
 
 def faq_acronyms(kb: KnowledgeBase) -> frozenset[str]:
@@ -492,10 +493,10 @@ class Engine:
             return Reply(FALLBACK, self._text("EMPTY_MESSAGE"), decided_by="empty")
         understood = self.understand(text, spelled, words)
         place = understood.place
-        if place is not None and not understood.norm.words:
-            # Only a place ("Vitry", "75013"): it says where, and there is nothing else to read
-            # (a bare number must not read as close to the helplines' numbers). Any other word,
-            # even a stopword ("à l'aide Villejuif"), goes through the whole decision.
+        if place is not None and not understood.norm.words and not understood.script_words:
+            # Only a place ("Vitry", "75013", "فيتري"): it says where, and there is nothing else to
+            # read (a bare number must not read as close to the helplines' numbers). Any other word,
+            # even a stopword ("à l'aide Villejuif", "في فيتري"), goes through the whole decision.
             kind = conversation.awaiting_place or "cio"
             return replace(self._services_reply(place, kind, None), decided_by="place")
         decision = decide(understood.reading, self.policy, self._topic_sizes)
@@ -541,7 +542,9 @@ class Engine:
             return reply
         if decision.kind == THEME and decision.topic is not None:
             return self._theme_reply(decision, place if WHERE_INTENT in understood.asked else None, score)
-        if place is not None and not norm.content:  # a town alone ("j'habite à Vitry", "94450")
+        if place is not None and not norm.content and (decision.kind == DECLINE or not understood.script_words):
+            # A town alone ("j'habite à Vitry", "94450"). Words in another script may ask something
+            # (the normaliser does not read them): their suggestions come first.
             return replace(self._services_reply(place, "cio", None), decided_by="place")
 
         if decision.kind == SUGGEST_KIND:
@@ -586,7 +589,8 @@ class Engine:
         foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
         reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign, not safety_only,
                                     text[:MAX_SAFETY_CHARS], near)
-        return Understood(reading, place, norm, frozenset(asked), parts, part_vectors, part_near)
+        script_words = place is not None and self.gazetteer.other_script_left(text)
+        return Understood(reading, place, norm, frozenset(asked), parts, part_vectors, part_near, script_words)
 
     def semantic_text(self, text: str, place: Place | None = None) -> str:
         return semantic_text(self.gazetteer, self.normaliser, text, place, self.acronyms)
