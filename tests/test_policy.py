@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from cli_runner import REPO, run_cli
 
 from bot.knowledge.model import Entry
@@ -433,11 +434,37 @@ def test_a_broken_training_bank_is_reported_and_the_bot_still_answers(tmp_path: 
     assert asked.returncode == 0 and '"id": "cio-quest-ce"' in asked.stdout, asked.stdout
 
 
-STILL_BLIND = ("blind20", "blind21", "blind22")  # the folders of benchmarks/ no one has tuned on yet
+# The folders of benchmarks/ no one has tuned on yet (one list, read by benchmarks/remove_blind_twins.py too).
+STILL_BLIND = tuple(yaml.safe_load((REPO / "benchmarks" / "still_blind.yaml").read_text(encoding="utf-8"))
+                    ["still_blind"])
 
 
 def _plain(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def test_the_twins_of_a_blind_set_are_removed_from_a_training_file_and_nothing_else() -> None:
+    """benchmarks/remove_blind_twins.py: both layouts of the training files (items indented or
+    not), comments and the other items kept, the header noting the sets checked."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("remove_blind_twins", REPO / "benchmarks" / "remove_blind_twins.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    blind = {tool.plain("C'est quoi, AFFELNET ?"), tool.plain("il a mes photos")}
+    for indent in ("", "  "):
+        text = (f"# Training set t0.\nquestions:\n{indent}# ---- affelnet ----\n"
+                f"{indent}- q: c'est quoi affelnet\n{indent}  expect_topic: affelnet\n"
+                f"{indent}- q: \"affelnet c'est quand\"\n{indent}  expect_topic: affelnet\n\n"
+                f"{indent}- q: Il a mes photos !\n{indent}  expect: helpline\n{indent}  who: pupil\n")
+        cleaned, removed = tool.without_twins(text, blind)
+        assert removed == ["c'est quoi affelnet", "Il a mes photos !"]
+        assert [q["q"] for q in yaml.safe_load(cleaned)["questions"]] == ["affelnet c'est quand"]
+        assert "# ---- affelnet ----" in cleaned
+        noted = tool.noted(cleaned, ["blind20", "blind21"])
+        assert noted.startswith("# Training set t0.\n# Messages identical to one of blind20, blind21 were removed.\n")
+        assert tool.noted(noted, ["blind20", "blind21"]) == noted
 
 
 def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
@@ -450,7 +477,7 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
 
     listing = REPO / "knowledge" / "fit" / SETS_FILE
     paths = load_yaml(listing)["sets"]
-    assert not [p for p in paths if any(name in p for name in STILL_BLIND)]
+    assert STILL_BLIND and not [p for p in paths if any(f"/{name}/" in p for name in STILL_BLIND)]
     assert all((listing.parent / p).resolve().exists() for p in paths)
     kb, _ = load_knowledge(REPO / "knowledge", check_eval=False)
     said: list[str] = []
