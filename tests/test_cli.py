@@ -24,10 +24,8 @@ def test_ask_json_one_question() -> None:
     assert isinstance(data["score"], float) and data["text"]
 
 
-def test_ask_json_reads_lines_in_order() -> None:
-    # "stage c quand" is a did-you-mean; "stage" alone shows the stage de 3e theme since the
-    # seventeenth session's fit.
-    questions = ["stage de surf en bretagne", "cio 94400", "stage c quand",
+def test_ask_json_reads_lines_in_order(did_you_mean: str) -> None:
+    questions = ["stage de surf en bretagne", "cio 94400", did_you_mean,
                  "où est le cio le plus proche", ""]
     result = run_cli("ask", "--json", stdin="\n".join(questions) + "\n")
     assert result.returncode == 0, result.stderr
@@ -61,9 +59,9 @@ def test_chat_remembers_the_pending_place() -> None:
     assert "Les CIO les plus proches de Villejuif" in out and "CIO de Villejuif" in out
 
 
-def test_chat_numbers_pick_a_choice(engine: Engine) -> None:
-    first = engine.respond("stage c quand").suggestions[0]
-    result = run_cli("chat", stdin="stage c quand\n1\n")
+def test_chat_numbers_pick_a_choice(engine: Engine, did_you_mean: str) -> None:
+    first = engine.respond(did_you_mean).suggestions[0]
+    result = run_cli("chat", stdin=f"{did_you_mean}\n1\n")
     assert result.returncode == 0
     assert "Vouliez-vous dire" in result.stdout
     assert first.answer.splitlines()[0] in result.stdout  # choice 1 opened that entry

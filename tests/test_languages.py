@@ -10,7 +10,8 @@ import pytest
 from cli_runner import REPO, run_cli
 
 from bot.knowledge.questions import load_questions
-from bot.understanding.engine import Conversation, Engine
+from bot.maintainers.evaluation import is_helpline
+from bot.understanding.engine import FALLBACK, Conversation, Engine
 from bot.understanding.languages import NEUTRAL_WORDS, SUPPORTED, LanguageDetector, client_language, word_languages
 
 
@@ -211,10 +212,37 @@ def test_a_question_in_another_script_that_names_a_town_is_read_not_taken_for_th
     assert reply.decided_by != "place" and not reply.services, reply
 
 
-@pytest.mark.parametrize("text", ["فيتري", "克雷泰伊", "我们住在伊夫里"])
-def test_a_town_alone_in_another_script_still_gets_its_nearest_cio(engine: Engine, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "step"), [("فيتري", "place"), ("克雷泰伊", "place"), ("我们住在伊夫里", "decline-place")]
+)
+def test_a_town_in_another_script_with_nothing_read_beside_it_gets_its_nearest_cio(
+    engine: Engine, text: str, step: str
+) -> None:
+    # A town alone: its CIO. Words beside it that nothing matches ("we live in Ivry"): "I don't
+    # know", said plainly, with that town's CIO, where someone can answer.
     reply = engine.respond(text)
-    assert reply.decided_by == "place" and reply.services, reply
+    assert reply.decided_by == step and reply.services and reply.services[0].service.kind == "cio", reply
+    assert (reply.status == FALLBACK) == (step == "decline-place")
+
+
+@pytest.mark.parametrize("text", ["أين يوجد أقرب CIO؟ نحن نسكن في فيتري", "离维特里最近的CIO在哪里？"])
+def test_where_is_the_nearest_cio_in_another_script_lists_that_towns(engine: Engine, text: str) -> None:
+    # The sentence encoder reads the whole message, not only its Latin words ("CIO" alone once).
+    assert engine.semantic_text(text) == text
+    reply = engine.respond(text)
+    assert reply.entry is not None and reply.entry.id == "cio-plus-proche", reply
+    assert reply.services and reply.place is not None and reply.place.commune.name == "Vitry-sur-Seine"
+
+
+@pytest.mark.parametrize("text", [
+    "ابني يريد أن ينتحر، نحن في فيتري",  # my son wants to kill himself, we are in Vitry
+    "我儿子说他想死，我们住在维特里",  # my son says he wants to die, we live in Vitry
+])
+def test_distress_in_another_script_that_names_a_town_gets_the_helplines(engine: Engine, text: str) -> None:
+    # Once read as "a town alone" (the normaliser reads Latin words only): the nearest CIO, and
+    # no number to call.
+    reply = engine.respond(text)
+    assert is_helpline(reply), reply
 
 
 def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_path: Path) -> None:

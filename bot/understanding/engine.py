@@ -146,9 +146,11 @@ def semantic_text(gazetteer: Gazetteer, normaliser: Normaliser, text: str, place
     is read without the place, which says where, not what: the town's name would weigh as
     much as the ask (here, like "Val-de-Marne"). A longer message is read whole, and so is a
     place with nothing asked beside it ("je suis à Lyon"): "je suis à", alone, means nothing
-    (and reads close to "je suis à bout"). A message in capitals is read in lower case (`unshouted`)."""
+    (and reads close to "je suis à bout"). So is a message with words in a script the normaliser
+    does not read (Arabic, Chinese): "kept" would hold its Latin words only ("CIO"). A message in
+    capitals is read in lower case (`unshouted`)."""
     place = place or gazetteer.find(text)
-    if place is None:
+    if place is None or gazetteer.other_script_left(text):
         return unshouted(text, acronyms)
     kept = gazetteer.strip(place_spelling(tuple(fold(text).split())), place)
     if not 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS or not normaliser.normalise(" ".join(kept)).content:
@@ -542,10 +544,15 @@ class Engine:
             return reply
         if decision.kind == THEME and decision.topic is not None:
             return self._theme_reply(decision, place if WHERE_INTENT in understood.asked else None, score)
-        if place is not None and not norm.content and (decision.kind == DECLINE or not understood.script_words):
-            # A town alone ("j'habite à Vitry", "94450"). Words in another script may ask something
-            # (the normaliser does not read them): their suggestions come first.
+        if place is not None and not norm.content and not understood.script_words:
+            # A town alone ("j'habite à Vitry", "94450").
             return replace(self._services_reply(place, "cio", None), decided_by="place")
+        if place is not None and understood.script_words and decision.kind == DECLINE and not place.is_outside:
+            # Words the normaliser cannot read beside a town, and nothing found for them: say so,
+            # and give that town's nearest CIO, where someone can answer.
+            nearest = self._services_reply(place, "cio", None)
+            return Reply(FALLBACK, f"{self._text('FALLBACK')}\n\n{nearest.body}", score=score, place=place,
+                         services=nearest.services, links=nearest.links, decided_by="decline-place")
 
         if decision.kind == SUGGEST_KIND:
             return Reply(SUGGEST, self._text("SUGGEST"), score=score, decided_by=decision.step,
@@ -571,11 +578,14 @@ class Engine:
             words = self.normaliser.respell(spelled)
         place = self.gazetteer.find(text)
         norm = self._without_place(words, place)
+        script_words = place is not None and self.gazetteer.other_script_left(text)
         whole = self.normaliser.words(text, MAX_SAFETY_CHARS) if len(text) > MAX_INPUT_CHARS else words
         asked = set(self.intents.find(norm.words))
-        if place is not None and not place.is_outside and not asked and len(norm.content) <= PLACE_ASKS_WHERE_WORDS:
+        if (place is not None and not place.is_outside and not asked and not script_words
+                and len(norm.content) <= PLACE_ASKS_WHERE_WORDS):
             # "jump in tech créteil": where, in that town. A message that asks something else
-            # ("c'est pour qui et c'est payant ? j'habite à Vitry") is asked that, not where.
+            # ("c'est pour qui et c'est payant ? j'habite à Vitry") is asked that, not where; so
+            # is one whose words the normaliser cannot read (Arabic, Chinese): few words is unknown.
             asked.add(WHERE_INTENT)
         parts: tuple[str, ...] = ()
         part_vectors = None
@@ -589,7 +599,6 @@ class Engine:
         foreign = self.detector.detect(text[:MAX_INPUT_CHARS]) != FRENCH
         reading = self.signals.read(vector, norm, spelled, whole, frozenset(asked), foreign, not safety_only,
                                     text[:MAX_SAFETY_CHARS], near)
-        script_words = place is not None and self.gazetteer.other_script_left(text)
         return Understood(reading, place, norm, frozenset(asked), parts, part_vectors, part_near, script_words)
 
     def semantic_text(self, text: str, place: Place | None = None) -> str:
