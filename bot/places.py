@@ -156,7 +156,18 @@ class Gazetteer:
         written = unicodedata.normalize("NFKC", text)
         for name, _ in self.scripts:
             written = written.replace(name, " ")
-        return any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in written)
+        # Modifier letters ("jʼhabite", its apostrophe) belong to the Latin words around them.
+        return any(ch.isalpha() and not unicodedata.name(ch, "").startswith(("LATIN", "MODIFIER"))
+                   for ch in written)
+
+    def with_french_names(self, text: str) -> str:
+        """The communes named in another script written by their French name, for the sentence
+        encoder: it reads "Vitry-sur-Seine" as a town; "فيتري" or "维特里" it reads as words it
+        hardly knows, which put "أنا من فيتري" (I am from Vitry) close to messages of distress."""
+        written = unicodedata.normalize("NFKC", text)
+        for name, commune in self.scripts:
+            written = written.replace(name, commune.name)
+        return written
 
     def _postcode(self, folded: str) -> Place | None:
         """A postcode of the 94 anywhere; one outside it only as a place ("cio 69001", "69001"

@@ -21,7 +21,7 @@ def engine() -> Engine:
 
 
 # Short, vague messages. Which of them the bot answers with "did you mean" moves from one fit to
-# the next ("stage c quand" was one until the twentieth session's last fit); the tests of what a
+# the next ("stage c quand" was one until the twentieth session's last fits); the tests of what a
 # did-you-mean carries take the first that is one.
 VAGUE = ("stage c quand", "aide pour mon fils", "stage quand", "bourse c quand", "inscription stage")
 

@@ -194,41 +194,75 @@ def test_communes_written_in_arabic_or_chinese_script_are_found(engine: Engine, 
     assert place is not None and place.commune is not None and place.commune.name == commune
 
 
+def test_letters_of_another_script_beside_a_commune(engine: Engine) -> None:
+    left = engine.gazetteer.other_script_left
+    assert not left("فيتري") and not left("克雷泰伊") and not left("CIO فيتري 94400 ?! 🙂")
+    assert left("في فيتري") and left("我们住在伊夫里") and left("мы живём в Vitry")
+    assert not left("j'habite à Vitry, ça va ? Çağrı, Mãe, Straße") and not left("jʼhabite à Vitry")
+    assert engine.gazetteer.with_french_names("أنا من فيتري") == "أنا من Vitry-sur-Seine"
+
+
 @pytest.mark.parametrize(
-    ("text", "commune"),
+    ("text", "entry_id"),
     [
-        ("هل توجد مساعدة في الواجبات المدرسية في كريتاي؟", "Créteil"),  # homework help, in Créteil
-        ("克雷泰伊有没有免费的作业辅导？", "Créteil"),  # the same, in Chinese
-        ("ابني في الثالثة إعدادي في فيتري، أين يجد تدريبا؟", "Vitry-sur-Seine"),  # a stage de 3e
+        ("هل توجد مساعدة في الواجبات المدرسية في كريتاي؟", "devoirs-faits-quest-ce"),  # homework help, Créteil
+        ("克雷泰伊有没有免费的作业辅导？", "devoirs-faits-quest-ce"),  # the same, in Chinese
+        ("ابني في الثالثة إعدادي في فيتري، أين يجد تدريبا؟", "stage-3e-trouver"),  # a stage de 3e, Vitry
     ],
 )
 def test_a_question_in_another_script_that_names_a_town_is_read_not_taken_for_the_town(
-    engine: Engine, text: str, commune: str
+    engine: Engine, text: str, entry_id: str
 ) -> None:
     # The normaliser reads Latin words only: these once looked like a town alone and got the
-    # nearest CIO, whatever they asked.
-    assert engine.gazetteer.find(text).commune.name == commune
+    # nearest CIO, whatever they asked. Now their entry is the answer or among the suggestions.
     reply = engine.respond(text)
-    assert reply.decided_by != "place" and not reply.services, reply
+    assert reply.decided_by not in ("place", "decline-place"), reply
+    offered = [reply.entry, *reply.suggestions] if reply.entry else list(reply.suggestions)
+    assert entry_id in [e.id for e in offered], reply
 
 
 @pytest.mark.parametrize(
-    ("text", "step"), [("فيتري", "place"), ("克雷泰伊", "place"), ("我们住在伊夫里", "decline-place")]
+    ("text", "step"),
+    [
+        ("فيتري", "place"), ("克雷泰伊", "place"),  # a town alone: its CIO
+        # "we live in Ivry", "I am from Vitry", "I live in Vitry", "we live in Créteil": nothing
+        # else to answer; "I don't know", said plainly, with that town's CIO.
+        ("我们住在伊夫里", "decline-place"), ("انا ساكن في فيتري", "decline-place"),
+        ("我住在维特里", "decline-place"), ("نحن نسكن في كريتاي", "decline-place"),
+        # "I am from Vitry": the helplines by meaning at the twentieth session's last fit (helpline
+        # bar 0.267, p 0.36); read with the town's Arabic name, p 0.96. Kept visible.
+        pytest.param("أنا من فيتري", "decline-place", marks=pytest.mark.xfail(strict=True, reason="a false alarm")),
+    ],
 )
 def test_a_town_in_another_script_with_nothing_read_beside_it_gets_its_nearest_cio(
     engine: Engine, text: str, step: str
 ) -> None:
-    # A town alone: its CIO. Words beside it that nothing matches ("we live in Ivry"): "I don't
-    # know", said plainly, with that town's CIO, where someone can answer.
     reply = engine.respond(text)
     assert reply.decided_by == step and reply.services and reply.services[0].service.kind == "cio", reply
-    assert (reply.status == FALLBACK) == (step == "decline-place")
+    assert not is_helpline(reply)  # the encoder once read the town's name in Arabic as distress
+    if step == "decline-place":
+        assert reply.status == FALLBACK
+        lines = reply.text.splitlines()
+        assert "CIO" not in lines[0] and "119" in lines[-1]  # "I don't know" first, the helplines last
+
+
+def test_a_town_outside_the_94_in_another_script_sentence_is_said_to_be_outside(engine: Engine) -> None:
+    reply = engine.respond("我们住在Lyon")  # we live in Lyon
+    assert reply.decided_by == "outside-94" and "Lyon" in reply.text
+
+
+def test_the_town_asked_for_can_be_given_in_another_script_sentence(engine: Engine) -> None:
+    conversation = Conversation()
+    asked = engine.respond("où est le cio le plus proche", conversation)
+    assert asked.awaiting_place
+    reply = engine.respond("انا ساكن في فيتري", conversation)  # I live in Vitry
+    assert reply.services and reply.place is not None and reply.place.commune.name == "Vitry-sur-Seine", reply
 
 
 @pytest.mark.parametrize("text", ["أين يوجد أقرب CIO؟ نحن نسكن في فيتري", "离维特里最近的CIO在哪里？"])
 def test_where_is_the_nearest_cio_in_another_script_lists_that_towns(engine: Engine, text: str) -> None:
     # The sentence encoder reads the whole message, not only its Latin words ("CIO" alone once).
-    assert engine.semantic_text(text) == text
+    assert engine.semantic_text(text) == engine.gazetteer.with_french_names(text) != text
     reply = engine.respond(text)
     assert reply.entry is not None and reply.entry.id == "cio-plus-proche", reply
     assert reply.services and reply.place is not None and reply.place.commune.name == "Vitry-sur-Seine"

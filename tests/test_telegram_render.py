@@ -213,6 +213,16 @@ def test_fallback_links_are_url_buttons() -> None:
     assert buttons(out.reply_markup) == [[(link.title, None, link.url)]]
 
 
+def test_a_fallback_with_the_nearest_cio_has_a_button_per_place(engine: Engine) -> None:
+    reply = engine.respond("我住在维特里")  # "I live in Vitry", nothing else read: decline-place
+    assert reply.status == FALLBACK and len(reply.services) >= 2
+    out = render.render_reply(reply)
+    rows = [row for message in out for row in buttons(message.reply_markup)]
+    places = [row[0] for row in rows if row[0][1] and row[0][1].startswith("p:")]
+    assert [data for _, data, _ in places] == [render.place_data(s.service.id) for s in reply.services]
+    assert all(parsed(message.text) for message in out)
+
+
 def test_ask_location_asks_for_the_position_in_private_chats() -> None:
     reply = Reply(ASK_LOCATION, messages.ASK_LOCATION_CONSOLE, awaiting_place="cio")
     [out] = render.render_reply(reply)

@@ -166,7 +166,7 @@ def render_reply(reply: Reply, *, private: bool = True, catalog: Catalog | None 
             sent += _pack_messages(_text_blocks(None, text("SEE_ALSO"), lang), _inline(rows))
         return sent
 
-    rows = link_rows(reply.links) + choice_rows(reply.choices, lang)
+    rows = place_rows(reply) + link_rows(reply.links) + choice_rows(reply.choices, lang)
     if reply.status == ANSWER and reply.entry is not None:
         if lang != FRENCH:
             rows.append([InlineKeyboardButton(label(text("SHOW_FRENCH_BUTTON")),

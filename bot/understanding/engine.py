@@ -150,8 +150,10 @@ def semantic_text(gazetteer: Gazetteer, normaliser: Normaliser, text: str, place
     does not read (Arabic, Chinese): "kept" would hold its Latin words only ("CIO"). A message in
     capitals is read in lower case (`unshouted`)."""
     place = place or gazetteer.find(text)
-    if place is None or gazetteer.other_script_left(text):
+    if place is None:
         return unshouted(text, acronyms)
+    if gazetteer.other_script_left(text):  # its commune by its French name (`with_french_names`)
+        return unshouted(gazetteer.with_french_names(text), acronyms)
     kept = gazetteer.strip(place_spelling(tuple(fold(text).split())), place)
     if not 0 < len(kept) <= PLACE_ASKS_WHERE_WORDS or not normaliser.normalise(" ".join(kept)).content:
         return unshouted(text, acronyms)
@@ -547,12 +549,17 @@ class Engine:
         if place is not None and not norm.content and not understood.script_words:
             # A town alone ("j'habite à Vitry", "94450").
             return replace(self._services_reply(place, "cio", None), decided_by="place")
-        if place is not None and understood.script_words and decision.kind == DECLINE and not place.is_outside:
-            # Words the normaliser cannot read beside a town, and nothing found for them: say so,
-            # and give that town's nearest CIO, where someone can answer.
+        if place is not None and understood.script_words and decision.kind == DECLINE:
+            if place.is_outside:  # "我们住在Lyon": the bot knows the 94 only, and says so
+                return self._services_reply(place, "cio", None)
+            # Words the normaliser cannot read beside a town, and nothing found for them: say so
+            # (the fallback's first paragraph), give that town's nearest CIO, where someone can
+            # answer, and end with the helplines as every fallback does.
             nearest = self._services_reply(place, "cio", None)
-            return Reply(FALLBACK, f"{self._text('FALLBACK')}\n\n{nearest.body}", score=score, place=place,
-                         services=nearest.services, links=nearest.links, decided_by="decline-place")
+            dont_know = self._text("FALLBACK").split("\n\n")[0]
+            body = f"{dont_know}\n\n{nearest.body}\n\n{self._text('HELPLINES_LINE')}"
+            return Reply(FALLBACK, body, score=score, place=place, services=nearest.services,
+                         links=nearest.links, decided_by="decline-place")
 
         if decision.kind == SUGGEST_KIND:
             return Reply(SUGGEST, self._text("SUGGEST"), score=score, decided_by=decision.step,
@@ -591,7 +598,9 @@ class Engine:
         part_vectors = None
         part_near: tuple[Closeness, ...] = ()
         if vector is None:
-            parts = tuple(safety_parts(text, self.acronyms))
+            # Words of another script beside a commune: the encoder reads the commune's French name.
+            read = self.gazetteer.with_french_names(text) if script_words else text
+            parts = tuple(safety_parts(read, self.acronyms))
             vectors = self.signals.embed_all([self.semantic_text(text, place), *parts])
             vector, part_vectors = vectors[0], vectors[1:]
             near, *rest = self.signals.closeness_to_all(vectors)
