@@ -25,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench_match import percentile  # noqa: E402  (this folder: the same centile as bench_match)
+
 from bot.knowledge.questions import load_questions  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.understanding.engine import Engine  # noqa: E402
@@ -37,11 +39,6 @@ STAGES = (
     ("closeness_to_all", "comparaison avec tous les vecteurs (questions et banques)"),
     ("_distress_in_a_part", "lecture de chaque phrase (détresse)"),
 )
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def timings(engine: Engine, questions: list[str], rounds: int) -> dict[str, list[float]]:

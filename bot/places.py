@@ -153,12 +153,10 @@ class Gazetteer:
         """Letters of a non-Latin script left once the communes' names in such scripts are taken
         out. The normaliser reads Latin words only: without this, "هل توجد مساعدة في الواجبات في
         كريتاي؟" (homework help, in Créteil) would look like a town and nothing else."""
-        written = unicodedata.normalize("NFKC", text)
-        for name, _ in self.scripts:
-            written = written.replace(name, " ")
-        # Modifier letters ("jʼhabite", its apostrophe) belong to the Latin words around them.
+        # The French names that replace them are Latin; modifier letters ("jʼhabite", its
+        # apostrophe) belong to the Latin words around them.
         return any(ch.isalpha() and not unicodedata.name(ch, "").startswith(("LATIN", "MODIFIER"))
-                   for ch in written)
+                   for ch in self.with_french_names(text))
 
     def with_french_names(self, text: str) -> str:
         """The communes named in another script written by their French name, for the sentence

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -439,19 +439,22 @@ STILL_BLIND = tuple(yaml.safe_load((REPO / "benchmarks" / "still_blind.yaml").re
                     ["still_blind"])
 
 
-def _plain(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
-
-
-def test_the_twins_of_a_blind_set_are_removed_from_a_training_file_and_nothing_else() -> None:
-    """benchmarks/remove_blind_twins.py: both layouts of the training files (items indented or
-    not), comments and the other items kept, the header noting the sets checked."""
+def _twins_tool() -> ModuleType:
+    """benchmarks/remove_blind_twins.py, which removes what the test below forbids: one notion of
+    "identical" (its `plain`) for both."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("remove_blind_twins", REPO / "benchmarks" / "remove_blind_twins.py")
     assert spec is not None and spec.loader is not None
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_the_twins_of_a_blind_set_are_removed_from_a_training_file_and_nothing_else() -> None:
+    """benchmarks/remove_blind_twins.py: both layouts of the training files (items indented or
+    not), comments and the other items kept, the header noting the sets checked."""
+    tool = _twins_tool()
     blind = {tool.plain("C'est quoi, AFFELNET ?"), tool.plain("il a mes photos")}
     for indent in ("", "  "):
         text = (f"# Training set t0.\nquestions:\n{indent}# ---- affelnet ----\n"
@@ -485,11 +488,12 @@ def test_the_fit_learns_the_listed_sets_and_never_a_blind_one() -> None:
     assert not said  # every set read
     # The sets written for the fit (written/) hold none of their messages: the fit would have
     # learnt the very question. (Older sets share a few short ones, "affelnet", "bourse college".)
-    blind = {_plain(q.text) for name in STILL_BLIND
+    plain = _twins_tool().plain
+    blind = {plain(q.text) for name in STILL_BLIND
              for path in (REPO / "benchmarks" / name).glob("*.yaml") for q in load_questions(path)}
     written = [q.text for path in (listing.parent / "written").rglob("*.yaml") for q in load_questions(path)]
     assert len(blind) > 500 and len(written) > 900
-    assert not [text for text in written if _plain(text) in blind]
+    assert not [text for text in written if plain(text) in blind]
     by_text = {item.text: item for item in items}
     assert len(items) > 1500
     assert any(i.right and not i.by_topic for i in items)  # eval.yaml: the entry is known
