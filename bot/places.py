@@ -26,6 +26,16 @@ FUZZY_NAME_CUTOFF = 90
 PLACE_WORDS = frozenset({"au", "sur", "vers", "pres", "cio", "habite", "habitons", "habitent", "habitez",
                          "ville", "cp", "postal"})
 _AFTER_A_GRAVE = re.compile(r"\bà\s+([^\W\d_]+)", re.IGNORECASE)
+_ARABIC_LETTER = "\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f"
+
+
+def _written_name(name: str) -> re.Pattern[str]:
+    """A commune's name in another script, as it is found in a message. In Arabic script the name
+    ends where the word ends ("أورلي", Orly, is not "أورليان", Orléans) but may follow a particle
+    written on it ("بأورلي", in Orly); Chinese has no spaces, so its names are found anywhere."""
+    if re.search(f"[{_ARABIC_LETTER}]$", name):
+        return re.compile(re.escape(name) + f"(?![{_ARABIC_LETTER}])")
+    return re.compile(re.escape(name))
 
 
 def is_french_postcode(code: str) -> bool:
@@ -92,14 +102,15 @@ class Gazetteer:
         self.names: dict[tuple[str, ...], Commune] = {}
         # Names in another script ("فيتري", "克雷泰伊"): folding keeps Latin letters only, so
         # they are looked for as written. Longest first: "فيلنوف سان جورج" before a shorter one.
-        self.scripts: list[tuple[str, Commune]] = []
+        self.scripts: list[tuple[str, re.Pattern[str], Commune]] = []
         for commune in kb.communes.values():
             for name in (commune.name, *commune.aliases):
                 words = _place_words(name)
                 if words:
                     self.names[words] = commune
                 elif name.strip():
-                    self.scripts.append((unicodedata.normalize("NFKC", name.strip()), commune))
+                    written = unicodedata.normalize("NFKC", name.strip())
+                    self.scripts.append((written, _written_name(written), commune))
         self.scripts.sort(key=lambda item: -len(item[0]))
         self.outside: dict[tuple[str, ...], str] = {}
         self._after_a_place_word: set[tuple[str, ...]] = set()
@@ -139,8 +150,8 @@ class Gazetteer:
         outside = outside or postcode
         if self.scripts:
             written = unicodedata.normalize("NFKC", text)
-            for name, commune in self.scripts:
-                if name in written:
+            for _, pattern, commune in self.scripts:
+                if pattern.search(written):
                     return Place(commune, matched=())
         words = place_spelling(tuple(folded.split()))
         after_a_grave = {fold(w) for w in _AFTER_A_GRAVE.findall(text)}
@@ -163,8 +174,8 @@ class Gazetteer:
         encoder: it reads "Vitry-sur-Seine" as a town; "فيتري" or "维特里" it reads as words it
         hardly knows, which put "أنا من فيتري" (I am from Vitry) close to messages of distress."""
         written = unicodedata.normalize("NFKC", text)
-        for name, commune in self.scripts:
-            written = written.replace(name, commune.name)
+        for _, pattern, commune in self.scripts:
+            written = pattern.sub(lambda _match, name=commune.name: name, written)
         return written
 
     def _postcode(self, folded: str) -> Place | None:

@@ -315,13 +315,21 @@ def test_every_fallback_ends_with_the_helplines(engine: Engine) -> None:
 
 # "stage" alone was a did-you-mean until the seventeenth session's fit; since, the stage de 3e's
 # theme is shown with its questions. None: a vague message that is one (conftest.VAGUE).
-@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", None])
+@pytest.mark.parametrize("text", ["à l'aide", None])
 def test_every_did_you_mean_also_gives_the_helplines(engine: Engine, did_you_mean: str, text: str | None) -> None:
     """A "did you mean" is the bot not knowing what was asked: it may be a cry for help it
     did not read, so it carries the numbers as "I don't know" does."""
     reply = engine.respond(text or did_you_mean)
     assert reply.status == SUGGEST_STATUS and reply.suggestions
     assert all(number in reply.text for number in ("119", "3114", "3018", "17 ou 112"))
+
+
+# "a l'aide" was a did-you-mean until the twenty-first session's fit (blind set 20 learnt), then
+# the bot's help: whichever of the two it gets, a child who cries for help sees the numbers.
+@pytest.mark.parametrize("text", ["à l'aide", "a l'aide", "aide", "help", "menu", "Que sais-tu faire ?"])
+def test_help_asked_in_one_word_always_shows_the_helplines(engine: Engine, text: str) -> None:
+    reply = engine.respond(text)
+    assert all(number in reply.text for number in ("119", "3114", "3018", "17 ou 112")), reply.decided_by
 
 
 def test_a_digit_that_is_no_number_is_read_as_a_message(engine: Engine) -> None:
