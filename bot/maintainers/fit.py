@@ -424,10 +424,11 @@ def _helpline_bar(distress: np.ndarray, harmless: list[np.ndarray]) -> float:
     a nonsense word got the suicide line); a message under it still ends with the numbers."""
     if not len(distress):
         return 0.5
-    candidates = np.unique(distress)
-    missed = np.array([(distress < t).mean() for t in candidates])
-    harmless = [group for group in harmless if len(group)]
-    alarms = [np.array([(group >= t).mean() for t in candidates]) for group in harmless]
+    candidates = np.unique(distress)  # sorted
+    # Shares under / at or over each candidate, by counting in sorted arrays (one pass each).
+    missed = np.searchsorted(np.sort(distress), candidates, side="left") / len(distress)
+    harmless = [np.sort(group) for group in harmless if len(group)]
+    alarms = [1.0 - np.searchsorted(group, candidates, side="left") / len(group) for group in harmless]
     cost = MISS_COST * missed + sum(alarms, np.zeros(len(candidates)))
     best = int(np.argmin(cost))
     # Binomial variances of the rates at the lowest point, over the sizes of their groups.
