@@ -6,11 +6,13 @@ fitted without its fold): the highest bar within one standard error of the least
 training messages moved it from 0.349 to 0.307, and a blind set's false alarms from 2 to 6 %.
 
 This script reads the messages as `fit` does (several minutes), then gives:
-- with the models of `fit` (seed 0): the bar, and its spread when 14 messages are left out at
-  random, or all of them resampled, with those models kept: the choice alone;
-- for each seed (`--seeds`, the networks' random start): the models fitted again, and the bar,
-  with the share of distress messages that get the helplines and of ordinary messages with
-  strong words that get them wrongly, on that reading (optimistic: the bar was chosen on it).
+- for each seed (`--seeds`, the networks' random start): the models fitted again, all the bars
+  chosen as `fit` chooses them (`choose_bars`), the whole message's helpline bar, and the share
+  of distress messages that get the helplines and of ordinary messages with strong words that get
+  them wrongly, read as the bot reads them (the whole message, each sentence, trigger phrases;
+  `Outcome.helpline`), on that reading (optimistic: the bars were chosen on it);
+- with the first seed's models: the whole message's bar again, and its spread when 14 messages
+  are left out at random, or all of them resampled, with those models kept: the choice alone.
 
 Run:  python benchmarks/helpline_bar_stability.py [--seeds 0 1 2 3]
 """
@@ -33,12 +35,17 @@ REMOVED = 14  # as many as the training messages identical to one of blind set 2
 TRIALS = 30
 
 
-def held_out_reading(samples: list[fit.Sample], sizes: dict[str, int]) -> dict[str, np.ndarray]:
-    """As `fit`: each fold predicted by models fitted on the others; what the bar is chosen on."""
+def held_out(samples: list[fit.Sample], sizes: dict[str, int]) -> list[fit.Outcome]:
+    """As `fit`: each fold predicted by models fitted on the others; what the bars are chosen on."""
     outs: list[fit.Outcome] = []
     for fold in range(fit.FOLDS):
         entry, safety, topic = fit.fit_models([s for s in samples if s.fold != fold])
         outs += fit.outcomes([s for s in samples if s.fold == fold], entry, safety, topic, sizes)
+    return outs
+
+
+def whole_messages(outs: list[fit.Outcome]) -> dict[str, np.ndarray]:
+    """What the whole message's bar is chosen on."""
     return {
         "p_whole": np.array([o.p_whole for o in outs]),
         "distress": np.array([o.distress for o in outs]),
@@ -75,15 +82,19 @@ def main() -> int:
     rng = np.random.default_rng(0)
     for seed in args.seeds:
         fit.SEED = seed  # read by fit_network at each call
-        reading = held_out_reading(samples, sizes)
-        n = len(reading["p_whole"])
-        distress, harmless = groups(reading, np.ones(n, dtype=bool))
-        bar = fit._helpline_bar(distress, harmless)
-        print(f"\ngraine {seed} : seuil {bar:.3f} ; numéros d'aide {100 * float((distress >= bar).mean()):.1f} % "
-              f"des {len(distress)} détresses, fausses alertes {100 * float((harmless[0] >= bar).mean()):.1f} % "
-              f"des {len(harmless[0])} ordinaires")
+        outs = held_out(samples, sizes)
+        bars = fit.choose_bars(outs)
+        distress = [o for o in outs if o.distress]
+        ordinary = [o for o in outs if o.ordinary]
+        helped = 100 * float(np.mean([o.helpline(bars) for o in distress]))
+        alarms = 100 * float(np.mean([o.helpline(bars) for o in ordinary]))
+        print(f"\ngraine {seed} : seuil du message entier {bars.safety:.3f}, d'une phrase {bars.part_bar():.3f}, "
+              f"avec une phrase d'alerte {bars.helpline_bar(True):.3f} ; numéros d'aide {helped:.1f} % des "
+              f"{len(distress)} détresses, fausses alertes {alarms:.1f} % des {len(ordinary)} ordinaires")
         if seed != args.seeds[0]:
             continue
+        reading = whole_messages(outs)
+        n = len(reading["p_whole"])
         removals = []
         for _ in range(TRIALS):
             keep = np.ones(n, dtype=bool)

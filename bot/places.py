@@ -26,15 +26,21 @@ FUZZY_NAME_CUTOFF = 90
 PLACE_WORDS = frozenset({"au", "sur", "vers", "pres", "cio", "habite", "habitons", "habitent", "habitez",
                          "ville", "cp", "postal"})
 _AFTER_A_GRAVE = re.compile(r"\bà\s+([^\W\d_]+)", re.IGNORECASE)
-_ARABIC_LETTER = "\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f"
+# Letters of the Arabic script (tatweel, U+0640, left out: it only stretches a word), and the
+# marks that may follow a letter (short vowels, shadda, Quranic signs).
+_ARABIC_LETTER = ("\u0620-\u063f\u0641-\u064a\u066e\u066f\u0671-\u06d3\u06d5\u06ee\u06ef"
+                  "\u06fa-\u06ff\u0750-\u077f\u08a0-\u08c9")
+_ARABIC_MARK = "\u0640\u064b-\u065f\u0670\u06d6-\u06ed\u08ca-\u08ff"
 
 
 def _written_name(name: str) -> re.Pattern[str]:
     """A commune's name in another script, as it is found in a message. In Arabic script the name
-    ends where the word ends ("أورلي", Orly, is not "أورليان", Orléans) but may follow a particle
-    written on it ("بأورلي", in Orly); Chinese has no spaces, so its names are found anywhere."""
+    ends where the word ends, its vowel marks aside ("أورلي", Orly, is not "أورليان" nor "أورليَان",
+    Orléans) but may follow a particle written on it ("بأورلي", in Orly); Chinese has no spaces, so
+    its names are found anywhere. Not seen: a longer name made of two words ("فيتري لو فرانسوا",
+    Vitry-le-François, reads as Vitry) or of more characters ("维特里勒弗朗索瓦")."""
     if re.search(f"[{_ARABIC_LETTER}]$", name):
-        return re.compile(re.escape(name) + f"(?![{_ARABIC_LETTER}])")
+        return re.compile(re.escape(name) + f"(?![{_ARABIC_MARK}]*[{_ARABIC_LETTER}])")
     return re.compile(re.escape(name))
 
 

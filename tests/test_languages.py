@@ -206,6 +206,8 @@ def test_letters_of_another_script_beside_a_commune(engine: Engine) -> None:
 def test_an_arabic_name_ends_where_its_word_ends(engine: Engine) -> None:
     """"أورلي" (Orly) is the start of "أورليان" (Orléans), a town outside the 94."""
     assert engine.gazetteer.find("ابني يدرس في أورليان") is None
+    assert engine.gazetteer.find("ابني يدرس في أورليَان") is None  # a vowel mark between the two
+    assert engine.gazetteer.find("في أورليـ").commune.name == "Orly"  # a tatweel only stretches it
     assert engine.gazetteer.with_french_names("جامعة أورليان") == "جامعة أورليان"
     assert engine.gazetteer.find("ابني يدرس في أورلي.").commune.name == "Orly"
 

@@ -332,6 +332,28 @@ def test_help_asked_in_one_word_always_shows_the_helplines(engine: Engine, text:
     assert all(number in reply.text for number in ("119", "3114", "3018", "17 ou 112")), reply.decided_by
 
 
+# How the help answer ("aide", "menu", "que sais-tu faire ?") names each theme. It named 16 of
+# 24 until the twenty-first session: a theme added to the FAQ must be added here and there.
+NAMED_IN_HELP = {
+    "securite": "urgences", "apres-3e": "après la 3e", "affelnet": "Affelnet", "stage-3e": "stage de 3e",
+    "cio": "CIO", "bourses": "bourses", "stage-2nde": "stage de seconde", "apprentissage": "apprentissage",
+    "handicap": "handicap", "parcoursup": "Parcoursup", "appel-orientation": "faire appel",
+    "decrochage": "ne va plus à l'école", "devoirs-faits": "Devoirs faits", "oepre": "OEPRE", "pre": "PRE",
+    "cordees": "Cordées de la réussite", "prepa-talents": "Prépas Talents", "jump-in-tech": "Jump In Tech",
+    "classe-alpha": "classe Alpha", "afev": "AFEV", "cites-educatives": "cités éducatives",
+    "petit-dejeuner": "petits-déjeuners", "entreprise": "IPE et FACE 94", "ecole-melies": "École Méliès",
+}
+
+
+def test_the_help_answer_names_every_theme_and_ends_with_the_helplines(engine: Engine) -> None:
+    from bot import messages
+
+    assert set(NAMED_IN_HELP) == set(engine.kb.topics) - {"chit-chat"}
+    answer = engine.kb.entries["chit-chat-que-sais-tu-faire"].answer
+    assert [topic for topic, name in NAMED_IN_HELP.items() if name not in answer] == []
+    assert answer.rstrip().endswith(messages.HELPLINES_LINE)  # the line that ends every "I don't know"
+
+
 def test_a_digit_that_is_no_number_is_read_as_a_message(engine: Engine) -> None:
     """"²" is a digit to Python (isdigit) but no number: read as a message, not picked."""
     reply = engine.respond("²")
