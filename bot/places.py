@@ -44,6 +44,12 @@ def _written_name(name: str) -> re.Pattern[str]:
     return re.compile(re.escape(name))
 
 
+def _other_script(text: str) -> bool:
+    """Letters of a script other than Latin. Modifier letters ("jʼhabite", its apostrophe) belong
+    to the Latin words around them."""
+    return any(ch.isalpha() and not unicodedata.name(ch, "").startswith(("LATIN", "MODIFIER")) for ch in text)
+
+
 def is_french_postcode(code: str) -> bool:
     """Five digits of a French département: 01-95 (20 is Corsica) or overseas 97x, 98x."""
     return len(code) == 5 and code.isdigit() and ("01" <= code[:2] <= "95" or code[:2] in ("97", "98"))
@@ -170,10 +176,8 @@ class Gazetteer:
         """Letters of a non-Latin script left once the communes' names in such scripts are taken
         out. The normaliser reads Latin words only: without this, "هل توجد مساعدة في الواجبات في
         كريتاي؟" (homework help, in Créteil) would look like a town and nothing else."""
-        # The French names that replace them are Latin; modifier letters ("jʼhabite", its
-        # apostrophe) belong to the Latin words around them.
-        return any(ch.isalpha() and not unicodedata.name(ch, "").startswith(("LATIN", "MODIFIER"))
-                   for ch in self.with_french_names(text))
+        # A message in Latin letters only (most) has none to take out: no names to replace.
+        return _other_script(text) and _other_script(self.with_french_names(text))
 
     def with_french_names(self, text: str) -> str:
         """The communes named in another script written by their French name, for the sentence

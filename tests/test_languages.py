@@ -260,6 +260,9 @@ def test_a_town_in_another_script_with_nothing_read_beside_it_gets_its_nearest_c
 def test_a_town_outside_the_94_in_another_script_sentence_is_said_to_be_outside(engine: Engine) -> None:
     reply = engine.respond("我们住在Lyon")  # we live in Lyon
     assert reply.decided_by == "outside-94" and "Lyon" in reply.text
+    # Its other words were not understood: they may be distress ("we live in Lyon, I am very sad").
+    sad = engine.respond("我们住在Lyon，我很难过")
+    assert sad.decided_by == "outside-94" and all(n in sad.text for n in ("119", "3114", "3018", "112"))
 
 
 def test_the_town_asked_for_can_be_given_in_another_script_sentence(engine: Engine) -> None:

@@ -550,12 +550,14 @@ class Engine:
             # A town alone ("j'habite à Vitry", "94450").
             return replace(self._services_reply(place, "cio", None), decided_by="place")
         if place is not None and understood.script_words and decision.kind == DECLINE:
-            if place.is_outside:  # "我们住在Lyon": the bot knows the 94 only, and says so
-                return self._services_reply(place, "cio", None)
-            # Words the normaliser cannot read beside a town, and nothing found for them: say so
-            # (the fallback's first paragraph), give that town's nearest CIO, where someone can
-            # answer, and end with the helplines as every fallback does.
+            # Words the normaliser cannot read beside a town, and nothing found for them: they may
+            # be a cry for help it did not read, so the reply ends with the helplines, as every
+            # fallback does.
             nearest = self._services_reply(place, "cio", None)
+            if place.is_outside:  # "我们住在Lyon": the bot knows the 94 only, and says so
+                return replace(nearest, body=f"{nearest.body}\n\n{self._text('HELPLINES_LINE')}")
+            # Inside the 94: say so (the fallback's first paragraph), and give that town's nearest
+            # CIO, where someone can answer.
             dont_know = self._text("FALLBACK").split("\n\n")[0]
             body = f"{dont_know}\n\n{nearest.body}\n\n{self._text('HELPLINES_LINE')}"
             return Reply(FALLBACK, body, score=score, place=place, services=nearest.services,
