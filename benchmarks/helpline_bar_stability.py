@@ -70,11 +70,12 @@ def main() -> int:
     args = parser.parse_args()
     from bot.knowledge.loader import load_knowledge
     from bot.settings import Settings
-    from bot.understanding.semantic import EmbeddingCache, shared_encoder
+    from bot.understanding.semantic import EmbeddingCache
 
     settings = Settings.from_env()
     kb, _ = load_knowledge(REPO / "knowledge", check_eval=False)
-    cache = EmbeddingCache(shared_encoder(settings.cache_dir), settings.cache_dir)
+    # As `fit` reads: the knowledge folder's axes.
+    cache = EmbeddingCache(fit.fit_encoder(REPO / "knowledge", settings.cache_dir), settings.cache_dir)
     started = time.perf_counter()
     samples = fit.read_samples(REPO / "knowledge", kb, cache, progress=lambda *_: None)
     sizes = {t.id: len(t.entry_ids) for t in kb.topics.values()}

@@ -13,8 +13,11 @@ message's time. This script projects the same vectors on their first principal a
 - the memory of the matrix and the time of one message's product with it (median, 99th centile).
 
 The axes are computed without the test messages. This does not run the engine's decision, whose
-features (cosines and their margins) would change and need `fit` again: it says whether the
-vectors keep what the decision reads, before anyone builds it.
+features (cosines and their margins) would change and need `fit` again: it said whether the
+vectors keep what the decision reads, before the twenty-second session built it with 256 numbers
+(bot/understanding/projection.py; `fit`'s own figures before and after are in the README). The
+full vectors it starts from are kept in a cache folder of their own (`full-vectors/` in the bot's),
+so that the bot's cache keeps the projected ones.
 
 Run:  python benchmarks/smaller_vectors.py   (about a minute with a warm cache)
 """
@@ -68,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     cache_dir = Settings.from_env().cache_dir
     engine, _ = Engine.load(args.knowledge, cache_dir)
-    cache = EmbeddingCache(shared_encoder(cache_dir), cache_dir)
+    cache = EmbeddingCache(shared_encoder(cache_dir), cache_dir / "full-vectors")
     entries = list(engine.kb.entries.values())
     seen: set[str] = set()  # a text once: its own copy would be its nearest neighbour
 

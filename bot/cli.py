@@ -66,13 +66,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bot.knowledge.loader import load_knowledge
     from bot.understanding.languages import Catalog
     from bot.understanding.policy import ContrastBanks, load_policy
+    from bot.understanding.projection import load_projection
     from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES
 
     root = args.knowledge or Settings.from_env().knowledge_dir
     kb, problems = load_knowledge(root)
     if not any(p.is_error for p in problems):  # a policy is only judged against a sound base
         problems += load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)[1]
-    problems += Catalog.load(root)[1] + ContrastBanks.problems(root)
+    problems += Catalog.load(root)[1] + ContrastBanks.problems(root) + load_projection(root)[1]
     for problem in problems:
         print(problem)
     errors = sum(p.is_error for p in problems)
@@ -121,14 +122,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from bot.maintainers.fit import FIT_SETS, run_fit
-    from bot.understanding.semantic import EmbeddingCache, shared_encoder
+    from bot.maintainers.fit import FIT_SETS, fit_encoder, run_fit
+    from bot.understanding.semantic import EmbeddingCache
 
     settings = Settings.from_env()
     root = args.knowledge or settings.knowledge_dir
     try:
-        policy = run_fit(root, EmbeddingCache(shared_encoder(settings.cache_dir), settings.cache_dir),
-                         progress=lambda line: print(line, flush=True))
+        def progress(line: str) -> None:
+            print(line, flush=True)
+
+        encoder = fit_encoder(root, settings.cache_dir, progress=progress)
+        policy = run_fit(root, EmbeddingCache(encoder, settings.cache_dir), progress=progress)
     except ValueError as exc:
         print(f"Calibrage impossible : {exc}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ import pytest
 from cli_runner import SHARED_CACHE
 
 from bot.understanding.engine import Engine
+from bot.understanding.projection import vector_encoder
 from bot.understanding.semantic import (
     CACHE_FILE,
     EmbeddingCache,
@@ -21,6 +22,8 @@ from bot.understanding.semantic import (
     shared_encoder,
 )
 
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
 
 class CountingEncoder:
     """The real encoder, counting the texts it is asked to encode (what the cache saves)."""
@@ -28,6 +31,7 @@ class CountingEncoder:
     def __init__(self, inner: SentenceEncoder, version: str | None = None) -> None:
         self.inner = inner
         self.version = version or inner.version
+        self.dimensions = inner.dimensions
         self.encoded: list[str] = []
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -324,24 +328,27 @@ def test_vectors_nothing_asks_for_any_more_are_forgotten_once_they_outnumber_the
 
 
 def _stale_cache(folder: Path, count: int) -> None:
-    """A cache file of the current model holding `count` vectors of texts no base has."""
+    """A cache file of the engine's encoder (the knowledge folder's axes) holding `count`
+    vectors of texts no base has."""
     folder.mkdir(parents=True, exist_ok=True)
+    encoder = vector_encoder(KNOWLEDGE)[0]
     keys = np.array([f"stale{i:019d}" for i in range(count)], dtype="U24")
-    vectors = np.zeros((count, 512), dtype=np.float16)
-    np.savez(folder / CACHE_FILE, model=np.array(shared_encoder().version), keys=keys, vectors=vectors)
+    vectors = np.zeros((count, encoder.dimensions), dtype=np.float16)
+    np.savez(folder / CACHE_FILE, model=np.array(encoder.version), keys=keys, vectors=vectors)
 
 
 def test_a_started_engine_forgets_what_no_question_uses(tmp_path: Path) -> None:
-    knowledge = Path(__file__).resolve().parent.parent / "knowledge"
-    real = EmbeddingCache(shared_encoder(), tmp_path / "real")
+    knowledge = KNOWLEDGE
+    encoder = vector_encoder(knowledge)[0]  # as the engine reads: projected on the folder's axes
+    real = EmbeddingCache(encoder, tmp_path / "real")
     Engine.load(knowledge, tmp_path / "real")  # encodes the base and its banks once, in this folder
     with np.load(real.path, allow_pickle=False) as data:
         in_use = len(data["keys"])
     stale = in_use + 1000  # more than the base and its banks use: they are forgotten
     with np.load(real.path, allow_pickle=False) as data:
         keys = np.concatenate([data["keys"], np.array([f"stale{i:019d}" for i in range(stale)], dtype="U24")])
-        vectors = np.concatenate([data["vectors"], np.zeros((stale, 512), dtype=np.float16)])
-    np.savez(real.path, model=np.array(shared_encoder().version), keys=keys, vectors=vectors)
+        vectors = np.concatenate([data["vectors"], np.zeros((stale, encoder.dimensions), dtype=np.float16)])
+    np.savez(real.path, model=np.array(encoder.version), keys=keys, vectors=vectors)
     Engine.load(knowledge, tmp_path / "real")
     with np.load(real.path, allow_pickle=False) as data:
         kept = [str(k) for k in data["keys"]]

@@ -46,7 +46,8 @@ from bot.understanding.policy import (
     fingerprint,
     training_fingerprint,
 )
-from bot.understanding.semantic import EmbeddingCache
+from bot.understanding.projection import PROJECTION_FILE, ProjectedEncoder, Projection, load_projection
+from bot.understanding.semantic import EmbeddingCache, Encoder, shared_encoder, wordings
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, topic_rows
 
 FOLDS = 5
@@ -625,6 +626,26 @@ def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=p
         faq_fingerprint=digest, faq_questions=count, fitted_on=str(today or date.today()),
         figures=figures(held_out, bars), topic_model=topic,
     )
+
+
+def fit_encoder(root: Path, cache_dir: Path | None, progress=print) -> Encoder:
+    """The encoder `fit` reads with: the knowledge folder's axes (bot.understanding.projection),
+    learnt first when the folder has none or cannot read them. Kept otherwise: new axes would
+    make every cached vector and the policy stale."""
+    projection = load_projection(root)[0]
+    if projection is None:
+        kb, _ = load_knowledge(root, check_eval=False)
+        banks = ContrastBanks.load(root, kb)
+        texts = list(dict.fromkeys([
+            *(w for entry in kb.entries.values() for w in wordings(entry)),
+            *banks.declines, *banks.ordinary, *(text for text, _ in (*banks.examples, *banks.languages))]))
+        progress(f"Axes des vecteurs (knowledge/{PROJECTION_FILE}) absents ou illisibles : appris sur "
+                 f"{len(texts)} questions et messages (une demi-minute à une minute)…")
+        # Full vectors, not kept on disk: the cache will hold the projected ones.
+        full = EmbeddingCache(shared_encoder(cache_dir), None).vectors([t[:MAX_INPUT_CHARS] for t in texts])
+        projection = Projection.learn(full)
+        projection.save(root / PROJECTION_FILE)
+    return ProjectedEncoder(shared_encoder(cache_dir), projection)
 
 
 def run_fit(root: Path, cache: EmbeddingCache, progress=print) -> Policy:

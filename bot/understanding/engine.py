@@ -36,6 +36,7 @@ from bot.understanding.languages import (
 )
 from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, cautious, load_policy
+from bot.understanding.projection import vector_encoder
 from bot.understanding.reading_memo import ReadingMemo, digest_texts
 from bot.understanding.semantic import EmbeddingCache, shared_encoder, wordings
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Closeness, Reading, Signals
@@ -323,7 +324,8 @@ class Engine:
     @classmethod
     def load(cls, root: Path, cache_dir: Path | None = None) -> tuple[Engine, list[Problem]]:
         """The engine for a knowledge folder, with the problems found (the bot runs with what loaded)."""
-        encoder = shared_encoder(cache_dir)  # first: the model loads in the background meanwhile
+        # First: the model loads in the background meanwhile.
+        encoder, vector_problems = vector_encoder(root, cache_dir)
         prepare_compact_identifier(cache_dir)  # a first start: before the rest is in memory
         memo = ReadingMemo.open(cache_dir, root)  # keyed by the files as they are before being read
         kb, problems = load_knowledge(root, check_eval=False, parse=memo.parsed_yaml)
@@ -342,7 +344,7 @@ class Engine:
         engine = cls(kb, policy, cache, ContrastBanks.load(root, kb, memo), catalog, memo, vectors_held)
         if complete:
             memo.save()  # ...and its readings
-        return engine, problems + policy_problems + catalog_problems
+        return engine, problems + policy_problems + catalog_problems + vector_problems
 
     # --- entry points -------------------------------------------------------------------
 

