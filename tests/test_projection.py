@@ -59,12 +59,32 @@ def test_projected_vectors_keep_what_the_full_ones_say() -> None:
         assert abs(big[0] @ big[2] - little[0] @ little[2]) < 0.05, message
 
 
-def test_a_cache_of_full_vectors_is_not_read_as_projected_ones(tmp_path: Path) -> None:
+class Counting:
+    """An encoder that counts the texts it encodes (what a cache saves)."""
+
+    def __init__(self, inner: ProjectedEncoder) -> None:
+        self.inner, self.version, self.dimensions = inner, inner.version, inner.dimensions
+        self.encoded = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded += len(texts)
+        return self.inner.encode(texts)
+
+
+def test_a_cache_is_read_back_only_by_the_same_axes(tmp_path: Path) -> None:
+    """Other axes of the same size (one turned round) make other vectors: the cache written with
+    the first is not read as the second's; the full vectors' cache is not read either."""
     projection, _ = load_projection(KNOWLEDGE)
     assert projection is not None
-    full = EmbeddingCache(shared_encoder(), tmp_path).vectors(["bonjour"])
-    small = EmbeddingCache(ProjectedEncoder(shared_encoder(), projection), tmp_path).vectors(["bonjour"])
-    assert full.shape == (1, DIMENSIONS) and small.shape == (1, AXES)
+    turned = projection.axes.copy()
+    turned[:, 0] *= -1
+    EmbeddingCache(Counting(ProjectedEncoder(shared_encoder(), projection)), tmp_path).vectors(["bonjour"])
+    same = Counting(ProjectedEncoder(shared_encoder(), projection))
+    assert EmbeddingCache(same, tmp_path).vectors(["bonjour"]).shape == (1, AXES) and same.encoded == 0
+    other = Counting(ProjectedEncoder(shared_encoder(), Projection(turned)))
+    EmbeddingCache(other, tmp_path).vectors(["bonjour"])
+    assert other.encoded == 1
+    assert EmbeddingCache(shared_encoder(), tmp_path).vectors(["bonjour"]).shape == (1, DIMENSIONS)
 
 
 def test_learnt_axes_are_orthonormal_and_do_not_depend_on_the_order_of_the_texts() -> None:
@@ -89,11 +109,20 @@ def test_saved_axes_are_read_back_the_same(tmp_path: Path) -> None:
     assert problems == [] and again is not None and again.digest == projection.digest
 
 
-@pytest.mark.parametrize("content", [b"not a zip", b""])
-def test_unreadable_axes_are_an_error_of_check_and_the_bot_keeps_full_vectors(tmp_path: Path, content: bytes) -> None:
+def _damaged(shipped: bytes, how: str) -> bytes:
+    """The shipped file, damaged as a disk or a bad copy damages one."""
+    middle = len(shipped) // 2
+    return {"not a zip": b"not a zip", "empty": b"", "cut short": shipped[:middle],
+            "bytes changed": shipped[:middle] + bytes(b ^ 0x5A for b in shipped[middle:middle + 64])
+            + shipped[middle + 64:]}[how]
+
+
+@pytest.mark.parametrize("how", ["not a zip", "empty", "cut short", "bytes changed"])
+def test_unreadable_axes_are_an_error_of_check_and_the_bot_keeps_full_vectors(tmp_path: Path, how: str) -> None:
     knowledge = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, knowledge)
-    (knowledge / PROJECTION_FILE).write_bytes(content)
+    path = knowledge / PROJECTION_FILE
+    path.write_bytes(_damaged(path.read_bytes(), how))
     check = run_cli("check", "--knowledge", str(knowledge))
     assert check.returncode == 1 and f"{PROJECTION_FILE}:1:" in check.stdout and "fit" in check.stdout, check.stdout
     encoder, problems = vector_encoder(knowledge)
@@ -114,10 +143,19 @@ def test_without_axes_check_warns_and_the_bot_answers_with_full_vectors(tmp_path
     (knowledge / PROJECTION_FILE).unlink()
     check = run_cli("check", "--knowledge", str(knowledge))
     assert check.returncode == 0, check.stdout
-    assert f"{PROJECTION_FILE}:1: avertissement" in check.stdout and "les axes des vecteurs" in check.stdout
+    assert f"{PROJECTION_FILE}:1: avertissement" in check.stdout and "autres axes des vecteurs" in check.stdout
     asked = run_cli("ask", "--json", "--knowledge", str(knowledge), "c koi un cio",
                     env={"BOT_CACHE_DIR": str(tmp_path / "cache")}, timeout=600)
     assert asked.returncode == 0 and '"id": "cio-quest-ce"' in asked.stdout, asked.stderr
+
+
+def test_fit_learns_no_axes_from_a_base_with_errors(tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, knowledge)
+    (knowledge / PROJECTION_FILE).unlink()
+    (knowledge / "faq" / "cio.yaml").write_text("topic: cio\nentries: [\n", encoding="utf-8")
+    assert fit_encoder(knowledge, None, progress=lambda _: None).dimensions == DIMENSIONS
+    assert not (knowledge / PROJECTION_FILE).exists()
 
 
 def test_fit_learns_the_axes_when_the_folder_has_none(tmp_path: Path) -> None:

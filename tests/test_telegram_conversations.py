@@ -559,6 +559,23 @@ async def test_reload_for_admins_unknown_for_others(bot: Harness) -> None:
     assert answer["text"].startswith("Qu'est-ce qu'un CIO")
 
 
+async def test_reload_says_what_only_the_engine_reads(bot: Harness, tmp_path: Path) -> None:
+    """A policy fitted on another FAQ, or vectors' axes missing: the base reloads, and whoever
+    reloaded it is told, as `check` would tell them."""
+    copy = tmp_path / "knowledge"
+    shutil.copytree(REPO / "knowledge", copy)
+    faq = copy / "faq" / "cio.yaml"
+    added = "      - c koi un cio\n      - ca veut dire quoi cio au juste\n"
+    faq.write_text(faq.read_text(encoding="utf-8").replace("      - c koi un cio\n", added, 1), encoding="utf-8")
+    bot.app.bot_data.settings = dataclasses.replace(bot.settings, knowledge_dir=copy)
+    [done] = await bot.command("recharger", user_id=ADMIN)
+    lines = done["text"].splitlines()
+    assert lines[0].startswith("Base rechargée") and "(1 avertissement(s))" in lines[0], lines
+    assert any(line.startswith("policy.yaml:1: avertissement : la FAQ a changé") for line in lines), lines
+    [answer] = await bot.say("c koi un cio")
+    assert answer["text"].startswith("Qu'est-ce qu'un CIO")
+
+
 async def test_reload_of_a_broken_base_keeps_the_old_one(bot: Harness, tmp_path: Path) -> None:
     broken = tmp_path / "knowledge"
     shutil.copytree(REPO / "knowledge", broken)

@@ -46,7 +46,7 @@ from bot.understanding.policy import (
     fingerprint,
     training_fingerprint,
 )
-from bot.understanding.projection import PROJECTION_FILE, ProjectedEncoder, Projection, load_projection
+from bot.understanding.projection import AXES, PROJECTION_FILE, ProjectedEncoder, Projection, load_projection
 from bot.understanding.semantic import EmbeddingCache, Encoder, shared_encoder, wordings
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, topic_rows
 
@@ -634,11 +634,17 @@ def fit_encoder(root: Path, cache_dir: Path | None, progress=print) -> Encoder:
     make every cached vector and the policy stale."""
     projection = load_projection(root)[0]
     if projection is None:
-        kb, _ = load_knowledge(root, check_eval=False)
+        kb, problems = load_knowledge(root, check_eval=False)
+        if any(p.is_error for p in problems):  # `fit` refuses such a base: learn nothing from it
+            return shared_encoder(cache_dir)
         banks = ContrastBanks.load(root, kb)
         texts = list(dict.fromkeys([
             *(w for entry in kb.entries.values() for w in wordings(entry)),
             *banks.declines, *banks.ordinary, *(text for text, _ in (*banks.examples, *banks.languages))]))
+        if len(texts) < 4 * AXES:  # too few to learn the axes from: the full vectors
+            progress(f"Axes des vecteurs (knowledge/{PROJECTION_FILE}) absents ou illisibles, et trop peu "
+                     f"de textes ({len(texts)}) pour les apprendre : les vecteurs restent entiers")
+            return shared_encoder(cache_dir)
         progress(f"Axes des vecteurs (knowledge/{PROJECTION_FILE}) absents ou illisibles : appris sur "
                  f"{len(texts)} questions et messages (une demi-minute à une minute)…")
         # Full vectors, not kept on disk: the cache will hold the projected ones.

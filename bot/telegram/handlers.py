@@ -283,12 +283,17 @@ async def reload_knowledge(update: Update, context: BotContext) -> None:
         await _say(update, context,
                    messages.RELOAD_FAILED.format(errors=len(errors)) + "\n\n" + "\n".join(lines), lang="fr")
         return
-    engine, _ = await asyncio.to_thread(Engine.load, settings.knowledge_dir, settings.cache_dir)
+    engine, loaded = await asyncio.to_thread(Engine.load, settings.knowledge_dir, settings.cache_dir)
     context.bot_data.engine = engine  # one assignment: every later update sees the new base
     logger.info("Knowledge reloaded from %s: %d entries", settings.knowledge_dir, len(kb.entries))
-    await _say(update, context, messages.RELOAD_DONE.format(
+    # What only the engine reads (the policy, the vectors' axes, the translations) is said too:
+    # a policy fitted on other axes or a broken file must not go unseen by whoever reloaded.
+    engine_problems = [p for p in loaded if p not in problems]
+    lines = [str(p) for p in _by_file(engine_problems)[:MAX_PROBLEM_LINES]]
+    done = messages.RELOAD_DONE.format(
         entries=len(kb.entries), topics=len(kb.topics), services=len(kb.services),
-        communes=len(kb.communes), warnings=len(problems)), lang="fr")
+        communes=len(kb.communes), warnings=len(problems) + len(engine_problems))
+    await _say(update, context, "\n\n".join([done, "\n".join(lines)]) if lines else done, lang="fr")
 
 
 def _by_file(problems: list[Problem]) -> list[Problem]:

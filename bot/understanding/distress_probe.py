@@ -16,7 +16,8 @@ import numpy as np
 
 from bot.understanding.logistic import newton_logistic
 
-PENALTY = 0.1  # L2 on the weights: the groups are ~2,000 and ~4,000 messages in 512 dimensions
+PENALTY = 0.1  # L2 on the weights: the groups are ~2,000 and ~4,000 messages in 256 dimensions
+# (the projected vectors: bot.understanding.projection)
 STEPS = 30  # Newton steps at most; it settles in about ten
 LIMIT = 20.0  # the score is a log-odds, clipped: far from the boundary, more says nothing more
 

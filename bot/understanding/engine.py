@@ -196,7 +196,9 @@ class Engine:
         vectors_held: Callable[[], None] | None = None,
     ) -> None:
         """`vectors_held`: called once the engine holds every vector it needs (`load` then drops
-        the cache's own copy, before the rest of the build rather than after it)."""
+        the cache's own copy, before the rest of the build rather than after it). Without a
+        `cache`, the vectors are the model's full ones, not projected on the knowledge folder's
+        axes: give a fitted policy the cache it was fitted with (`load` does)."""
         self.kb = kb
         self.catalog = catalog or Catalog({})
         self.policy = policy or cautious(ENTRY_FEATURES, SAFETY_FEATURES)
@@ -296,7 +298,8 @@ class Engine:
     def language_texts(self, places: set[str], sets: bool = True
                        ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
         """The texts whose language is known. French: the answers, titles, fixed messages,
-        training banks, place names, and the question sets' messages that say no other language
+        training banks, place names, the SMS spellings of `language.yaml` ("kan" is "quand", not
+        the darija word), and the question sets' messages that say no other language
         (not the FAQ's questions: some are written in other languages). Another language: the
         translated entries and fixed messages; and apart, the question sets' messages that say
         that language (families mix words of the FAQ in: "horário do CIO?"). `sets=False`: none
@@ -305,6 +308,7 @@ class Engine:
         french = [*(e.answer for e in self.kb.entries.values()), *(e.title for e in self.kb.entries.values()),
                   *(v for v in vars(messages).values() if isinstance(v, str)),
                   *self.banks.declines, *self.banks.ordinary, *places,
+                  *(" ".join(written) for written in self.kb.language.replacements),
                   *dict.fromkeys(text for text, _ in self.banks.examples if sets and text not in written_in)]
         others: dict[str, list[str]] = {}
         for entry in self.kb.entries.values():
@@ -335,7 +339,7 @@ class Engine:
         complete = not any(p.is_error for p in problems)
 
         def vectors_held() -> None:
-            # The cache's copy of the vectors (23 MB in half precision) was still in memory at the
+            # The cache's copy of the vectors (some 14 MB in half precision) was still in memory at the
             # end of the build, the start's peak of memory: dropped as soon as the engine holds its own.
             if complete:  # a base left partly out still has its vectors
                 cache.forget_unused()

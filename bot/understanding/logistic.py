@@ -22,7 +22,7 @@ def newton_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, penalty: f
         gradient = x.T @ (weight * (p - y)) + shrink * w
         curvature = weight * p * (1 - p)
         hessian = np.diag(shrink + 1e-9)
-        for start in range(0, len(x), ROWS_AT_ONCE):  # the distress probe: 12,000 rows of 513
+        for start in range(0, len(x), ROWS_AT_ONCE):  # the distress probe: 12,000 rows of 257
             rows = x[start : start + ROWS_AT_ONCE]
             hessian += (rows * curvature[start : start + ROWS_AT_ONCE, None]).T @ rows
         step = np.linalg.solve(hessian, gradient)

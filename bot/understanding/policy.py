@@ -373,8 +373,9 @@ def load_policy(
     projection = load_projection(root)[0]
     if axes_of(policy.model_version) != (projection.suffix if projection else ""):
         message = (
-            f"les axes des vecteurs (knowledge/{PROJECTION_FILE}) ont changé depuis le dernier calibrage "
-            f"({policy.fitted_on or 'date inconnue'}) : relancez « python run_bot.py fit »"
+            f"calculée sur d'autres axes des vecteurs que ceux de knowledge/{PROJECTION_FILE} (manquant, "
+            f"illisible ou refait depuis le calibrage du {policy.fitted_on or 'date inconnue'}) : "
+            "relancez « python run_bot.py fit »"
         )
         return policy, [Problem(shown, 1, message, is_error=False)]
     digest, count = fingerprint(kb)

@@ -20,6 +20,7 @@ import logging
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 PROJECTION_FILE = "projection.npz"
 AXES = 256
-_UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+# What a damaged file raises: cut short, not a zip, an array missing or of text, its data corrupt.
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, zlib.error)
 
 
 class Projection:
@@ -79,7 +81,7 @@ class Projection:
         partial = Path(name)
         try:
             with partial.open("wb") as out:
-                np.savez_compressed(out, axes=self.axes)
+                np.savez(out, axes=self.axes)  # compressed, it saved 7 %
             partial.chmod(0o644)  # a file of the knowledge folder, read by whoever runs the bot
             partial.replace(path)
         finally:

@@ -388,7 +388,7 @@ class EmbeddingCache:
             self._write()
 
     def release(self) -> None:
-        """Drop the vectors from memory once the engine holds its matrices (13 MB for the
+        """Drop the vectors from memory once the engine holds its matrices (some 14 MB for the
         shipped base, ten times that for a base ten times larger); a later `vectors` (another
         engine on this cache: `Engine.rebuilt`) reads them back from the file. Kept when the
         file does not hold them all (no file, another model's, or not written)."""

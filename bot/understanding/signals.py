@@ -206,7 +206,7 @@ class Signals:
 
     def closeness_to_all(self, vectors: np.ndarray) -> list[Closeness]:
         """Cosines of each vector (a message and its sentences) to every FAQ question and to
-        every message of the banks, in two matrix products: the two matrices (some 40 MB) are
+        every message of the banks, in two matrix products: the two matrices (some 27 MB with 256 numbers a vector) are
         read from memory once for all the vectors, not once per sentence, which made most of a
         long message's time."""
         vectors = np.atleast_2d(vectors)
