@@ -71,9 +71,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     root = args.knowledge or Settings.from_env().knowledge_dir
     kb, problems = load_knowledge(root)
+    projection, projection_problems = load_projection(root)
     if not any(p.is_error for p in problems):  # a policy is only judged against a sound base
-        problems += load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)[1]
-    problems += Catalog.load(root)[1] + ContrastBanks.problems(root) + load_projection(root)[1]
+        axes = projection.suffix if projection else ""
+        problems += load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, axes=axes)[1]
+    problems += Catalog.load(root)[1] + ContrastBanks.problems(root) + projection_problems
     for problem in problems:
         print(problem)
     errors = sum(p.is_error for p in problems)

@@ -35,7 +35,7 @@ from bot.understanding.languages import (
     word_languages,
 )
 from bot.understanding.matcher import Matcher, tokens_of
-from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, cautious, load_policy
+from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, axes_of, cautious, load_policy
 from bot.understanding.projection import vector_encoder
 from bot.understanding.reading_memo import ReadingMemo, digest_texts
 from bot.understanding.semantic import EmbeddingCache, shared_encoder, wordings
@@ -333,7 +333,9 @@ class Engine:
         prepare_compact_identifier(cache_dir)  # a first start: before the rest is in memory
         memo = ReadingMemo.open(cache_dir, root)  # keyed by the files as they are before being read
         kb, problems = load_knowledge(root, check_eval=False, parse=memo.parsed_yaml)
-        policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
+        # The axes the engine's vectors are on (read once, by vector_encoder).
+        policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES,
+                                              axes=axes_of(encoder.version))
         cache = EmbeddingCache(encoder, cache_dir)
         catalog, catalog_problems = Catalog.load(root)
         complete = not any(p.is_error for p in problems)

@@ -358,9 +358,11 @@ def axes_of(model_version: str) -> str:
 
 def load_policy(
     root: Path, kb: KnowledgeBase, entry_features: tuple[str, ...], safety_features: tuple[str, ...],
-    topic_features: tuple[str, ...],
+    topic_features: tuple[str, ...], axes: str | None = None,
 ) -> tuple[Policy | None, list[Problem]]:
-    """knowledge/policy.yaml, with what a maintainer should know about it (missing, broken, stale)."""
+    """knowledge/policy.yaml, with what a maintainer should know about it (missing, broken, stale).
+    `axes`: those of the vectors the policy will read (`axes_of` an encoder's version); None: the
+    knowledge folder's, read here."""
     path = root / POLICY_FILE
     shown = POLICY_FILE
     if not path.exists():
@@ -370,8 +372,10 @@ def load_policy(
         policy = Policy.load(path, entry_features, safety_features, topic_features)
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         return None, [Problem(shown, 1, f"politique illisible ({exc}) : relancez « python run_bot.py fit »")]
-    projection = load_projection(root)[0]
-    if axes_of(policy.model_version) != (projection.suffix if projection else ""):
+    if axes is None:  # the caller has not read them: the folder's
+        projection = load_projection(root)[0]
+        axes = projection.suffix if projection else ""
+    if axes_of(policy.model_version) != axes:
         message = (
             f"calculée sur d'autres axes des vecteurs que ceux de knowledge/{PROJECTION_FILE} (manquant, "
             f"illisible ou refait depuis le calibrage du {policy.fitted_on or 'date inconnue'}) : "
