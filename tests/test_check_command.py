@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import date, timedelta
@@ -186,6 +187,19 @@ def test_broken_file_does_not_take_the_bot_down(kb_copy: Path) -> None:
     result = run_cli("ask", "--json", "--knowledge", str(kb_copy), "Comment trouver un stage de 3e ?")
     assert result.returncode == 0
     assert '"status": "answer"' in result.stdout
+    assert "erreur" in result.stderr
+
+
+def test_a_base_whose_every_entry_failed_still_answers_with_the_helplines(kb_copy: Path) -> None:
+    """A mistake repeated in every FAQ file leaves no entry: the bot says it does not know and
+    still gives the numbers, where it used to fail on every message."""
+    for path in (kb_copy / "faq").glob("*.yaml"):
+        path.write_text(path.read_text(encoding="utf-8") + "  - : [\n", encoding="utf-8")
+    result = run_cli("ask", "--json", "--knowledge", str(kb_copy), "je veux plus vivre")
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout)
+    assert reply["status"] == "fallback" and reply["id"] is None
+    assert "119" in reply["text"] and "3114" in reply["text"]
     assert "erreur" in result.stderr
 
 

@@ -261,7 +261,7 @@ class Signals:
         to_declines, to_ordinary = to_banks[: self._declined], to_banks[self._declined : self._contrasts]
         nearest_decline = float(to_declines.max()) if len(to_declines) else 0.0
         nearest_ordinary = float(to_ordinary.max()) if len(to_ordinary) else 0.0
-        if entries:
+        if entries and pooled:  # no candidate: a knowledge base whose every entry failed to load
             rows = self._entry_rows(pooled, cos, titles, lex, coverage, spelled, asked, unknown, length,
                                     nearest_decline, self._votes(similarities, self._question_topic), example_votes,
                                     topic_words)
@@ -288,7 +288,7 @@ class Signals:
             self.probe.score(vector) if self.probe else 0.0,
             self.distress_words.score(text) if self.distress_words and text else 0.0,
         ])
-        candidates = tuple(self.entries[i] for i in pooled) if entries else ()
+        candidates = tuple(self.entries[i] for i in pooled) if entries and pooled else ()
         return Reading(candidates, rows, safety_row, trigger_entry, safety_entry)
 
     def _entry_rows(
