@@ -222,7 +222,7 @@ def test_an_arabic_name_ends_where_its_word_ends(engine: Engine) -> None:
         ("هل توجد مساعدة في الواجبات المدرسية في كريتاي؟", "devoirs-faits-quest-ce"),  # homework help, Créteil
         ("克雷泰伊有没有免费的作业辅导？", "devoirs-faits-quest-ce"),  # the same, in Chinese
         # A stage de 3e, Vitry: among the suggestions until the twenty-third session's fit, which put
-        # the entries' suggestion bar at the answer bar (0.17 -> 0.40) and offers a theme's
+        # the entries' suggestion bar at the answer bar (0.18 -> 0.40) and offers a theme's
         # questions from 0.20 instead (more of the written sets reached; `fit` found both choices
         # nearly equal): now "I don't know" with Vitry's CIO. Nothing was tuned for it.
         pytest.param("ابني في الثالثة إعدادي في فيتري، أين يجد تدريبا؟", "stage-3e-trouver",
