@@ -247,7 +247,8 @@ def test_a_question_in_another_script_that_names_a_town_is_read_not_taken_for_th
         # "we live in Ivry", "I am from Vitry", "I live in Vitry", "we live in Créteil": nothing
         # else to answer; "I don't know", said plainly, with that town's CIO.
         # "We live in Ivry": a theme's questions offered since the twenty-third session's fit (see
-        # above), without Ivry's CIO. Nothing was tuned for it.
+        # above); their place-bound choice gives Ivry's CIO in one tap (tests/test_places.py).
+        # Nothing was tuned for it.
         pytest.param("我们住在伊夫里", "decline-place",
                      marks=pytest.mark.xfail(strict=True, reason="a theme offered since the 23rd session's fit")),
         ("انا ساكن في فيتري", "decline-place"),

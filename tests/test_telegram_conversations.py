@@ -325,6 +325,17 @@ async def test_a_listed_place_opens_by_its_button_or_its_number(bot: Harness, en
     assert bot.last_callback_answer()["text"] == messages.STALE_BUTTON
 
 
+async def test_a_button_offered_beside_a_town_answers_for_that_town(bot: Harness) -> None:
+    # "Is the CIO free? we live in Créteil": its button "where is the nearest CIO?" lists
+    # Créteil's CIO at once, without asking the town again.
+    [answer] = await bot.say("le CIO c'est gratuit ? on habite à Créteil")
+    assert "e:cio-plus-proche" in callbacks(answer)
+    listing, *_ = await bot.press(answer, "e:cio-plus-proche", expect=2)
+    assert listing["text"].startswith(messages.NEAREST_TITLE.format(kinds="CIO", place="Créteil"))
+    await bot.settle()
+    assert await asyncio.to_thread(bot.store.get_commune, USER) == CRETEIL
+
+
 async def test_a_shared_location_then_cio_uses_the_saved_commune(bot: Harness) -> None:
     [ask] = await bot.command("cio")  # nothing saved yet: where do you live?
     assert ask["text"] == messages.ASK_LOCATION

@@ -177,6 +177,9 @@ class Conversation:
     last_choices: tuple[str, ...] = field(default_factory=tuple)
     last_topics: tuple[str, ...] = field(default_factory=tuple)  # the menu just shown
     last_places: tuple[str, ...] = field(default_factory=tuple)  # the services just listed, numbered first
+    # The town named in the message whose reply offered `last_choices`: a place-bound choice
+    # ("Où est le CIO le plus proche ?") picked among them answers for it, without asking again.
+    last_place: Place | None = None
     lang: str | None = None  # the language of the last replies
     chosen_lang: str | None = None  # a language the person chose (/langue): it wins
     client_lang: str | None = None  # what the Telegram client says, a hint only
@@ -401,6 +404,9 @@ class Engine:
             return None
         if entry.topic == SAFETY_TOPIC:  # as every helpline reply: all the numbers at its end
             reply = self._in(_lang_of(conversation), self._helpline_reply, entry, 1.0, "choice")
+        elif (place := _place_for_choice(entry_id, conversation)) is not None and entry.service:
+            # Offered beside a message that named a town: answered for that town.
+            reply = self._in(_lang_of(conversation), self._for_entry, entry, place, 100.0)
         else:
             build = self._ask_location if entry.needs_place else self._answer
             reply = self._in(_lang_of(conversation), build, entry, 100.0)
@@ -490,6 +496,9 @@ class Engine:
             conversation.last_choices = tuple(e.id for e in reply.choices)
             conversation.last_topics = tuple(t.id for t in reply.topics)
             conversation.last_places = tuple(s.service.id for s in reply.services) if len(reply.services) > 1 else ()
+            place = reply.place
+            named = place is not None and place.commune is not None and not place.is_outside
+            conversation.last_place = place if named and reply.choices else None
         return reply
 
     # --- decision -----------------------------------------------------------------------
@@ -520,6 +529,8 @@ class Engine:
             elif part.safety_probability > decision.safety_probability:  # for the helplines line
                 decision = replace(decision, safety_probability=part.safety_probability)
         reply = self._reply_for(decision, understood, conversation)
+        if reply.place is None and place is not None and reply.choices:
+            reply = replace(reply, place=place)  # for the choices offered (see `_place_for_choice`)
         line = self._text("HELPLINES_LINE")
         close = decision.safety_probability >= self.policy.bars.safety_line
         if decision.kind != HELPLINE and (close or reply.status == SUGGEST) and line not in reply.body:
@@ -818,6 +829,14 @@ class Engine:
         if years and any(s.service.kind in ("cio", "point-accueil") for s in found):
             notes.append(self._text("OLD_DATA_NOTE", year=years[0]))
         return "\n".join(notes)
+
+
+def _place_for_choice(entry_id: str, conversation: Conversation | None) -> Place | None:
+    """The town named with the choices just offered, if this entry is one of them (a deep link
+    or an old button answers as anywhere else)."""
+    if conversation is None or entry_id not in conversation.last_choices:
+        return None
+    return conversation.last_place
 
 
 def _lang_of(conversation: Conversation | None) -> str:
