@@ -109,12 +109,27 @@ def test_the_language_of_a_message(detector: LanguageDetector, text: str, lang: 
         ("dictée CM2", "fr"),
         # Words two other languages share: not French; the detector says which.
         ("parcoursup como funciona el sistema", "es"),
+        # Two words, none of them French, that the detector reads without doubt: that language.
+        ("What is affelnet?", "en"),
+        ("slt cv", "fr"),  # two SMS words: the detector is far from sure
+        ("bac pro stp", "fr"),
     ],
 )
 def test_short_messages_by_the_words_of_the_knowledge_base(engine: Engine, text: str, lang: str) -> None:
     """Words only one language uses, learnt from the translated answers and fixed messages, and
     from the question sets' messages that say their language."""
     assert engine.detector.detect(text) == lang
+
+
+def test_a_set_message_that_says_no_language_and_plainly_is_english_teaches_no_french(engine: Engine) -> None:
+    # "what is jump in tech" sits in a French question set without `lang:`: its words must not
+    # be learnt as French words (which once kept "What is affelnet?" in French).
+    assert engine.detector.plainly_other("what is jump in tech")
+    assert not engine.detector.plainly_other("c koi un cio") and not engine.detector.plainly_other("hello")
+    every = engine.language_texts(set())[0]
+    kept = engine.language_texts(set(), keep=lambda t: not engine.detector.plainly_other(t))[0]
+    assert "what is jump in tech" in every and "what is jump in tech" not in kept
+    assert len(every) - len(kept) < len(every) // 100  # a handful, not the French messages
 
 
 def test_word_languages_keep_only_the_words_of_one_language() -> None:

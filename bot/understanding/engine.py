@@ -223,8 +223,9 @@ class Engine:
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
         places = self.place_words()
         vectors_file = self.signals.semantic.cache.path
-        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), self._word_languages(places, memo),
+        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), None,
                                          vectors_file.parent if vectors_file else None)
+        self.detector.use_words(self._word_languages(places, memo))
 
     def place_words(self) -> set[str]:
         """The words of the communes' names: every language writes them alike."""
@@ -293,12 +294,17 @@ class Engine:
         """Words of one other language (`language_texts`), kept in the memo under a digest of
         the texts they are learnt from."""
         french, others, labelled = self.language_texts(places)
-        if memo is None:
-            return word_languages(french, others, labelled)
-        key = _texts_digest(french, others, labelled)
-        return dict(memo.get("word_languages", key, lambda _: word_languages(french, others, labelled)))
 
-    def language_texts(self, places: set[str], sets: bool = True
+        def learn(_: object = None) -> dict[str, str]:
+            # The sets' messages that say no language, and plainly are not French, left out.
+            return word_languages(self.language_texts(places, keep=lambda t: not self.detector.plainly_other(t))[0],
+                                  others, labelled)
+
+        if memo is None:
+            return learn()
+        return dict(memo.get("word_languages", _texts_digest(french, others, labelled), learn))
+
+    def language_texts(self, places: set[str], sets: bool = True, keep: Callable[[str], bool] | None = None
                        ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
         """The texts whose language is known. French: the answers, titles, fixed messages,
         training banks, place names, the SMS spellings of `language.yaml` ("kan" is "quand", not
@@ -306,13 +312,15 @@ class Engine:
         (not the FAQ's questions: some are written in other languages). Another language: the
         translated entries and fixed messages; and apart, the question sets' messages that say
         that language (families mix words of the FAQ in: "horário do CIO?"). `sets=False`: none
-        of the question sets' messages."""
+        of the question sets' messages. `keep`: which of the sets' messages that say no language
+        count as French."""
         written_in = dict(self.banks.languages)
         french = [*(e.answer for e in self.kb.entries.values()), *(e.title for e in self.kb.entries.values()),
                   *(v for v in vars(messages).values() if isinstance(v, str)),
                   *self.banks.declines, *self.banks.ordinary, *places,
                   *(" ".join(written) for written in self.kb.language.replacements),
-                  *dict.fromkeys(text for text, _ in self.banks.examples if sets and text not in written_in)]
+                  *dict.fromkeys(text for text, _ in self.banks.examples
+                                 if sets and text not in written_in and (keep is None or keep(text)))]
         others: dict[str, list[str]] = {}
         for entry in self.kb.entries.values():
             for lang, translation in entry.translations.items():

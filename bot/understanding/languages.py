@@ -41,6 +41,10 @@ MIN_WORDS = 3  # ...on a message of at least this many words (names of the FAQ s
 CLIENT_HINTED = 0.7  # the probability enough when the Telegram client is set to that language
 CURRENT = 0.5  # ...when the conversation is already in that language
 FRENCH_WORDS_KEEP = 2  # French words that keep a message French when it has none of another language
+# The detector's probability that leaves no doubt: then two words, none of them French, are enough
+# ("What is affelnet?"); and a question set's message that says no language, read so, is not
+# taken as French (such messages once taught that "what" and "is" are French words).
+PLAINLY_OTHER = 0.99
 LABELLED_MIN = 2  # messages of a language that must hold a word before it is that language's
 MESSAGES_FILE = Path("i18n") / "messages.yaml"
 # Names every language writes the same way: they say nothing of the message's language.
@@ -250,6 +254,20 @@ class LanguageDetector:
     def _identifier(self):  # loaded on first use: most messages are decided by script or length
         return compact_identifier(self._model_dir)
 
+    def use_words(self, word_language: dict[str, str]) -> None:
+        """The words of each language (`word_languages`), learnt once the detector can say which
+        unlabelled texts plainly are not French (`plainly_other`)."""
+        self._word_language = word_language
+
+    def plainly_other(self, text: str) -> bool:
+        """Two words or more, the FAQ's names aside, that the detector reads as another language
+        with no doubt."""
+        words = [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
+        if len(words) < 2:
+            return False
+        language, probability = self._identifier.classify(" ".join(words))
+        return language != FRENCH and probability >= PLAINLY_OTHER
+
     def detect(self, text: str, hint: str | None = None, current: str | None = None) -> str:
         """The language the message is written in; what it quotes is left out, when it says
         something besides."""
@@ -277,6 +295,9 @@ class LanguageDetector:
             return FRENCH
         if probability >= SURE and len(words) >= MIN_WORDS:
             return language
+        french_word = any(self._word_language.get(_bare(w)) == FRENCH for w in words)
+        if probability >= PLAINLY_OTHER and len(words) >= 2 and not french_word:
+            return language  # "What is affelnet?": two words, none of them French, no doubt
         hinted = probability >= CLIENT_HINTED and language == hint and len(words) >= 2  # "information"
         if hinted or (probability >= CURRENT and language == current):
             return language
