@@ -211,8 +211,16 @@ class Engine:
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip, memo)
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
         self.banks = banks = banks or ContrastBanks()
+        cache = cache or EmbeddingCache(shared_encoder(), None)
+        places = self.place_words()
+        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), None,
+                                         cache.path.parent if cache.path else None)
+        # Before the vectors are in memory: learning which texts are plainly not French reads the
+        # detector's whole model, which is then let go (the first start's peak of memory).
+        self.detector.use_words(self._word_languages(places, memo))
+        self.detector.release()
         self.signals = Signals(kb, self.normaliser, self.matcher, self.intents,
-                               cache or EmbeddingCache(shared_encoder(), None), banks.declines, banks.ordinary,
+                               cache, banks.declines, banks.ordinary,
                                [(self._read_example(text, memo), topic)
                                 for text, topic in banks.examples],  # read as a message is read
                                [(self._example_words(text, memo), label)
@@ -221,11 +229,6 @@ class Engine:
         if vectors_held:
             vectors_held()
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
-        places = self.place_words()
-        vectors_file = self.signals.semantic.cache.path
-        self.detector = LanguageDetector((*NEUTRAL_WORDS, *places), None,
-                                         vectors_file.parent if vectors_file else None)
-        self.detector.use_words(self._word_languages(places, memo))
 
     def place_words(self) -> set[str]:
         """The words of the communes' names: every language writes them alike."""

@@ -259,6 +259,10 @@ class LanguageDetector:
         unlabelled texts plainly are not French (`plainly_other`)."""
         self._word_language = word_language
 
+    def release(self) -> None:
+        """Let the detector's model go (read again, mapped, at the next message that needs it)."""
+        self.__dict__.pop("_identifier", None)
+
     def plainly_other(self, text: str) -> bool:
         """Two words or more, the FAQ's names aside, that the detector reads as another language
         with no doubt."""
