@@ -182,17 +182,18 @@ def test_shared_location_answers_the_pending_request(engine: Engine) -> None:
 
 
 def test_a_choice_offered_beside_a_town_answers_for_that_town(engine: Engine) -> None:
-    # "Is the CIO free? we live in Créteil": the answer offers "where is the nearest CIO?"; picked,
-    # by its number or its button, it answers for Créteil instead of asking the town again.
+    # "Is the CIO free? we live in Créteil": the answer offers "where is the nearest CIO?"; picked
+    # by its number, or by its button (which carries the town), it answers for Créteil instead
+    # of asking the town again.
     for pick in ("number", "button"):
         conversation = Conversation()
         reply = engine.respond("le CIO c'est gratuit ? on habite à Créteil", conversation)
         offered = [e.id for e in reply.choices]
-        assert "cio-plus-proche" in offered, reply
+        assert "cio-plus-proche" in offered and reply.commune_of_choices == "94028", reply
         if pick == "number":
             chosen = engine.respond(str(reply.first_choice_number + offered.index("cio-plus-proche")), conversation)
         else:
-            chosen = engine.entry_reply("cio-plus-proche", conversation)
+            chosen = engine.entry_reply("cio-plus-proche", conversation, reply.commune_of_choices)
         assert chosen is not None and chosen.status == SERVICE and chosen.place is not None
         assert chosen.place.commune is not None and chosen.place.commune.insee == "94028"
         assert chosen.services[0].service.id == expected_nearest_cio(*COMMUNE_POSITION["94028"])
@@ -202,32 +203,35 @@ def test_a_choice_offered_beside_a_town_answers_for_that_town(engine: Engine) ->
 def test_a_town_is_forgotten_with_the_choices_it_came_with(engine: Engine) -> None:
     conversation = Conversation()
     engine.respond("le CIO c'est gratuit ? on habite à Créteil", conversation)
-    # A button of an older message, or a deep link: not one of the choices just offered.
-    assert engine.entry_reply("cio-plus-proche", Conversation()).status == "ask_location"
+    assert conversation.last_commune == "94028"
+    # A deep link names no town: it asks, whatever was said before.
+    linked = engine.entry_reply("cio-plus-proche", conversation)
+    assert linked is not None and linked.status == "ask_location"
     engine.respond("c'est quoi un CIO", conversation)  # no town this time
-    assert conversation.last_place is None
-    again = engine.entry_reply("cio-plus-proche", conversation)
-    assert again is not None and again.status == "ask_location"
+    assert conversation.last_commune is None
+    typed = engine.respond("1", conversation)
+    assert typed.status != SERVICE  # the new list's first choice, for no town
+    # A shared position: only the commune is kept for the choices, never the position itself.
+    engine.respond_location(48.789, 2.388, conversation)  # Vitry town hall
+    assert conversation.last_commune in (None, "94081")
 
 
 def test_a_town_outside_the_94_is_not_kept_for_the_choices(engine: Engine) -> None:
     conversation = Conversation()
     engine.respond("le CIO c'est gratuit ? on habite à Lyon", conversation)
-    assert conversation.last_place is None
+    assert conversation.last_commune is None
 
 
 def test_a_town_in_another_script_leads_to_its_cio_directly_or_in_one_tap(engine: Engine) -> None:
     # "We live in Ivry": whatever the decision (its CIO, or questions offered), the place-bound
     # choices offered answer for Ivry.
-    conversation = Conversation()
-    reply = engine.respond("我们住在伊夫里", conversation)
+    reply = engine.respond("我们住在伊夫里", Conversation())
     located = [e for e in reply.choices if e.service]
     assert reply.services or located, reply
     for entry in located:
-        chosen = engine.entry_reply(entry.id, conversation)
+        chosen = engine.entry_reply(entry.id, Conversation(), reply.commune_of_choices)
         assert chosen is not None and chosen.place is not None and chosen.place.commune is not None
         assert chosen.place.commune.insee == "94041"
-        engine.respond("我们住在伊夫里", conversation)  # the same choices again, for the next one
 
 
 def test_approximate_positions_say_so(engine: Engine) -> None:

@@ -327,13 +327,19 @@ async def test_a_listed_place_opens_by_its_button_or_its_number(bot: Harness, en
 
 async def test_a_button_offered_beside_a_town_answers_for_that_town(bot: Harness) -> None:
     # "Is the CIO free? we live in Créteil": its button "where is the nearest CIO?" lists
-    # Créteil's CIO at once, without asking the town again.
-    [answer] = await bot.say("le CIO c'est gratuit ? on habite à Créteil")
-    assert "e:cio-plus-proche" in callbacks(answer)
-    listing, *_ = await bot.press(answer, "e:cio-plus-proche", expect=2)
+    # Créteil's CIO at once, without asking the town again; the button carries its town, so one
+    # pressed under an older message answers for that message's town, not the latest one.
+    [creteil] = await bot.say("le CIO c'est gratuit ? on habite à Créteil")
+    assert f"e:cio-plus-proche@{CRETEIL}" in callbacks(creteil)
+    [vitry] = await bot.say("le CIO c'est gratuit ? on habite à Vitry")
+    listing, *_ = await bot.press(creteil, f"e:cio-plus-proche@{CRETEIL}", expect=2)
     assert listing["text"].startswith(messages.NEAREST_TITLE.format(kinds="CIO", place="Créteil"))
     await bot.settle()
     assert await asyncio.to_thread(bot.store.get_commune, USER) == CRETEIL
+    assert f"e:cio-plus-proche@{VITRY}" in callbacks(vitry)
+    # A deep link names no town: the bot asks it.
+    _, ask = await bot.command("start", "cio-plus-proche", expect=2)  # the welcome, then the question
+    assert ask["text"] == messages.ASK_LOCATION
 
 
 async def test_a_shared_location_then_cio_uses_the_saved_commune(bot: Harness) -> None:

@@ -162,6 +162,9 @@ def test_every_button_of_the_real_knowledge_base_fits(engine: Engine) -> None:
     [
         ("t:cio", render.Button("t", "cio")),
         ("e:cio-quest-ce", render.Button("e", "cio-quest-ce")),
+        ("e:cio-plus-proche@94028", render.Button("e", "cio-plus-proche", commune="94028")),
+        ("e:cio-plus-proche@940281", None), ("e:cio-plus-proche@94 28", None), ("e:@94028", None),
+        ("t:cio@94028", None), ("e:cio-plus-proche@٩٤٠٢٨", None),  # Arabic-Indic digits: not a code
         ("f:1:cio-quest-ce", render.Button("f", "cio-quest-ce", True)),
         ("f:0:cio-quest-ce", render.Button("f", "cio-quest-ce", False)),
         ("f:2:cio-quest-ce", None),

@@ -366,8 +366,10 @@ async def open_entry(update: Update, context: BotContext) -> None:
     """An entry button, or the one asking for the French version of a translated answer."""
     query, engine, pressed = update.callback_query, context.engine, _pressed(update)
     assert query is not None
-    pick = engine.entry_reply if pressed.kind == "e" else engine.french_reply
-    reply = pick(pressed.target, context.conversation)
+    if pressed.kind == "e":  # a button offered beside a town carries it: answered for that town
+        reply = engine.entry_reply(pressed.target, context.conversation, pressed.commune)
+    else:
+        reply = engine.french_reply(pressed.target, context.conversation)
     if reply is None:
         await query.answer(messages.STALE_BUTTON)
         return

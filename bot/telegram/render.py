@@ -7,6 +7,7 @@ here, so the handlers never build markup themselves.
 Callback data formats (kept under Telegram's 64 bytes):
     t:<topic-id>           a theme: list its questions
     e:<entry-id>           an entry: its answer
+    e:<entry-id>@<insee>   an entry offered beside a message naming that commune: answered for it
     f:<1|0>:<entry-id>     👍 / 👎 on the answer to that entry
     fr:<entry-id>          the French version of a translated answer (the reference)
     p:<service-id>         one of the places listed: its details and map
@@ -60,6 +61,7 @@ class Button:
     kind: str
     target: str
     positive: bool | None = None
+    commune: str | None = None  # "e" only: the commune named beside the choice (INSEE code)
 
 
 # --- callback data -------------------------------------------------------------------------
@@ -74,8 +76,8 @@ def topic_data(topic_id: str) -> str:
     return _checked(f"t:{topic_id}")
 
 
-def entry_data(entry_id: str) -> str:
-    return _checked(f"e:{entry_id}")
+def entry_data(entry_id: str, commune: str | None = None) -> str:
+    return _checked(f"e:{entry_id}@{commune}" if commune else f"e:{entry_id}")
 
 
 def feedback_data(entry_id: str, positive: bool) -> str:
@@ -109,6 +111,9 @@ def parse_callback(data: object) -> Button | None:
     kind, _, rest = data.partition(":")
     if kind in ("t", "e", "fr", "p") and _is_id(rest):
         return Button(kind, rest)
+    entry_id, _, commune = rest.partition("@")
+    if kind == "e" and _is_id(entry_id) and commune.isascii() and commune.isalnum() and len(commune) == 5:
+        return Button(kind, entry_id, commune=commune)
     if kind == "l" and rest in SUPPORTED:
         return Button(kind, rest)
     if kind == "f":
@@ -158,7 +163,7 @@ def render_reply(reply: Reply, *, private: bool = True, catalog: Catalog | None 
         # One message has one reply_markup: the keyboard removal takes it, so the map links
         # go into the text and the related questions into a second message.
         blocks.append([_anchor(link) for link in reply.links])
-        rows = place_rows(reply) + choice_rows(reply.choices, lang)
+        rows = place_rows(reply) + choice_rows(reply.choices, lang, reply.commune_of_choices)
         if not private:
             return _pack_messages(blocks, _inline(rows))
         sent = _pack_messages(blocks, ReplyKeyboardRemove())
@@ -166,7 +171,7 @@ def render_reply(reply: Reply, *, private: bool = True, catalog: Catalog | None 
             sent += _pack_messages(_text_blocks(None, text("SEE_ALSO"), lang), _inline(rows))
         return sent
 
-    rows = place_rows(reply) + link_rows(reply.links) + choice_rows(reply.choices, lang)
+    rows = place_rows(reply) + link_rows(reply.links) + choice_rows(reply.choices, lang, reply.commune_of_choices)
     if reply.status == ANSWER and reply.entry is not None:
         if lang != FRENCH:
             rows.append([InlineKeyboardButton(label(text("SHOW_FRENCH_BUTTON")),
@@ -216,9 +221,11 @@ def link_rows(links: Iterable[Link]) -> list[list[InlineKeyboardButton]]:
     return [[InlineKeyboardButton(label(link.title), url=link.url)] for link in links]
 
 
-def choice_rows(entries: Iterable[Entry], lang: str = FRENCH) -> list[list[InlineKeyboardButton]]:
+def choice_rows(entries: Iterable[Entry], lang: str = FRENCH,
+                commune: str | None = None) -> list[list[InlineKeyboardButton]]:
+    """One button per entry; `commune`: the town named beside them, which each button carries."""
     return [
-        [InlineKeyboardButton(label(e.title_in(lang)), callback_data=entry_data(e.id))] for e in entries
+        [InlineKeyboardButton(label(e.title_in(lang)), callback_data=entry_data(e.id, commune))] for e in entries
     ]
 
 

@@ -103,6 +103,14 @@ class Reply:
         return len(self.services) + 1 if len(self.services) > 1 else 1
 
     @property
+    def commune_of_choices(self) -> str | None:
+        """The commune of the 94 named beside this reply's choices (INSEE code), for them to answer for it."""
+        place = self.place
+        if self.choices and place is not None and place.commune is not None and not place.is_outside:
+            return place.commune.insee
+        return None
+
+    @property
     def commune_to_remember(self) -> str | None:
         """The commune a person gave to find a CIO: the only thing kept about them (see PRIVACY)."""
         if self.status == SERVICE and self.topic == "cio" and self.place and self.place.commune:
@@ -177,9 +185,10 @@ class Conversation:
     last_choices: tuple[str, ...] = field(default_factory=tuple)
     last_topics: tuple[str, ...] = field(default_factory=tuple)  # the menu just shown
     last_places: tuple[str, ...] = field(default_factory=tuple)  # the services just listed, numbered first
-    # The town named in the message whose reply offered `last_choices`: a place-bound choice
-    # ("Où est le CIO le plus proche ?") picked among them answers for it, without asking again.
-    last_place: Place | None = None
+    # The commune (INSEE code, never a position) named in the message whose reply offered
+    # `last_choices`: a place-bound choice ("Où est le CIO le plus proche ?") picked among them by
+    # its number answers for it, without asking again. Buttons carry their own (see render.py).
+    last_commune: str | None = None
     lang: str | None = None  # the language of the last replies
     chosen_lang: str | None = None  # a language the person chose (/langue): it wins
     client_lang: str | None = None  # what the Telegram client says, a hint only
@@ -408,16 +417,20 @@ class Engine:
         reply = self._in(_lang_of(conversation), self._services_reply, self.gazetteer.locate(lat, lon), kind, None)
         return self._remember(reply, conversation)
 
-    def entry_reply(self, entry_id: str, conversation: Conversation | None = None) -> Reply | None:
-        """The reply for a button or a deep link naming an entry (None if it is unknown)."""
+    def entry_reply(self, entry_id: str, conversation: Conversation | None = None,
+                    commune: str | None = None) -> Reply | None:
+        """The reply for a button or a deep link naming an entry (None if it is unknown).
+        `commune`: the INSEE code of the town named beside the choice (a button's own, or the
+        typed number's list): a place-bound entry answers for it."""
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return None
+        town = self.kb.communes.get(commune) if commune else None
         if entry.topic == SAFETY_TOPIC:  # as every helpline reply: all the numbers at its end
             reply = self._in(_lang_of(conversation), self._helpline_reply, entry, 1.0, "choice")
-        elif (place := _place_for_choice(entry_id, conversation)) is not None and entry.service:
+        elif town is not None and entry.service:
             # Offered beside a message that named a town: answered for that town.
-            reply = self._in(_lang_of(conversation), self._for_entry, entry, place, 100.0)
+            reply = self._in(_lang_of(conversation), self._for_entry, entry, Place(town), 100.0)
         else:
             build = self._ask_location if entry.needs_place else self._answer
             reply = self._in(_lang_of(conversation), build, entry, 100.0)
@@ -507,9 +520,7 @@ class Engine:
             conversation.last_choices = tuple(e.id for e in reply.choices)
             conversation.last_topics = tuple(t.id for t in reply.topics)
             conversation.last_places = tuple(s.service.id for s in reply.services) if len(reply.services) > 1 else ()
-            place = reply.place
-            named = place is not None and place.commune is not None and not place.is_outside
-            conversation.last_place = place if named and reply.choices else None
+            conversation.last_commune = reply.commune_of_choices
         return reply
 
     # --- decision -----------------------------------------------------------------------
@@ -541,7 +552,7 @@ class Engine:
                 decision = replace(decision, safety_probability=part.safety_probability)
         reply = self._reply_for(decision, understood, conversation)
         if reply.place is None and place is not None and reply.choices:
-            reply = replace(reply, place=place)  # for the choices offered (see `_place_for_choice`)
+            reply = replace(reply, place=place)  # for the choices offered (`commune_of_choices`)
         line = self._text("HELPLINES_LINE")
         close = decision.safety_probability >= self.policy.bars.safety_line
         if decision.kind != HELPLINE and (close or reply.status == SUGGEST) and line not in reply.body:
@@ -678,7 +689,7 @@ class Engine:
                 return picked
         choices = conversation.last_choices or topics
         if conversation.last_choices and 1 <= number <= len(choices):
-            reply = self.entry_reply(choices[number - 1], conversation)
+            reply = self.entry_reply(choices[number - 1], conversation, conversation.last_commune)
             if reply is not None:
                 return reply
         helpline = self._helpline_numbered(typed)
@@ -840,14 +851,6 @@ class Engine:
         if years and any(s.service.kind in ("cio", "point-accueil") for s in found):
             notes.append(self._text("OLD_DATA_NOTE", year=years[0]))
         return "\n".join(notes)
-
-
-def _place_for_choice(entry_id: str, conversation: Conversation | None) -> Place | None:
-    """The town named with the choices just offered, if this entry is one of them (a deep link
-    or an old button answers as anywhere else)."""
-    if conversation is None or entry_id not in conversation.last_choices:
-        return None
-    return conversation.last_place
 
 
 def _lang_of(conversation: Conversation | None) -> str:

@@ -260,8 +260,10 @@ class LanguageDetector:
         self._word_language = word_language
 
     def release(self) -> None:
-        """Let the detector's model go (read again, mapped, at the next message that needs it)."""
-        self.__dict__.pop("_identifier", None)
+        """Let the detector's model go (read again, mapped, at the next message that needs it).
+        Without a folder for its compact copy it would be decompressed again: kept then."""
+        if self._model_dir is not None:
+            self.__dict__.pop("_identifier", None)
 
     def plainly_other(self, text: str) -> bool:
         """Two words or more, the FAQ's names aside, that the detector reads as another language
