@@ -305,16 +305,15 @@ class Engine:
     def _word_languages(self, places: set[str], memo: ReadingMemo | None = None) -> dict[str, str]:
         """Words of one other language (`language_texts`), kept in the memo under a digest of
         the texts they are learnt from."""
-        french, others, labelled = self.language_texts(places)
-
         def learn(_: object = None) -> dict[str, str]:
             # The sets' messages that say no language, and plainly are not French, left out.
-            return word_languages(self.language_texts(places, keep=lambda t: not self.detector.plainly_other(t))[0],
-                                  others, labelled)
+            french, others, labelled = self.language_texts(places, keep=lambda t: not self.detector.plainly_other(t))
+            return word_languages(french, others, labelled)
 
         if memo is None:
             return learn()
-        return dict(memo.get("word_languages", _texts_digest(french, others, labelled), learn))
+        # Keyed by every text before that choice: the choice is the code's, in the memo's key.
+        return dict(memo.get("word_languages", _texts_digest(*self.language_texts(places)), learn))
 
     def language_texts(self, places: set[str], sets: bool = True, keep: Callable[[str], bool] | None = None
                        ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:

@@ -265,10 +265,14 @@ class LanguageDetector:
         if self._model_dir is not None:
             self.__dict__.pop("_identifier", None)
 
+    def _words(self, text: str) -> list[str]:
+        """The message's Latin words, lower-cased, the names every language shares left out."""
+        return [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
+
     def plainly_other(self, text: str) -> bool:
         """Two words or more, the FAQ's names aside, that the detector reads as another language
         with no doubt."""
-        words = [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
+        words = self._words(text)
         if len(words) < 2:
             return False
         language, probability = self._identifier.classify(" ".join(words))
@@ -287,7 +291,7 @@ class LanguageDetector:
             return "ar"
         if chinese >= 1 and chinese >= len(_WORD.findall(_LATIN_ONLY.sub(" ", text))):
             return "zh"  # a Chinese character weighs about a word
-        words = [w for w in _WORD.findall(text.lower()) if w not in self._neutral]
+        words = self._words(text)
         own = self._by_letters(text, words)
         if own is not None:
             return own
