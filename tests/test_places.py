@@ -200,6 +200,23 @@ def test_a_choice_offered_beside_a_town_answers_for_that_town(engine: Engine) ->
         assert chosen.commune_to_remember == "94028"  # given to find a CIO: kept, as PRIVACY says
 
 
+def test_the_french_version_of_an_answer_keeps_its_town_for_its_choices(engine: Engine) -> None:
+    # "Is the CIO free? we live in Ivry", answered in English: its "Voir en français" button
+    # gives the French answer, whose "where is the nearest CIO?" still answers for Ivry.
+    reply = engine.respond("is the CIO free? we live in Ivry", Conversation())
+    assert reply.lang == "en" and reply.entry is not None and reply.commune_of_choices == "94041", reply
+    french = engine.french_reply(reply.entry.id, Conversation(), reply.commune_of_choices)
+    assert french is not None and french.lang == "fr" and french.commune_of_choices == "94041"
+    located = [e for e in french.choices if e.service]
+    assert located, french
+    chosen = engine.entry_reply(located[0].id, Conversation(), french.commune_of_choices)
+    assert chosen is not None and chosen.status == SERVICE and chosen.place is not None
+    assert chosen.place.commune is not None and chosen.place.commune.insee == "94041"
+    # Without a town (an older button, or none was named) the French answer offers its choices bare.
+    bare = engine.french_reply(reply.entry.id, Conversation())
+    assert bare is not None and bare.commune_of_choices is None
+
+
 def test_a_town_is_forgotten_with_the_choices_it_came_with(engine: Engine) -> None:
     conversation = Conversation()
     engine.respond("le CIO c'est gratuit ? on habite à Créteil", conversation)

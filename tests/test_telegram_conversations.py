@@ -46,6 +46,7 @@ ADMIN = 7770001
 WITNESS = 9990001  # its /aide marks the point where every earlier update is handled
 VITRY = "94081"
 CRETEIL = "94028"
+IVRY = "94041"
 TIMEOUT = 5.0
 
 
@@ -659,6 +660,20 @@ async def test_a_whole_conversation_in_arabic(bot: Harness, engine: Engine) -> N
     for name, description in engine.catalog.commands("ar").items():
         assert name == "start" or f"/{name}: {description}" in shown["text"]
     assert "/langue" in shown["text"] and "3114" in shown["text"]
+
+
+async def test_the_french_version_keeps_the_town_named_in_the_question(bot: Harness, engine: Engine) -> None:
+    # Asked in English with a town: the "Voir en français" button carries the town, so the
+    # French answer's "where is the nearest CIO?" lists Ivry's CIO at once.
+    [answer] = await bot.say("is the CIO free? we live in Ivry")
+    assert f"fr:cio-gratuit@{IVRY}" in callbacks(answer)
+    [french] = await bot.press(answer, f"fr:cio-gratuit@{IVRY}")
+    assert french["text"].startswith(engine.kb.entries["cio-gratuit"].title)
+    assert f"e:cio-plus-proche@{IVRY}" in callbacks(french)
+    # The list comes in the family's language (English), as any reply after the French version.
+    listing, *_ = await bot.press(french, f"e:cio-plus-proche@{IVRY}", expect=2)
+    assert listing["text"].startswith(engine.catalog.text("NEAREST_TITLE", "en").format(
+        kinds="CIO", place="Ivry-sur-Seine"))
 
 
 async def test_langue_chooses_the_language_of_the_replies(bot: Harness, engine: Engine) -> None:

@@ -165,6 +165,8 @@ def test_every_button_of_the_real_knowledge_base_fits(engine: Engine) -> None:
         ("e:cio-plus-proche@94028", render.Button("e", "cio-plus-proche", commune="94028")),
         ("e:cio-plus-proche@940281", None), ("e:cio-plus-proche@94 28", None), ("e:@94028", None),
         ("t:cio@94028", None), ("e:cio-plus-proche@٩٤٠٢٨", None),  # Arabic-Indic digits: not a code
+        ("fr:cio-gratuit@94041", render.Button("fr", "cio-gratuit", commune="94041")),
+        ("fr:cio-gratuit@9404", None), ("p:cio-vitry@94081", None),
         ("f:1:cio-quest-ce", render.Button("f", "cio-quest-ce", True)),
         ("f:0:cio-quest-ce", render.Button("f", "cio-quest-ce", False)),
         ("f:2:cio-quest-ce", None),

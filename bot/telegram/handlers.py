@@ -369,7 +369,7 @@ async def open_entry(update: Update, context: BotContext) -> None:
     if pressed.kind == "e":  # a button offered beside a town carries it: answered for that town
         reply = engine.entry_reply(pressed.target, context.conversation, pressed.commune)
     else:
-        reply = engine.french_reply(pressed.target, context.conversation)
+        reply = engine.french_reply(pressed.target, context.conversation, pressed.commune)
     if reply is None:
         await query.answer(messages.STALE_BUTTON)
         return

@@ -61,7 +61,7 @@ class Button:
     kind: str
     target: str
     positive: bool | None = None
-    commune: str | None = None  # "e" only: the commune named beside the choice (INSEE code)
+    commune: str | None = None  # "e" and "fr": the commune named beside the choice (INSEE code)
 
 
 # --- callback data -------------------------------------------------------------------------
@@ -84,8 +84,8 @@ def feedback_data(entry_id: str, positive: bool) -> str:
     return _checked(f"f:{int(positive)}:{entry_id}")
 
 
-def french_data(entry_id: str) -> str:
-    return _checked(f"fr:{entry_id}")
+def french_data(entry_id: str, commune: str | None = None) -> str:
+    return _checked(f"fr:{entry_id}@{commune}" if commune else f"fr:{entry_id}")
 
 
 def place_data(service_id: str) -> str:
@@ -112,7 +112,7 @@ def parse_callback(data: object) -> Button | None:
     if kind in ("t", "e", "fr", "p") and _is_id(rest):
         return Button(kind, rest)
     entry_id, _, commune = rest.partition("@")
-    if kind == "e" and _is_id(entry_id) and commune.isascii() and commune.isalnum() and len(commune) == 5:
+    if kind in ("e", "fr") and _is_id(entry_id) and commune.isascii() and commune.isalnum() and len(commune) == 5:
         return Button(kind, entry_id, commune=commune)
     if kind == "l" and rest in SUPPORTED:
         return Button(kind, rest)
@@ -175,7 +175,7 @@ def render_reply(reply: Reply, *, private: bool = True, catalog: Catalog | None 
     if reply.status == ANSWER and reply.entry is not None:
         if lang != FRENCH:
             rows.append([InlineKeyboardButton(label(text("SHOW_FRENCH_BUTTON")),
-                                              callback_data=french_data(reply.entry.id))])
+                                              callback_data=french_data(reply.entry.id, reply.commune_of_choices))])
         rows.append(feedback_row(reply.entry.id))
     return _pack_messages(blocks, _inline(rows))
 

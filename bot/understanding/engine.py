@@ -456,13 +456,18 @@ class Engine:
                       lang=_lang_of(conversation) or FRENCH)
         return reply
 
-    def french_reply(self, entry_id: str, conversation: Conversation | None = None) -> Reply | None:
-        """The French version of an entry: the reference, behind the "Voir en français" button."""
+    def french_reply(self, entry_id: str, conversation: Conversation | None = None,
+                     commune: str | None = None) -> Reply | None:
+        """The French version of an entry: the reference, behind the "Voir en français" button.
+        `commune`: the town named beside the translated answer, kept for the French one's choices."""
         entry = self.kb.entries.get(entry_id)
         if entry is None:
             return None
-        return self._remember(replace(self._in(FRENCH, self._answer, entry, 100.0), decided_by="choice"),
-                              conversation)
+        reply = self._in(FRENCH, self._answer, entry, 100.0)
+        town = self.kb.communes.get(commune) if commune else None
+        if town is not None and reply.choices:
+            reply = replace(reply, place=Place(town))  # for the choices offered (`commune_of_choices`)
+        return self._remember(replace(reply, decided_by="choice"), conversation)
 
     def respond_commune(self, insee: str, kind: str = "cio", conversation: Conversation | None = None) -> Reply:
         """Nearest services for a commune already known (one the user saved earlier)."""

@@ -10,6 +10,7 @@ French message in SMS spelling ("slt jcherch 1 stag d 3em") stays French.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -76,7 +77,8 @@ _FRENCH_NUMBER = re.compile(r"[379](?:eme|ieme|ans?|mois|jours?|semaines?|heures
 # "محمّد", must not cut it in two).
 _ARABIC_WORD = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]+")
 
-LANGID_VERSION = "py3langid-0.4.0"  # the pinned version whose model the compact copy is made from
+# The installed version, whose model the compact copy is made from: another one makes a new copy.
+LANGID_VERSION = f"py3langid-{importlib.metadata.version('py3langid')}"
 logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)

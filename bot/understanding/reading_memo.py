@@ -36,14 +36,19 @@ T = TypeVar("T")
 def _code_digest() -> bytes:
     """The bot's code as it was when this process imported it (a `git pull` under a running bot
     must not file the old code's readings under the new code's key), and the libraries whose
-    behaviour shapes a reading: fuzzy place names, Unicode folding, YAML parsing."""
+    behaviour shapes a reading: fuzzy place names, Unicode folding, YAML parsing, the language
+    detector."""
     import rapidfuzz
     import yaml
+
+    from bot.understanding.languages import LANGID_VERSION
 
     digest = hashlib.blake2b(digest_size=16)
     for path in sorted(_CODE.rglob("*.py")):
         digest.update(path.relative_to(_CODE).as_posix().encode("utf-8") + b"\0" + path.read_bytes())
     digest.update(f"rapidfuzz {rapidfuzz.__version__} unicode {unicodedata.unidata_version}".encode())
+    # Which set messages are plainly another language is the language detector's reading.
+    digest.update(LANGID_VERSION.encode())
     # The knowledge files kept as parsed: another PyYAML, or its libyaml parser present or not.
     digest.update(f"pyyaml {yaml.__version__} libyaml {hasattr(yaml, 'CSafeLoader')}".encode())
     return digest.digest()
