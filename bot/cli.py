@@ -124,8 +124,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from bot.maintainers.fit import FIT_SETS, fit_encoder, run_fit
-    from bot.understanding.semantic import EmbeddingCache
+    from bot.maintainers.fit import FIT_SETS, fit_encoder, run_fit, ship_learnt
+    from bot.understanding.semantic import SHIPPED_FILE, EmbeddingCache
 
     settings = Settings.from_env()
     root = args.knowledge or settings.knowledge_dir
@@ -134,7 +134,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
             print(line, flush=True)
 
         encoder = fit_encoder(root, settings.cache_dir, progress=progress)
-        policy = run_fit(root, EmbeddingCache(encoder, settings.cache_dir), progress=progress)
+        policy = run_fit(root, EmbeddingCache(encoder, settings.cache_dir, root / SHIPPED_FILE), progress=progress)
+        shipped = ship_learnt(root, settings.cache_dir)
     except ValueError as exc:
         print(f"Calibrage impossible : {exc}", file=sys.stderr)
         return 1
@@ -156,6 +157,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"  numéros d'aide : {f['helplines_pct']} % des messages de détresse ; fausses alertes "
         f"{f['false_alarms_ordinary_pct']} % (messages ordinaires), {f['false_alarms_faq_pct']} % (FAQ) ; "
         f"numéros au moins en fin de réponse : {f['numbers_shown_pct']} %\n"
+        f"Vecteurs de {shipped} textes écrits dans {root / SHIPPED_FILE}, et les mots de la détresse appris : "
+        "un premier démarrage ne les calcule pas.\n"
         "Mesurez ensuite : python run_bot.py eval"
     )
     return 0

@@ -8,7 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.understanding.distress_words import DistressWords, features, labelled_digest, place_pattern, words_of
+from bot.understanding.distress_words import (
+    SHIPPED_FILE,
+    DistressWords,
+    features,
+    labelled_digest,
+    place_pattern,
+    read_shipped,
+    shipped_key,
+    words_of,
+    write_shipped,
+)
 from bot.understanding.engine import Engine
 from bot.understanding.reading_memo import ReadingMemo
 from bot.understanding.signals import SAFETY_FEATURES
@@ -83,7 +93,7 @@ def test_the_bot_learns_it_once_and_reads_it_back(engine: Engine, tmp_path: Path
     """A first start learns it from the knowledge base and keeps it in the memo; the next start
     reads it back (learning it again would fail here) and reads the same."""
     memo = ReadingMemo(tmp_path / "memo.json", "k")
-    first = Engine._distress_words(engine.kb, engine.banks, memo)
+    first = engine._distress_words(engine.kb, engine.banks, memo, None)
     memo.save()
     assert first is not None and np.array_equal(first.weights, engine.signals.distress_words.weights)
 
@@ -91,7 +101,7 @@ def test_the_bot_learns_it_once_and_reads_it_back(engine: Engine, tmp_path: Path
         raise AssertionError("learnt again")
     monkeypatch.setattr(DistressWords, "learn", never)
     reopened = ReadingMemo(tmp_path / "memo.json", "k")
-    kept = Engine._distress_words(engine.kb, engine.banks, reopened)
+    kept = engine._distress_words(engine.kb, engine.banks, reopened, None)
     assert kept is not None and np.array_equal(kept.weights, first.weights) and kept.bias == first.bias
     assert reopened._computed == 0
     assert kept.score("cio vitry") == kept.score("cio") == kept.score("cio créteil")  # towns left out
@@ -100,22 +110,48 @@ def test_the_bot_learns_it_once_and_reads_it_back(engine: Engine, tmp_path: Path
 def test_a_damaged_memo_value_is_learnt_again(engine: Engine, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     memo = ReadingMemo(tmp_path / "memo.json", "k")
-    first = Engine._distress_words(engine.kb, engine.banks, memo)
+    first = engine._distress_words(engine.kb, engine.banks, memo, None)
     assert first is not None
     for kind in memo._asked.values():  # as if edited by hand
         for key in kind:
             kind[key] = "0.5 broken"
     memo.save()
     reopened = ReadingMemo(tmp_path / "memo.json", "k")
-    again = Engine._distress_words(engine.kb, engine.banks, reopened)
+    again = engine._distress_words(engine.kb, engine.banks, reopened, None)
     assert again is not None and np.array_equal(again.weights, first.weights)
     reopened.save()  # the learnt value replaces the damaged one: the next start reads it back
 
     def never(*_: object) -> None:
         raise AssertionError("learnt again")
     monkeypatch.setattr(DistressWords, "learn", never)
-    kept = Engine._distress_words(engine.kb, engine.banks, ReadingMemo(tmp_path / "memo.json", "k"))
+    kept = engine._distress_words(engine.kb, engine.banks, ReadingMemo(tmp_path / "memo.json", "k"), None)
     assert kept is not None and np.array_equal(kept.weights, first.weights)
+
+
+def test_weights_shipped_for_the_same_texts_are_read_and_others_are_learnt(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fit` keeps the learnt weights in the knowledge folder under a key of what they were learnt
+    from and of the code that reads features: a fresh machine reads them instead of learning."""
+    shipped = tmp_path / SHIPPED_FILE
+    assert engine.signals.distress_words is not None
+    write_shipped(shipped, engine.distress_words_key, engine.signals.distress_words)
+    learnt = DistressWords.learn
+
+    def never(*_: object) -> None:
+        raise AssertionError("learnt again")
+    monkeypatch.setattr(DistressWords, "learn", never)
+    read = engine._distress_words(engine.kb, engine.banks, ReadingMemo(tmp_path / "memo.json", "k"), shipped)
+    assert read is not None and np.array_equal(read.weights, engine.signals.distress_words.weights)
+    assert read.bias == engine.signals.distress_words.bias
+    assert read.score("cio vitry") == read.score("cio")  # the places' pattern applies to them too
+    # Learnt from other texts (another key), damaged, or absent: learnt.
+    assert read_shipped(shipped, shipped_key("other texts")) is None
+    shipped.write_bytes(b"not a zip")
+    assert read_shipped(shipped, engine.distress_words_key) is None
+    assert read_shipped(tmp_path / "absent.npz", engine.distress_words_key) is None
+    monkeypatch.setattr(DistressWords, "learn", learnt)
+    again = engine._distress_words(engine.kb, engine.banks, None, shipped)
+    assert again is not None and np.array_equal(again.weights, engine.signals.distress_words.weights)
 
 
 def test_the_bots_words_lean_the_right_way_on_messages_it_never_learnt(engine: Engine) -> None:

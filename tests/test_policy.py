@@ -14,6 +14,7 @@ from cli_runner import REPO, run_cli
 
 from bot.knowledge.model import Entry
 from bot.understanding.decision import ANSWER, DECLINE, HELPLINE, SUGGEST, THEME, decide
+from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_WORDS
 from bot.understanding.engine import FALLBACK, Engine
 from bot.understanding.engine import SUGGEST as SUGGEST_STATUS
 from bot.understanding.policy import (
@@ -26,6 +27,8 @@ from bot.understanding.policy import (
     load_policy,
     training_fingerprint,
 )
+from bot.understanding.semantic import SHIPPED_FILE as SHIPPED_VECTORS
+from bot.understanding.semantic import _key
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Reading, topic_rows
 
 
@@ -444,6 +447,10 @@ def test_fit_rewrites_the_policy_from_the_faq(tmp_path: Path) -> None:
     fitted = Policy.load(knowledge / POLICY_FILE, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES)
     assert 0 < fitted.bars.suggest <= fitted.bars.answer <= 1.0 and fitted.topic_model is not None
     assert fitted.figures["helplines_pct"] > 90
+    # What a fresh machine's first start reads instead of computing it, the new wording included.
+    assert "Vecteurs de" in result.stdout and (knowledge / SHIPPED_WORDS).exists()
+    with np.load(knowledge / SHIPPED_VECTORS, allow_pickle=False) as data:
+        assert _key("ca veut dire quoi cio au juste") in data["keys"].astype("U24").tolist()
 
 
 def test_fit_refuses_a_base_with_errors(tmp_path: Path) -> None:

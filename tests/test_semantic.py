@@ -15,11 +15,14 @@ from bot.understanding.engine import Engine
 from bot.understanding.projection import vector_encoder
 from bot.understanding.semantic import (
     CACHE_FILE,
+    DIMENSIONS,
+    SHIPPED_FILE,
     EmbeddingCache,
     PieceTable,
     SentenceEncoder,
     _key,
     shared_encoder,
+    wordings,
 )
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -346,12 +349,13 @@ def test_a_started_engine_forgets_what_no_question_uses(tmp_path: Path) -> None:
         in_use = len(data["keys"])
     stale = in_use + 1000  # more than the base and its banks use: they are forgotten
     with np.load(real.path, allow_pickle=False) as data:
-        keys = np.concatenate([data["keys"], np.array([f"stale{i:019d}" for i in range(stale)], dtype="U24")])
+        stale_keys = np.array([f"stale{i:019d}" for i in range(stale)], dtype="U24")
+        keys = np.concatenate([data["keys"].astype("U24"), stale_keys])
         vectors = np.concatenate([data["vectors"], np.zeros((stale, encoder.dimensions), dtype=np.float16)])
     np.savez(real.path, model=np.array(encoder.version), keys=keys, vectors=vectors)
     Engine.load(knowledge, tmp_path / "real")
     with np.load(real.path, allow_pickle=False) as data:
-        kept = [str(k) for k in data["keys"]]
+        kept = data["keys"].astype("U24").tolist()
     assert not [k for k in kept if k.startswith("stale")] and len(kept) >= in_use
 
 
@@ -365,7 +369,7 @@ def test_a_base_left_partly_out_forgets_nothing(tmp_path: Path) -> None:
     _stale_cache(tmp_path / "cache", stale)
     Engine.load(knowledge, tmp_path / "cache")
     with np.load(tmp_path / "cache" / CACHE_FILE, allow_pickle=False) as data:
-        keys = [str(k) for k in data["keys"]]
+        keys = data["keys"].astype("U24").tolist()
     in_use = sum(not k.startswith("stale") for k in keys)
     # More than in use (else a whole base would forget nothing either), and none forgotten.
     assert in_use < stale and sum(k.startswith("stale") for k in keys) == stale
@@ -378,3 +382,61 @@ def test_a_loaded_engine_holds_the_only_copy_of_its_vectors() -> None:
     semantic = loaded.signals.semantic
     assert semantic.cache.held == 0 and len(semantic.matrix) > 1000
     assert loaded.respond("c koi un cio").entry.id == "cio-quest-ce"
+
+
+# --- vectors shipped in the knowledge folder ---------------------------------------------------
+
+
+def test_shipped_vectors_are_read_before_encoding_and_written_in_a_stable_order(tmp_path: Path) -> None:
+    """A fresh machine's first start: what the knowledge folder ships is not encoded again, the
+    rest is; `ship` keeps the rows already shipped in their order and adds the new ones after."""
+    encoder = shared_encoder()
+    texts = ["stage de 3e", "CIO gratuit", "bourse de lycée", "appel orientation"]
+    truth = dict(zip(texts, encoder.encode(texts), strict=True))
+    shipped = tmp_path / SHIPPED_FILE
+    writer = EmbeddingCache(encoder, None)
+    writer.vectors(texts[:2])
+    assert writer.ship(shipped) == 2
+
+    counting = CountingEncoder(encoder)
+    fresh = EmbeddingCache(counting, tmp_path / "cache", shipped)
+    got = fresh.vectors([texts[2], texts[0], texts[1]])
+    assert counting.encoded == [texts[2]]  # the two shipped ones are read, not encoded
+    for text, vector in zip([texts[2], texts[0], texts[1]], got, strict=True):
+        assert np.allclose(vector, truth[text], atol=2e-3), text
+    # Written again from a cache that no longer needs texts[1]: it goes, texts[2] comes after.
+    again = EmbeddingCache(encoder, None)
+    again.vectors([texts[2], texts[0]])
+    assert again.ship(shipped) == 2
+    with np.load(shipped, allow_pickle=False) as data:
+        assert data["keys"].astype("U24").tolist() == [_key(texts[0]), _key(texts[2])]
+
+
+def test_shipped_vectors_of_another_model_or_unreadable_are_encoded_again(tmp_path: Path) -> None:
+    shipped = tmp_path / SHIPPED_FILE
+    old = EmbeddingCache(CountingEncoder(shared_encoder(), "usem3-old"), None)
+    old.vectors(["bonjour"])
+    old.ship(shipped)
+    current = CountingEncoder(shared_encoder())
+    EmbeddingCache(current, None, shipped).vectors(["bonjour"])
+    assert current.encoded == ["bonjour"]
+    shipped.write_bytes(b"not a zip")
+    damaged = CountingEncoder(shared_encoder())
+    assert EmbeddingCache(damaged, None, shipped).vectors(["bonjour"]).shape == (1, DIMENSIONS)
+    assert damaged.encoded == ["bonjour"]
+
+
+def test_the_knowledge_folders_vectors_are_those_the_model_gives_now(engine: Engine) -> None:
+    """The shipped vectors are for this model on these axes, and are what it computes today:
+    a sample re-encoded matches them (float16). A stale file would be skipped, silently slower."""
+    encoder, problems = vector_encoder(KNOWLEDGE)
+    assert problems == []
+    with np.load(KNOWLEDGE / SHIPPED_FILE, allow_pickle=False) as data:
+        assert str(data["model"]) == encoder.version
+        shipped = dict(zip(data["keys"].astype("U24").tolist(), data["vectors"], strict=True))
+    # A maintainer's edit since the last fit is encoded at start: only shipped texts are compared.
+    sample = [w for entry in list(engine.kb.entries.values())[::9] for w in wordings(entry)[:1]
+              if _key(w) in shipped]
+    assert len(sample) >= 5
+    for text, vector in zip(sample, encoder.encode(sample), strict=True):
+        assert np.allclose(vector, shipped[_key(text)].astype(np.float32), atol=2e-3), text

@@ -16,15 +16,22 @@ import base64
 import binascii
 import hashlib
 import itertools
+import logging
 import math
+import os
 import re
+import zipfile
 import zlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
+import bot.text
 from bot.text import fold
 from bot.understanding.reading_memo import digest_texts
+
+logger = logging.getLogger(__name__)
 
 # Hashed features: about 210,000 distinct ones share these buckets, half of them with another;
 # the model learns around the collisions (measured as it is, by `fit`'s held-out reading).
@@ -35,6 +42,9 @@ LETTERS = (3, 4, 5)  # lengths of the letter sequences read, spaces included
 # 300 passes over all of them at once reach, in a hundredth of the time.
 PASSES, BATCH, LEARNING_RATE, PENALTY, SEED = 5, 256, 0.05, 1e-6, 0
 LIMIT = 20.0  # the score is a log-odds, clipped as the probe's
+# In the knowledge folder: the weights `fit` learnt last, read at a start learning from the same
+# texts with the same code (learning them takes a few seconds).
+SHIPPED_FILE = "distress_words.npz"
 # Letters of scripts other than Latin (Arabic, Chinese…): kept as written, beside the Latin words.
 _OTHER_SCRIPT = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]+")
 _RUN = re.compile(r"[^\W_]+")
@@ -141,6 +151,46 @@ class DistressWords:
         if len(weights) != DIMENSIONS or not math.isfinite(value) or not np.isfinite(weights).all():
             raise ValueError("distress words: wrong size or not finite")
         return cls(weights, value, places)
+
+
+def shipped_key(labelled: str) -> str:
+    """The key of learnt weights kept in the knowledge folder (`SHIPPED_FILE`): what they were
+    learnt from (`labelled_digest`) and the code that reads a text's features (this module and
+    `bot.text`), so that a change of either learns them again rather than reading stale ones."""
+    digest = hashlib.blake2b(labelled.encode("ascii"), digest_size=16)
+    for module in (Path(__file__), Path(bot.text.__file__)):
+        digest.update(module.read_bytes())
+    return digest.hexdigest()
+
+
+def read_shipped(path: Path, key: str, places: re.Pattern[str] | None = None) -> DistressWords | None:
+    """The weights kept in `path` when they were learnt under `key`; None otherwise (absent,
+    unreadable, or learnt from other texts or by other code)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["key"]) != key:
+                return None
+            weights, bias = np.asarray(data["weights"], dtype="<f2"), float(data["bias"])
+        if len(weights) != DIMENSIONS or not math.isfinite(bias) or not np.isfinite(weights).all():
+            raise ValueError("wrong size or not finite")
+        return DistressWords(weights.astype(np.float32), bias, places)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        logger.warning("Distress words %s ignored: %s", path, exc)
+        return None
+
+
+def write_shipped(path: Path, key: str, words: DistressWords) -> None:
+    """Keep learnt weights in the knowledge folder, whole or not at all."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    try:
+        with partial.open("wb") as handle:
+            np.savez(handle, key=np.array(key), bias=np.array(words.bias),
+                     weights=words.weights.astype("<f2"))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def labelled_digest(texts: Sequence[str], distress: Sequence[bool], places: Sequence[str] = ()) -> str:

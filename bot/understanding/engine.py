@@ -24,7 +24,8 @@ from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, 
 from bot.understanding.decision import ANSWER as ANSWER_KIND
 from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide, other_ask
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
-from bot.understanding.distress_words import DistressWords, labelled_digest, place_pattern
+from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_WORDS
+from bot.understanding.distress_words import DistressWords, labelled_digest, place_pattern, read_shipped, shipped_key
 from bot.understanding.intents import IntentFinder
 from bot.understanding.languages import (
     FRENCH,
@@ -38,7 +39,7 @@ from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, axes_of, cautious, load_policy
 from bot.understanding.projection import vector_encoder
 from bot.understanding.reading_memo import ReadingMemo, digest_texts
-from bot.understanding.semantic import EmbeddingCache, shared_encoder, wordings
+from bot.understanding.semantic import SHIPPED_FILE, EmbeddingCache, shared_encoder, wordings
 from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Closeness, Reading, Signals
 
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
@@ -206,9 +207,11 @@ class Engine:
         catalog: Catalog | None = None,
         memo: ReadingMemo | None = None,
         vectors_held: Callable[[], None] | None = None,
+        shipped_words: Path | None = None,
     ) -> None:
         """`vectors_held`: called once the engine holds every vector it needs (`load` then drops
-        the cache's own copy, before the rest of the build rather than after it). Without a
+        the cache's own copy, before the rest of the build rather than after it). `shipped_words`:
+        the distress words `fit` learnt last (read when learnt from the same texts). Without a
         `cache`, the vectors are the model's full ones, not projected on the knowledge folder's
         axes: give a fitted policy the cache it was fitted with (`load` does)."""
         self.kb = kb
@@ -234,7 +237,7 @@ class Engine:
                                 for text, topic in banks.examples],  # read as a message is read
                                [(self._example_words(text, memo), label)
                                 for text, label in self._word_texts(kb, banks)], memo,
-                               self._distress_words(kb, banks, memo))
+                               self._distress_words(kb, banks, memo, shipped_words))
         if vectors_held:
             vectors_held()
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
@@ -258,12 +261,13 @@ class Engine:
                 kept.append((text, label))
         return kept
 
-    @staticmethod
-    def _distress_words(kb: KnowledgeBase, banks: ContrastBanks, memo: ReadingMemo | None) -> DistressWords | None:
+    def _distress_words(self, kb: KnowledgeBase, banks: ContrastBanks, memo: ReadingMemo | None,
+                        shipped: Path | None) -> DistressWords | None:
         """The words' reading of distress, learnt from every labelled text as written: the FAQ's
         wordings (the helplines' entries are distress), the banks and the examples (a text
         labelled distress in any set is distress). Kept in the memo under a digest of them
-        (learning takes a few seconds)."""
+        (learning takes a few seconds), and read from the knowledge folder when `fit` learnt
+        them from these very texts (`shipped_key`: the key it wrote them under)."""
         labels: dict[str, bool] = {}
         for entry in kb.entries.values():
             for wording in wordings(entry):
@@ -277,15 +281,19 @@ class Engine:
                          for name in (commune.name, *commune.aliases, *commune.postcodes)})
         pattern = place_pattern(places)
 
-        def learn(_: str) -> str:
-            learnt = DistressWords.learn(texts, distress, pattern)
-            return learnt.as_text() if learnt else ""
         key = labelled_digest(texts, distress, places)
+        self.distress_words_key = shipped_key(key)
+
+        def learn(_: str) -> str:
+            found = read_shipped(shipped, self.distress_words_key) if shipped else None
+            learnt = found or DistressWords.learn(texts, distress, pattern)
+            return learnt.as_text() if learnt else ""
         kept = memo.get("distress_words", key, learn) if memo else learn("")
         try:
             return DistressWords.from_text(kept, pattern) if kept else None
         except ValueError:  # a memo damaged by hand: learnt again, and kept in its place
-            kept = learn("")
+            learnt = DistressWords.learn(texts, distress, pattern)
+            kept = learnt.as_text() if learnt else ""
             if memo:
                 memo.replace("distress_words", key, kept)
             return DistressWords.from_text(kept, pattern) if kept else None
@@ -358,7 +366,7 @@ class Engine:
         # The axes the engine's vectors are on (read once, by vector_encoder).
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES,
                                               axes=axes_of(encoder.version))
-        cache = EmbeddingCache(encoder, cache_dir)
+        cache = EmbeddingCache(encoder, cache_dir, root / SHIPPED_FILE)
         catalog, catalog_problems = Catalog.load(root)
         complete = not any(p.is_error for p in problems)
 
@@ -369,7 +377,8 @@ class Engine:
                 cache.forget_unused()
             cache.release()  # the engine holds its matrices: the vectors stay in the file
 
-        engine = cls(kb, policy, cache, ContrastBanks.load(root, kb, memo), catalog, memo, vectors_held)
+        engine = cls(kb, policy, cache, ContrastBanks.load(root, kb, memo), catalog, memo, vectors_held,
+                     root / SHIPPED_WORDS)
         if complete:
             memo.save()  # ...and its readings
         return engine, problems + policy_problems + catalog_problems + vector_problems

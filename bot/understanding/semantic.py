@@ -7,7 +7,8 @@ model ship inside the package, so nothing is downloaded. The tokenizer's model i
 port: a third of the time to load, and the reference tokens. It reads 16 languages, which is what lets a question
 in Arabic or Portuguese find its French entry. The FAQ's vectors are cached on disk,
 keyed by the model's version and each question's text, so a restart or a reload only
-encodes what changed.
+encodes what changed; the knowledge folder ships those of its own texts (`vectors.npz`, written
+by `fit`), so a first start on a fresh machine encodes only what was edited since.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 DIMENSIONS = 512
 CACHE_FILE = "embeddings.npz"
+# In the knowledge folder: the vectors of the texts a start needs, as `fit` last wrote them.
+SHIPPED_FILE = "vectors.npz"
 ENCODE_BATCH = 1024  # texts encoded at once when the cache is cold
 # From this many texts (a first start, a new question set), the encoding is shared between the
 # processor's cores, one thread each: on two cores, a first start's 17,000 texts took 21 % less
@@ -306,9 +309,12 @@ class EmbeddingCache:
     the file holds them (a vector a row object cost a tenth of a second at every start).
     """
 
-    def __init__(self, encoder: Encoder, directory: Path | None) -> None:
+    def __init__(self, encoder: Encoder, directory: Path | None, shipped: Path | None = None) -> None:
+        """`shipped`: a file of vectors written by `ship` (the knowledge folder's), looked up
+        before encoding what the cache misses."""
         self.encoder = encoder
         self.path = directory / CACHE_FILE if directory else None
+        self.shipped = shipped
         self._row: dict[str, int] = {}  # a text's hash: its row of _matrix
         self._matrix = np.zeros((0, encoder.dimensions), dtype=np.float16)
         self._used: set[str] = set()  # the keys asked for since this process started
@@ -322,20 +328,29 @@ class EmbeddingCache:
         """How many vectors are held in memory."""
         return len(self._row)
 
+    def _load(self, path: Path) -> tuple[list[str], np.ndarray] | None:
+        """A file's keys and vectors; None when another model wrote it. Raises _UNREADABLE."""
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["model"]) != self.encoder.version:
+                return None
+            # copy=False: the file holds float16, and a copy would double the start's peak.
+            # Keys as bytes (a quarter of the room), or as text in the files of older versions.
+            keys, vectors = data["keys"].astype("U24").tolist(), data["vectors"].astype(np.float16, copy=False)
+        if vectors.shape != (len(keys), self.encoder.dimensions):
+            raise ValueError(f"{len(keys)} keys, vectors {vectors.shape}")
+        return keys, vectors
+
     def _read(self) -> None:
         if self.path is None or not self.path.exists():
             return
         try:
-            with np.load(self.path, allow_pickle=False) as data:
-                if str(data["model"]) != self.encoder.version:
-                    return
-                # copy=False: the file holds float16, and a copy would double the start's peak.
-                keys, vectors = data["keys"].tolist(), data["vectors"].astype(np.float16, copy=False)
-            if vectors.shape != (len(keys), self.encoder.dimensions):
-                raise ValueError(f"{len(keys)} keys, vectors {vectors.shape}")
+            loaded = self._load(self.path)
+            if loaded is None:
+                return
+            keys, vectors = loaded
             first: dict[str, int] = {}
             for i, k in enumerate(keys):
-                first.setdefault(str(k), i)
+                first.setdefault(k, i)
             # A key written twice (a file not written by this class): its first row, rows renumbered.
             self._matrix = vectors if len(first) == len(keys) else vectors[list(first.values())]
             self._row = {k: i for i, k in enumerate(first)}
@@ -353,14 +368,16 @@ class EmbeddingCache:
             self._used.update(keys)
             missing = list(dict.fromkeys(k for k in keys if k not in self._row))
             if missing:
+                found, encoded = self._from_shipped(missing)
+                missing = [k for k in missing if k not in found] if found else missing
                 text_of = dict(zip(keys, texts, strict=True))
-                encoded = [self._matrix]
+                parts = [self._matrix, encoded]
                 for start in range(0, len(missing), ENCODE_BATCH):  # bounded memory on a large base
                     batch = missing[start : start + ENCODE_BATCH]
-                    encoded.append(self.encoder.encode([text_of[k] for k in batch]).astype(np.float16))
+                    parts.append(self.encoder.encode([text_of[k] for k in batch]).astype(np.float16))
                 first = len(self._row)
-                self._row.update((k, first + i) for i, k in enumerate(missing))
-                self._matrix = np.concatenate(encoded)
+                self._row.update((k, first + i) for i, k in enumerate([*found, *missing]))
+                self._matrix = np.concatenate(parts)
                 self._write()
             if not keys:
                 return np.zeros((0, self.encoder.dimensions), dtype=np.float32)
@@ -371,6 +388,45 @@ class EmbeddingCache:
             for start in range(0, len(rows), ENCODE_BATCH):
                 out[start : start + ENCODE_BATCH] = self._matrix[rows[start : start + ENCODE_BATCH]]
             return out
+
+    def _from_shipped(self, missing: list[str]) -> tuple[dict[str, int], np.ndarray]:
+        """Of the keys missing, those the shipped file holds (for this very model), with their
+        vectors in that order: a fresh machine's first start does not encode them."""
+        none = ({}, np.zeros((0, self.encoder.dimensions), dtype=np.float16))
+        if self.shipped is None or not self.shipped.exists():
+            return none
+        try:
+            loaded = self._load(self.shipped)
+        except _UNREADABLE as exc:
+            logger.warning("Shipped vectors %s ignored: %s", self.shipped, exc)
+            return none
+        if loaded is None:  # another model's (or other axes'): `fit` writes them again
+            return none
+        row = dict(zip(loaded[0], range(len(loaded[0])), strict=True))
+        found = {k: row[k] for k in missing if k in row}
+        return found, loaded[1][list(found.values())]
+
+    def ship(self, path: Path) -> int:
+        """Write the vectors asked for since this cache was opened to `path` (the knowledge
+        folder's shipped vectors); the rows the file already holds keep their order and the new
+        ones come after, so that git stores a small change. Returns how many were written."""
+        with self._lock:
+            if not self._in_memory:
+                self._read()
+                self._in_memory = True
+            order: list[str] = []
+            if path.exists():
+                try:
+                    loaded = self._load(path)
+                    order = loaded[0] if loaded else []
+                except _UNREADABLE as exc:
+                    logger.warning("Shipped vectors %s rewritten: %s", path, exc)
+            wanted = [k for k in self._row if k in self._used]
+            kept, known = set(wanted), set(order)
+            order = [*(k for k in order if k in kept), *(k for k in wanted if k not in known)]
+            matrix = self._matrix[[self._row[k] for k in order]] if order else self._matrix[:0]
+            _save_vectors(path, self.encoder.version, order, matrix)
+            return len(order)
 
     def forget_unused(self) -> None:
         """Drop the vectors nothing asked for since start (questions since edited or removed),
@@ -402,19 +458,24 @@ class EmbeddingCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            keys = np.array(list(self._row), dtype="U24")  # in row order: rows are given in order
-            # A name of its own: two reloads at once in one process must not write the same file.
-            partial = _partial(self.path, ".npz")
-            try:
-                with partial.open("wb") as handle:
-                    np.savez(handle, model=np.array(self.encoder.version), keys=keys, vectors=self._matrix)
-                partial.replace(self.path)  # readers see the old file or the new one, never half
-            finally:
-                partial.unlink(missing_ok=True)  # gone once renamed; what a failure left
+            _save_vectors(self.path, self.encoder.version, list(self._row), self._matrix)
             self._on_disk = True
         except OSError as exc:
             self._on_disk = False
             logger.warning("Embedding cache %s not written: %s", self.path, exc)
+
+
+def _save_vectors(path: Path, model: str, keys: list[str], matrix: np.ndarray) -> None:
+    """One `.npz` file (uncompressed) of a model's name, keys and vectors, written whole or not at all."""
+    # A name of its own: two reloads at once in one process must not write the same file.
+    partial = _partial(path, ".npz")
+    try:
+        with partial.open("wb") as handle:
+            # Keys in row order: rows are given in order.
+            np.savez(handle, model=np.array(model), keys=np.array(keys, dtype="S24"), vectors=matrix)
+        partial.replace(path)  # readers see the old file or the new one, never half
+    finally:
+        partial.unlink(missing_ok=True)  # gone once renamed; what a failure left
 
 
 def wordings(entry: Entry) -> tuple[str, ...]:
