@@ -96,9 +96,20 @@ class NaiveMatcher:
         return self.ids[found[2]] if found else None
 
 
+def knowledge_copy(source: Path, target: Path) -> None:
+    """The knowledge folder copied, the question sets it reads as examples named where they are
+    (some lie outside it, in benchmarks/: a copy elsewhere would miss them)."""
+    shutil.copytree(source, target)
+    listing = target / "fit" / "sets.yaml"
+    if listing.exists():
+        names = yaml.safe_load(listing.read_text(encoding="utf-8")).get("sets") or []
+        kept = [str((source / "fit" / n).resolve()) for n in names if (source / "fit" / n).resolve().exists()]
+        listing.write_text(yaml.safe_dump({"sets": kept}, allow_unicode=True), encoding="utf-8")
+
+
 def scaled_copy(source: Path, target: Path, scale: int, seed: int = 7) -> None:
     """A knowledge base `scale` times larger: each theme copied with new ids and new words."""
-    shutil.copytree(source, target)
+    knowledge_copy(source, target)
     rng = random.Random(seed)
     syllables = ["ka", "lo", "mi", "ra", "tu", "ve", "zo", "ni", "pa", "sé", "gu", "bo"]
     for path in sorted((target / "faq").glob("*.yaml")):
@@ -119,12 +130,6 @@ def scaled_copy(source: Path, target: Path, scale: int, seed: int = 7) -> None:
                 yaml.dump(body, Dumper=DUMPER, allow_unicode=True, sort_keys=False), encoding="utf-8"
             )
     (target / "eval.yaml").unlink(missing_ok=True)
-    # The question sets the bot reads as examples, named where they are (not copied).
-    listing = target / "fit" / "sets.yaml"
-    if listing.exists():
-        names = yaml.safe_load(listing.read_text(encoding="utf-8")).get("sets") or []
-        kept = [str((source / "fit" / n).resolve()) for n in names if (source / "fit" / n).resolve().exists()]
-        listing.write_text(yaml.safe_dump({"sets": kept}, allow_unicode=True), encoding="utf-8")
 
 
 def measure_cold(root: Path, cache: Path) -> dict:
@@ -178,7 +183,7 @@ def run_base(root: Path, questions: list[str], rounds: int, bare: bool = False) 
     if bare:  # a copy of the folder without what it ships, on an empty cache
         with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as cache:
             copy = Path(tmp) / "knowledge"
-            shutil.copytree(root, copy)
+            knowledge_copy(root, copy)
             for name in (SHIPPED_VECTORS, SHIPPED_WORDS):
                 (copy / name).unlink(missing_ok=True)
             nothing = child("cold", copy, Path(cache), [], rounds)
