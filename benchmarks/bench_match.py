@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.knowledge.questions import load_questions  # noqa: E402
-from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_WORDS  # noqa: E402
+from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_DISTRESS  # noqa: E402
 from bot.understanding.engine import Engine  # noqa: E402
 from bot.understanding.semantic import SHIPPED_FILE as SHIPPED_VECTORS  # noqa: E402
 
@@ -184,7 +184,7 @@ def run_base(root: Path, questions: list[str], rounds: int, bare: bool = False) 
         with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as cache:
             copy = Path(tmp) / "knowledge"
             knowledge_copy(root, copy)
-            for name in (SHIPPED_VECTORS, SHIPPED_WORDS):
+            for name in (SHIPPED_VECTORS, SHIPPED_DISTRESS):
                 (copy / name).unlink(missing_ok=True)
             nothing = child("cold", copy, Path(cache), [], rounds)
             figures.update(bare_s=nothing["cold_s"], bare_peak_mib=nothing["cold_peak_mib"])

@@ -8,9 +8,10 @@ import numpy as np
 from cli_runner import SHARED_CACHE
 
 from bot.understanding.distress_probe import DistressProbe
+from bot.understanding.distress_words import read_shipped_probe, shipped_key, write_shipped
 from bot.understanding.engine import Engine
 from bot.understanding.reading_memo import ReadingMemo
-from bot.understanding.signals import SAFETY_FEATURES, _learnt_probe
+from bot.understanding.signals import PROBE_CODE, SAFETY_FEATURES, _learnt_probe, _probe_key
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -89,19 +90,43 @@ def test_the_memo_keeps_it_and_a_change_of_examples_learns_it_again(tmp_path: Pa
         return d, ordinary
 
     memo = ReadingMemo(tmp_path / "memo.json", "k")
-    first = _learnt_probe(groups, (distress, ordinary), memo)
+    first = _learnt_probe(groups, _probe_key((distress, ordinary)), memo)
     memo.save()
     reopened = ReadingMemo(tmp_path / "memo.json", "k")
-    kept = _learnt_probe(groups, (distress, ordinary), reopened)
+    kept = _learnt_probe(groups, _probe_key((distress, ordinary)), reopened)
     assert first is not None and kept is not None and np.allclose(first.weights, kept.weights)
     assert reopened._computed == 0 and len(made) == 1  # read back: neither learnt nor its rows copied
-    changed = _learnt_probe(lambda: groups(distress[1:]), (distress[1:], ordinary), reopened)
+    changed = _learnt_probe(lambda: groups(distress[1:]), _probe_key((distress[1:], ordinary)), reopened)
     assert reopened._computed == 1 and changed is not None
     # Which rows go to which group is part of the key: the same matrix split otherwise is learnt again.
     split = np.arange(len(distress)) < 10
-    _learnt_probe(lambda: (distress[split], distress[~split]), (distress, split), reopened)
-    _learnt_probe(lambda: (distress[~split], distress[split]), (distress, ~split), reopened)
+    _learnt_probe(lambda: (distress[split], distress[~split]), _probe_key((distress, split)), reopened)
+    _learnt_probe(lambda: (distress[~split], distress[split]), _probe_key((distress, ~split)), reopened)
     assert reopened._computed == 3
+
+
+def test_a_probe_shipped_for_the_same_vectors_is_read_not_learnt(tmp_path: Path) -> None:
+    """`fit` ships the probe under a key of the arrays it was learnt from and of the code that
+    learns it: a fresh machine (an empty memo) reads it; other arrays learn their own."""
+    rng = np.random.default_rng(2)
+    distress, ordinary = _unit(rng.normal(size=(20, 8)) + 1), _unit(rng.normal(size=(20, 8)) - 1)
+    made: list[int] = []
+
+    def groups() -> tuple[np.ndarray, np.ndarray]:
+        made.append(1)
+        return distress, ordinary
+
+    key = _probe_key((distress, ordinary))
+    learnt = DistressProbe.learn(distress, ordinary)
+    assert learnt is not None
+    shipped = tmp_path / "distress.npz"
+    write_shipped(shipped, None, (shipped_key(key, PROBE_CODE), learnt.as_list()))
+    assert read_shipped_probe(shipped, key) is None  # the code is part of the key
+    read = _learnt_probe(groups, key, ReadingMemo(tmp_path / "memo.json", "k"), shipped)
+    assert read is not None and read.as_list() == learnt.as_list() and made == []
+    other = _learnt_probe(lambda: (ordinary, distress), _probe_key((ordinary, distress)),
+                          ReadingMemo(tmp_path / "other.json", "k"), shipped)
+    assert other is not None and other.score(distress[0]) < 0 < read.score(distress[0])
 
 
 def test_the_bots_probe_leans_the_right_way_on_messages_it_never_learnt() -> None:

@@ -131,10 +131,11 @@ def test_a_damaged_memo_value_is_learnt_again(engine: Engine, tmp_path: Path,
 def test_weights_shipped_for_the_same_texts_are_read_and_others_are_learnt(
         engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`fit` keeps the learnt weights in the knowledge folder under a key of what they were learnt
-    from and of the code that reads features: a fresh machine reads them instead of learning."""
+    from and of the code that reads features: a fresh machine reads them instead of learning.
+    (The probe shipped beside them: tests/test_distress_probe.py.)"""
     shipped = tmp_path / SHIPPED_FILE
     assert engine.signals.distress_words is not None
-    write_shipped(shipped, engine.distress_words_key, engine.signals.distress_words)
+    write_shipped(shipped, (engine.distress_words_key, engine.signals.distress_words), None)
     learnt = DistressWords.learn
 
     def never(*_: object) -> None:

@@ -14,7 +14,7 @@ from cli_runner import REPO, run_cli
 
 from bot.knowledge.model import Entry
 from bot.understanding.decision import ANSWER, DECLINE, HELPLINE, SUGGEST, THEME, decide
-from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_WORDS
+from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_DISTRESS
 from bot.understanding.engine import FALLBACK, Engine
 from bot.understanding.engine import SUGGEST as SUGGEST_STATUS
 from bot.understanding.policy import (
@@ -448,7 +448,7 @@ def test_fit_rewrites_the_policy_from_the_faq(tmp_path: Path) -> None:
     assert 0 < fitted.bars.suggest <= fitted.bars.answer <= 1.0 and fitted.topic_model is not None
     assert fitted.figures["helplines_pct"] > 90
     # What a fresh machine's first start reads instead of computing it, the new wording included.
-    assert "Vecteurs de" in result.stdout and (knowledge / SHIPPED_WORDS).exists()
+    assert "Vecteurs de" in result.stdout and (knowledge / SHIPPED_DISTRESS).exists()
     with np.load(knowledge / SHIPPED_VECTORS, allow_pickle=False) as data:
         assert _key("ca veut dire quoi cio au juste") in data["keys"].astype("U24").tolist()
 

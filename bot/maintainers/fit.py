@@ -36,7 +36,7 @@ from bot.knowledge.questions import FIT_DIR, SETS_FILE, Question, listed_sets, l
 from bot.knowledge.yaml_source import YamlError
 from bot.text import MAX_INPUT_CHARS
 from bot.understanding.decision import NO_OVERVIEW_TOPICS, asks_another, best_topic
-from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_WORDS
+from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_DISTRESS
 from bot.understanding.distress_words import write_shipped
 from bot.understanding.logistic import newton_logistic
 from bot.understanding.policy import (
@@ -664,15 +664,18 @@ def run_fit(root: Path, cache: EmbeddingCache, progress=print) -> Policy:
 
 def ship_learnt(root: Path, cache_dir: Path | None) -> int:
     """Write what a start of the bot would otherwise compute to the knowledge folder: the vectors
-    it needs (its wordings, the question sets' messages it reads) and the distress words learnt
-    from them. A fresh machine then starts without encoding or learning them. Written after each
-    fit, with the axes and the sets the fit read; returns how many vectors."""
+    it needs (its wordings, the question sets' messages it reads) and what it learns of distress
+    from them (the words' weights, the probe). A fresh machine then starts without encoding or
+    learning them. Written after each fit, with the axes and the sets the fit read; returns how
+    many vectors."""
     from bot.understanding.engine import Engine  # the engine as a start builds it
 
     engine, problems = Engine.load(root, cache_dir)
     if any(p.is_error for p in problems):
         errors = sum(p.is_error for p in problems)
         raise ValueError(f"{errors} erreur(s) dans la base : lancez « python run_bot.py check »")
-    if engine.signals.distress_words is not None:
-        write_shipped(root / SHIPPED_WORDS, engine.distress_words_key, engine.signals.distress_words)
+    signals = engine.signals
+    words = (engine.distress_words_key, signals.distress_words) if signals.distress_words else None
+    probe = (signals.shipped_probe_key, signals.probe.as_list()) if signals.probe else None
+    write_shipped(root / SHIPPED_DISTRESS, words, probe)
     return engine.signals.semantic.cache.ship(root / SHIPPED_FILE)

@@ -42,9 +42,10 @@ LETTERS = (3, 4, 5)  # lengths of the letter sequences read, spaces included
 # 300 passes over all of them at once reach, in a hundredth of the time.
 PASSES, BATCH, LEARNING_RATE, PENALTY, SEED = 5, 256, 0.05, 1e-6, 0
 LIMIT = 20.0  # the score is a log-odds, clipped as the probe's
-# In the knowledge folder: the weights `fit` learnt last, read at a start learning from the same
-# texts with the same code (learning them takes a few seconds).
-SHIPPED_FILE = "distress_words.npz"
+# In the knowledge folder: what `fit` last learnt of distress, read at a start that would learn it
+# from the same texts with the same code (learning takes a few seconds): these words' weights,
+# and the distress probe on the sentence vectors (bot.understanding.distress_probe).
+SHIPPED_FILE = "distress.npz"
 # Letters of scripts other than Latin (Arabic, Chinese…): kept as written, beside the Latin words.
 _OTHER_SCRIPT = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]+")
 _RUN = re.compile(r"[^\W_]+")
@@ -153,41 +154,68 @@ class DistressWords:
         return cls(weights, value, places)
 
 
-def shipped_key(labelled: str) -> str:
-    """The key of learnt weights kept in the knowledge folder (`SHIPPED_FILE`): what they were
-    learnt from (`labelled_digest`) and the code that reads a text's features (this module and
-    `bot.text`), so that a change of either learns them again rather than reading stale ones."""
-    digest = hashlib.blake2b(labelled.encode("ascii"), digest_size=16)
-    for module in (Path(__file__), Path(bot.text.__file__)):
-        digest.update(module.read_bytes())
+def shipped_key(learnt_from: str, code: Sequence[str] = (__file__, bot.text.__file__)) -> str:
+    """The key of something learnt and kept in the knowledge folder (`SHIPPED_FILE`): what it was
+    learnt from (for these words: `labelled_digest`) and the code that learns it (for these words:
+    this module and `bot.text`, which read a text's features), so that a change of either learns
+    it again rather than reading a stale one."""
+    digest = hashlib.blake2b(learnt_from.encode("ascii"), digest_size=16)
+    for module in code:
+        digest.update(Path(module).read_bytes())
     return digest.hexdigest()
 
 
-def read_shipped(path: Path, key: str, places: re.Pattern[str] | None = None) -> DistressWords | None:
-    """The weights kept in `path` when they were learnt under `key`; None otherwise (absent,
-    unreadable, or learnt from other texts or by other code)."""
+def _shipped(path: Path, part: str, key: str) -> dict[str, np.ndarray] | None:
+    """The arrays of one part ("words", "probe") of the shipped file, named without the part's
+    prefix, when it was learnt under `key`; None otherwise (absent, unreadable, or learnt from
+    other texts or by other code)."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            if str(data["key"]) != key:
+            if f"{part}_key" not in data.files or str(data[f"{part}_key"]) != key:
                 return None
-            weights, bias = np.asarray(data["weights"], dtype="<f2"), float(data["bias"])
-        if len(weights) != DIMENSIONS or not math.isfinite(bias) or not np.isfinite(weights).all():
-            raise ValueError("wrong size or not finite")
-        return DistressWords(weights.astype(np.float32), bias, places)
+            arrays = {name.removeprefix(f"{part}_"): np.asarray(data[name]) for name in data.files
+                      if name.startswith(f"{part}_") and name != f"{part}_key"}
+        if not all(a.ndim == 1 and np.isfinite(a).all() for a in arrays.values()):
+            raise ValueError(f"{part}: not rows of finite numbers")
+        return arrays
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        logger.warning("Distress words %s ignored: %s", path, exc)
+        logger.warning("Learnt distress %s ignored: %s", path, exc)
         return None
 
 
-def write_shipped(path: Path, key: str, words: DistressWords) -> None:
-    """Keep learnt weights in the knowledge folder, whole or not at all."""
+def read_shipped(path: Path, key: str, places: re.Pattern[str] | None = None) -> DistressWords | None:
+    """The words' weights kept in `path` when they were learnt under `key` (`shipped_key`)."""
+    arrays = _shipped(path, "words", key)
+    if arrays is None:
+        return None
+    if set(arrays) != {"weights", "bias"} or len(arrays["weights"]) != DIMENSIONS or len(arrays["bias"]) != 1:
+        logger.warning("Learnt distress %s ignored: words of the wrong shape", path)
+        return None
+    return DistressWords(arrays["weights"].astype(np.float32), float(arrays["bias"][0]), places)
+
+
+def read_shipped_probe(path: Path, key: str) -> list[float] | None:
+    """The distress probe's weights then bias (`DistressProbe.as_list`) kept under `key`."""
+    arrays = _shipped(path, "probe", key)
+    return None if arrays is None or "values" not in arrays else [float(v) for v in arrays["values"]]
+
+
+def write_shipped(path: Path, words: tuple[str, DistressWords] | None,
+                  probe: tuple[str, list[float]] | None) -> None:
+    """Keep what was learnt (each part under its key) in the knowledge folder, whole or not at
+    all: the words' weights in half floats, as the memo keeps them, the rest exact."""
+    arrays: dict[str, np.ndarray] = {}
+    if words is not None:
+        arrays.update(words_key=np.array(words[0]), words_weights=words[1].weights.astype("<f2"),
+                      words_bias=np.array([words[1].bias], dtype="<f8"))
+    if probe is not None:
+        arrays.update(probe_key=np.array(probe[0]), probe_values=np.asarray(probe[1], dtype="<f8"))
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     try:
         with partial.open("wb") as handle:
-            np.savez(handle, key=np.array(key), bias=np.array(words.bias),
-                     weights=words.weights.astype("<f2"))
+            np.savez(handle, **arrays)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

@@ -24,7 +24,7 @@ from bot.text import MAX_INPUT_CHARS, MAX_SAFETY_CHARS, Normalised, Normaliser, 
 from bot.understanding.decision import ANSWER as ANSWER_KIND
 from bot.understanding.decision import DECLINE, HELPLINE, MAX_SUGGESTIONS, THEME, Decision, decide, other_ask
 from bot.understanding.decision import SUGGEST as SUGGEST_KIND
-from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_WORDS
+from bot.understanding.distress_words import SHIPPED_FILE as SHIPPED_DISTRESS
 from bot.understanding.distress_words import DistressWords, labelled_digest, place_pattern, read_shipped, shipped_key
 from bot.understanding.intents import IntentFinder
 from bot.understanding.languages import (
@@ -207,11 +207,11 @@ class Engine:
         catalog: Catalog | None = None,
         memo: ReadingMemo | None = None,
         vectors_held: Callable[[], None] | None = None,
-        shipped_words: Path | None = None,
+        shipped_distress: Path | None = None,
     ) -> None:
         """`vectors_held`: called once the engine holds every vector it needs (`load` then drops
-        the cache's own copy, before the rest of the build rather than after it). `shipped_words`:
-        the distress words `fit` learnt last (read when learnt from the same texts). Without a
+        the cache's own copy, before the rest of the build rather than after it). `shipped_distress`:
+        what `fit` learnt last of distress (read when learnt from the same texts). Without a
         `cache`, the vectors are the model's full ones, not projected on the knowledge folder's
         axes: give a fitted policy the cache it was fitted with (`load` does)."""
         self.kb = kb
@@ -237,7 +237,7 @@ class Engine:
                                 for text, topic in banks.examples],  # read as a message is read
                                [(self._example_words(text, memo), label)
                                 for text, label in self._word_texts(kb, banks)], memo,
-                               self._distress_words(kb, banks, memo, shipped_words))
+                               self._distress_words(kb, banks, memo, shipped_distress), shipped_distress)
         if vectors_held:
             vectors_held()
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}
@@ -378,7 +378,7 @@ class Engine:
             cache.release()  # the engine holds its matrices: the vectors stay in the file
 
         engine = cls(kb, policy, cache, ContrastBanks.load(root, kb, memo), catalog, memo, vectors_held,
-                     root / SHIPPED_WORDS)
+                     root / SHIPPED_DISTRESS)
         if complete:
             memo.save()  # ...and its readings
         return engine, problems + policy_problems + catalog_problems + vector_problems

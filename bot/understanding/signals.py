@@ -13,14 +13,16 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from bot.knowledge.loader import SAFETY_TOPIC
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import MAX_INPUT_CHARS, Normalised, Normaliser
+from bot.understanding import distress_probe, logistic
 from bot.understanding.distress_probe import DistressProbe
-from bot.understanding.distress_words import DistressWords
+from bot.understanding.distress_words import DistressWords, read_shipped_probe, shipped_key
 from bot.understanding.intents import IntentFinder
 from bot.understanding.matcher import Matcher, tokens_of
 from bot.understanding.policy import DISTRESS_KINDS, HELPLINE_EXAMPLE, ORDINARY_EXAMPLE
@@ -121,9 +123,11 @@ class Signals:
         example_words: Sequence[tuple[tuple[str, ...], str]] = (),
         memo: ReadingMemo | None = None,
         distress_words: DistressWords | None = None,
+        shipped: Path | None = None,
     ) -> None:
         """`examples`: (text as the encoder reads it, label); `example_words`: (words as the
-        lexical signal reads them, label), for the examples and the declines (labelled "")."""
+        lexical signal reads them, label), for the examples and the declines (labelled "");
+        `shipped`: what `fit` last learnt of distress (the probe is read there when its key fits)."""
         self.distress_words = distress_words
         self.kb = kb
         self.normaliser = normaliser
@@ -193,9 +197,10 @@ class Signals:
 
         # Keyed by the matrices and which rows go where, not by copies of the rows: read back
         # from the memo, the probe costs no copy (the copies were the start's peak of memory).
-        self.probe = _learnt_probe(
-            groups, (self.semantic.matrix, self._banks, faq_distress, example_distress, harmless_examples,
-                     np.array([self._contrasts])), memo)
+        self.probe_key = _probe_key((self.semantic.matrix, self._banks, faq_distress, example_distress,
+                                     harmless_examples, np.array([self._contrasts])))
+        self.probe = _learnt_probe(groups, self.probe_key, memo, shipped)
+        self.shipped_probe_key = shipped_key(self.probe_key, PROBE_CODE)  # what `fit` writes it under
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
         ]
@@ -397,22 +402,39 @@ class Signals:
         return 1.0 if asked.intersection(entry.intents) else -1.0
 
 
-def _learnt_probe(groups: Callable[[], tuple[np.ndarray, np.ndarray]], inputs: Sequence[np.ndarray],
-                  memo: ReadingMemo | None) -> DistressProbe | None:
+# The code that learns the probe: part of the key it is shipped under, beside what it is learnt from.
+PROBE_CODE = (distress_probe.__file__, logistic.__file__)
+
+
+def _probe_key(inputs: Sequence[np.ndarray]) -> str:
+    """A digest of the arrays the probe's two groups are made from (not of copies of the rows)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in inputs:
+        digest.update(f"{array.dtype} {array.shape}".encode())
+        if array.flags.c_contiguous:
+            digest.update(array)  # the buffer itself, not a copy
+        else:  # the same bytes a block of rows at a time: a copy of a large matrix was a start's peak
+            for start in range(0, len(array), 4096):
+                digest.update(np.ascontiguousarray(array[start : start + 4096]))
+    return digest.hexdigest()
+
+
+def _learnt_probe(groups: Callable[[], tuple[np.ndarray, np.ndarray]], key: str,
+                  memo: ReadingMemo | None, shipped: Path | None = None) -> DistressProbe | None:
     """The distress probe for the two groups of vectors `groups()` makes (distress, ordinary);
-    kept in the memo under the digest of `inputs`, the arrays the groups are made from (learning
-    it takes one to three seconds on two cores, reading it back nothing). Engines built without a
-    memo (`fit`'s folds, `Engine.rebuilt` in cross-validation) learn it each time."""
+    kept in the memo under `key` (learning it takes one to three seconds on two cores and was a
+    first start's peak of memory, reading it back nothing), or read from the `shipped` file when
+    `fit` learnt it from the same arrays. Engines built without a memo (`fit`'s folds,
+    `Engine.rebuilt` in cross-validation) learn it each time."""
     def learn(_: str) -> list[float]:
+        found = read_shipped_probe(shipped, shipped_key(key, PROBE_CODE)) if shipped else None
+        if found is not None:
+            return found
         probe = DistressProbe.learn(*groups())
         return probe.as_list() if probe else []
     if memo is None:
         return DistressProbe.learn(*groups())
-    digest = hashlib.blake2b(digest_size=16)
-    for array in inputs:
-        digest.update(f"{array.dtype} {array.shape}".encode())
-        digest.update(np.ascontiguousarray(array))  # the buffer itself: no copy of a contiguous one
-    values = memo.get("probe", digest.hexdigest(), learn)
+    values = memo.get("probe", key, learn)
     return DistressProbe.from_list(values) if values else None
 
 
