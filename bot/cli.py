@@ -157,8 +157,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"  numéros d'aide : {f['helplines_pct']} % des messages de détresse ; fausses alertes "
         f"{f['false_alarms_ordinary_pct']} % (messages ordinaires), {f['false_alarms_faq_pct']} % (FAQ) ; "
         f"numéros au moins en fin de réponse : {f['numbers_shown_pct']} %\n"
-        f"Vecteurs de {shipped} textes écrits dans {root / SHIPPED_FILE}, et les mots de la détresse appris : "
-        "un premier démarrage ne les calcule pas.\n"
+        f"Vecteurs de {shipped} textes écrits dans {root / SHIPPED_FILE}, et ce que le bot apprend de la "
+        "détresse : un premier démarrage ne les calcule pas.\n"
         "Mesurez ensuite : python run_bot.py eval"
     )
     return 0

@@ -676,6 +676,7 @@ def ship_learnt(root: Path, cache_dir: Path | None) -> int:
         raise ValueError(f"{errors} erreur(s) dans la base : lancez « python run_bot.py check »")
     signals = engine.signals
     words = (engine.distress_words_key, signals.distress_words) if signals.distress_words else None
-    probe = (signals.shipped_probe_key, signals.probe.as_list()) if signals.probe else None
+    probe_key = signals.shipped_probe_key  # `load` always reads with a memo: the probe has its key
+    probe = (probe_key, signals.probe.as_list()) if signals.probe and probe_key else None
     write_shipped(root / SHIPPED_DISTRESS, words, probe)
     return engine.signals.semantic.cache.ship(root / SHIPPED_FILE)

@@ -197,10 +197,12 @@ class Signals:
 
         # Keyed by the matrices and which rows go where, not by copies of the rows: read back
         # from the memo, the probe costs no copy (the copies were the start's peak of memory).
-        self.probe_key = _probe_key((self.semantic.matrix, self._banks, faq_distress, example_distress,
-                                     harmless_examples, np.array([self._contrasts])))
-        self.probe = _learnt_probe(groups, self.probe_key, memo, shipped)
-        self.shipped_probe_key = shipped_key(self.probe_key, PROBE_CODE)  # what `fit` writes it under
+        # Hashed only where it is kept (a memo): `fit`'s folds learn theirs without a key.
+        key = None if memo is None else _probe_key((self.semantic.matrix, self._banks, faq_distress,
+                                                    example_distress, harmless_examples, np.array([self._contrasts])))
+        self.probe = _learnt_probe(groups, key, memo, shipped)
+        # What `fit` ships it under: the arrays it is learnt from and the code that learns it.
+        self.shipped_probe_key = shipped_key(key, PROBE_CODE) if key else None
         self._keywords = [
             tuple(w for w in (normaliser.spelled(k) for k in entry.keywords) if w) for entry in self.entries
         ]
@@ -419,7 +421,7 @@ def _probe_key(inputs: Sequence[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def _learnt_probe(groups: Callable[[], tuple[np.ndarray, np.ndarray]], key: str,
+def _learnt_probe(groups: Callable[[], tuple[np.ndarray, np.ndarray]], key: str | None,
                   memo: ReadingMemo | None, shipped: Path | None = None) -> DistressProbe | None:
     """The distress probe for the two groups of vectors `groups()` makes (distress, ordinary);
     kept in the memo under `key` (learning it takes one to three seconds on two cores and was a
@@ -427,12 +429,12 @@ def _learnt_probe(groups: Callable[[], tuple[np.ndarray, np.ndarray]], key: str,
     `fit` learnt it from the same arrays. Engines built without a memo (`fit`'s folds,
     `Engine.rebuilt` in cross-validation) learn it each time."""
     def learn(_: str) -> list[float]:
-        found = read_shipped_probe(shipped, shipped_key(key, PROBE_CODE)) if shipped else None
+        found = read_shipped_probe(shipped, shipped_key(key, PROBE_CODE)) if shipped and key else None
         if found is not None:
             return found
         probe = DistressProbe.learn(*groups())
         return probe.as_list() if probe else []
-    if memo is None:
+    if memo is None or key is None:
         return DistressProbe.learn(*groups())
     values = memo.get("probe", key, learn)
     return DistressProbe.from_list(values) if values else None
