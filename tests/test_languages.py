@@ -355,6 +355,35 @@ def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_
     assert isinstance(first.tk_nextmove, memoryview) and isinstance(rebuilt.tk_nextmove, memoryview)
 
 
+def test_the_compact_copy_is_streamed_equal_to_the_one_made_from_the_loaded_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made a block at a time from the packaged file (never the whole model in memory), the copy
+    holds the very arrays the package's own loader gives; when the packaged file is laid out
+    otherwise, the copy is made from the loaded model as before."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    from bot.understanding import languages
+    from bot.understanding.languages import LANGID_VERSION, LATIN_DETECTED, compact_identifier
+
+    languages._stream_compact(Path(MODEL_DIR) / MODEL_FILE, tmp_path / "streamed")
+    loaded = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    loaded.set_languages(list(LATIN_DETECTED))
+    languages._save_compact(loaded, tmp_path / "loaded")
+    for name in (*languages._COMPACT_ARRAYS, "classes.json"):
+        suffix = "" if name.endswith(".json") else ".npy"
+        streamed, reference = (tmp_path / kind / f"{name}{suffix}" for kind in ("streamed", "loaded"))
+        assert streamed.read_bytes() == reference.read_bytes(), name
+
+    # Another layout (an array under another name): made from the loaded model, still right.
+    monkeypatch.setattr(languages, "_PACKAGED_AS", {**languages._PACKAGED_AS, "renamed": "row"})
+    other = tmp_path / "other"
+    identifier = compact_identifier(other)
+    assert identifier.classify("onde fica o CIO mais perto")[0] == "pt"
+    assert (other / LANGID_VERSION / "nextmove.npy").read_bytes() == (tmp_path / "loaded" / "nextmove.npy").read_bytes()
+    assert not list(other.glob(".*.tmp"))  # no half-made copy left behind
+
+
 def test_a_first_start_makes_the_language_copy_before_the_rest(tmp_path: Path) -> None:
     from bot.understanding.languages import LANGID_VERSION, prepare_compact_identifier
 

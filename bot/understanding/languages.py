@@ -13,10 +13,13 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
+import lzma
 import os
 import re
 import shutil
+import tempfile
 import unicodedata
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -173,9 +176,10 @@ def compact_identifier(directory: Path | None):
     The packaged model covers 97 languages and is decompressed at each load: 77 MB resident
     and half a second. The copy keeps the five languages' columns and stores the tokenising
     automaton uncompressed, memory-mapped: a message touches a few of its pages, not all of
-    them. It is made once (like the sentence vectors) and rebuilt if unreadable.
+    them. It is made once (like the sentence vectors), a block at a time, and rebuilt if
+    unreadable.
     """
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
     folder = directory / LANGID_VERSION if directory else None
     if folder is not None:
@@ -184,6 +188,14 @@ def compact_identifier(directory: Path | None):
         except (OSError, ValueError) as exc:
             if not isinstance(exc, FileNotFoundError):
                 logger.warning("Compact language model in %s ignored and rebuilt: %s", folder, exc)
+            shutil.rmtree(folder, ignore_errors=True)
+    if folder is not None:
+        try:  # the copy made a piece at a time: the packaged model is never whole in memory
+            _stream_compact(Path(MODEL_DIR) / MODEL_FILE, folder)  # as py3langid finds it
+            return _read_compact(folder)
+        except (OSError, ValueError, KeyError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+            logger.warning("Compact language model not streamed to %s, made from the loaded model: %s",
+                           folder, exc)
             shutil.rmtree(folder, ignore_errors=True)
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(LATIN_DETECTED))
@@ -197,8 +209,8 @@ def compact_identifier(directory: Path | None):
 
 
 def prepare_compact_identifier(directory: Path | None) -> None:
-    """At a first start, the compact copy made before anything else is in memory (the packaged
-    model takes 77 MB while it is read): the start's peak of memory is then not its own."""
+    """At a first start, the compact copy made before anything else is in memory: should it be
+    made from the loaded model (77 MB while it is read), the start's peak is then not its own."""
     if directory is not None and not (directory / LANGID_VERSION).exists():
         compact_identifier(directory)
 
@@ -215,6 +227,109 @@ def _read_compact(folder: Path):
     return LanguageIdentifier(
         np.asarray(arrays["ptc"]), np.asarray(arrays["pc"]), classes, memoryview(arrays["nextmove"]),
         memoryview(arrays["output"]), norm_probs=True, tk_row=arrays["row"].tolist())
+
+
+# The packaged model's arrays (py3langid's own layout, one `.npy` each in an LZMA-compressed
+# `.npz`) and the compact copy's name for each: the tokenising automaton is copied as it is.
+_PACKAGED_AS = {"nextmove": "nextmove", "nextmove_row": "row", "out_feat": "output"}
+_STREAM_ROWS = 1 << 14  # rows of the automaton (or of the word weights) read at a time
+
+
+def _stream_compact(packaged: Path, folder: Path) -> None:
+    """Write the compact copy straight from the packaged file, one block at a time.
+
+    Loading the packaged model whole (then restricting it) held 77 MB at once: at a fresh
+    machine's first start, while the sentence encoder loads beside it, that was the start's
+    peak of memory (some 250 MiB). Read a block at a time, only the copy's small arrays are
+    ever whole. `_save_compact` (from the loaded model) stays the way when this fails: a
+    py3langid whose file is laid out otherwise (the copy's folder is named by its version)."""
+    if folder.exists():
+        return
+    partial = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    try:
+        partial.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(suffix=".npz") as unpacked:
+            with lzma.open(packaged) as source:  # uncompressed on disk, not in memory
+                shutil.copyfileobj(source, unpacked, length=1 << 20)
+            unpacked.seek(0)
+            with zipfile.ZipFile(unpacked) as archive:
+                classes = [str(c) for c in _read_member(archive, "classes").tolist()]
+                kept = [i for i, c in enumerate(classes) if c in LATIN_DETECTED]
+                if len(kept) != len(LATIN_DETECTED):
+                    raise ValueError(f"the packaged model lacks {set(LATIN_DETECTED) - set(classes)}")
+                np.save(partial / "pc.npy", _read_member(archive, "pc")[kept], allow_pickle=False)
+                np.save(partial / "ptc.npy", _columns(archive, "ptc", kept), allow_pickle=False)
+                for name, ours in _PACKAGED_AS.items():
+                    _copy_member(archive, name, partial / f"{ours}.npy", _COMPACT_TYPES[ours])
+        (partial / "classes.json").write_text(json.dumps([classes[i] for i in kept]), encoding="utf-8")
+        if not folder.exists():
+            partial.rename(folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+_COMPACT_TYPES = {"nextmove": np.dtype("<u4"), "row": np.dtype("<i8"), "output": np.dtype("<i4")}
+
+
+def _member_header(stream) -> tuple[tuple[int, ...], np.dtype]:
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise ValueError(f"array format {version}")
+    if fortran or dtype.hasobject:
+        raise ValueError(f"array laid out as {dtype}, fortran order {fortran}")
+    return shape, dtype
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:
+    """A small array of the packaged file, whole."""
+    with archive.open(f"{name}.npy") as stream:
+        shape, dtype = _member_header(stream)
+        data = stream.read(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
+    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+
+
+def _blocks(archive: zipfile.ZipFile, name: str):
+    """The rows of an array of the packaged file, a block at a time; first its shape."""
+    with archive.open(f"{name}.npy") as stream:
+        shape, dtype = _member_header(stream)
+        yield shape
+        width = int(np.prod(shape[1:], dtype=np.int64))
+        left = shape[0] if shape else 1
+        while left:
+            rows = min(left, _STREAM_ROWS)
+            data = stream.read(rows * width * dtype.itemsize)
+            if len(data) != rows * width * dtype.itemsize:
+                raise EOFError(f"{name}: cut short")
+            yield np.frombuffer(data, dtype=dtype).reshape((rows, *shape[1:]))
+            left -= rows
+
+
+def _columns(archive: zipfile.ZipFile, name: str, kept: list[int]) -> np.ndarray:
+    """The kept columns of a matrix of the packaged file (the words' weights of our languages)."""
+    blocks = _blocks(archive, name)
+    shape = next(blocks)
+    if len(shape) != 2:
+        raise ValueError(f"{name}: shape {shape}")
+    rows = [np.ascontiguousarray(block[:, kept]) for block in blocks]
+    return np.concatenate(rows) if rows else np.zeros((0, len(kept)), dtype=np.float16)
+
+
+def _copy_member(archive: zipfile.ZipFile, name: str, target: Path, dtype: np.dtype) -> None:
+    """A vector of the packaged file written to `target` as `dtype`, a block at a time."""
+    blocks = _blocks(archive, name)
+    shape = next(blocks)
+    if len(shape) != 1:
+        raise ValueError(f"{name}: shape {shape}")
+    with target.open("wb") as out:
+        np.lib.format.write_array_header_1_0(out, {"descr": dtype.str, "fortran_order": False, "shape": shape})
+        for block in blocks:
+            if block.size and (block.min() < np.iinfo(dtype).min or block.max() > np.iinfo(dtype).max):
+                raise ValueError(f"{name}: values beyond {dtype}")
+            out.write(block.astype(dtype).tobytes())
 
 
 def _save_compact(identifier, folder: Path) -> None:
