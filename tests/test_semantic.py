@@ -440,3 +440,33 @@ def test_the_knowledge_folders_vectors_are_those_the_model_gives_now(engine: Eng
     assert len(sample) >= 5
     for text, vector in zip(sample, encoder.encode(sample), strict=True):
         assert np.allclose(vector, shipped[_key(text)].astype(np.float32), atol=2e-3), text
+
+
+def test_a_very_large_base_is_searched_in_two_steps_close_to_the_exact_search(engine: Engine) -> None:
+    """Past `two_step_from` wordings the vectors are held in half precision and a message reads
+    the leading axes of every wording, then every axis of its shortlist: the nearest entry is the
+    exact search's nearly always, with its cosine, and what lies outside the shortlist is only
+    estimated (so the test sees the two steps at work, with a shortlist far shorter than a large
+    base's)."""
+    from bot.knowledge.questions import load_questions
+    from bot.understanding.semantic import SemanticIndex
+
+    exact = engine.signals.semantic
+    entries = list(engine.kb.entries.values())
+    fast = SemanticIndex(entries, exact.cache, two_step_from=0, shortlist=300)
+    assert fast.two_step and not exact.two_step
+    assert fast.matrix.dtype == np.float16 and fast.matrix.nbytes * 2 == exact.matrix.nbytes
+    messages = [q.text for q in load_questions(KNOWLEDGE / "eval.yaml")][:300]
+    vectors = engine.signals.embed_all(messages)
+    estimated, truth = fast.similarities_to_all(vectors), exact.similarities_to_all(vectors)
+    assert estimated.shape == truth.shape
+    same = 0
+    for row, true_row in zip(estimated, truth, strict=True):
+        near, true_near = fast.closeness(row), exact.closeness(true_row)
+        if int(np.argmax(near)) == int(np.argmax(true_near)):
+            same += 1
+            assert abs(float(near.max()) - float(true_near.max())) < 2e-3  # half precision
+        read_whole = np.abs(row - true_row) < 2e-3
+        assert read_whole.sum() >= 300 and not read_whole.all()  # the shortlist, and estimates
+    assert same >= 0.98 * len(messages)
+    assert np.allclose(fast.title_closeness(vectors[0]), exact.title_closeness(vectors[0]), atol=2e-3)

@@ -217,7 +217,7 @@ class Signals:
         read from memory once for all the vectors, not once per sentence, which made most of a
         long message's time."""
         vectors = np.atleast_2d(vectors)
-        to_questions = vectors @ self.semantic.matrix.T
+        to_questions = self.semantic.similarities_to_all(vectors)
         to_banks = vectors @ self._banks.T
         return list(zip(to_questions, to_banks, strict=True))
 
