@@ -262,8 +262,11 @@ def _stream_compact(packaged: Path, folder: Path) -> None:
                 for name, ours in _PACKAGED_AS.items():
                     _copy_member(archive, name, partial / f"{ours}.npy", _COMPACT_TYPES[ours])
         (partial / "classes.json").write_text(json.dumps([classes[i] for i in kept]), encoding="utf-8")
-        if not folder.exists():
+        try:
             partial.rename(folder)
+        except OSError:
+            if not folder.exists():
+                raise  # else another process made the copy meanwhile: theirs is kept
     finally:
         shutil.rmtree(partial, ignore_errors=True)
 
