@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,7 +99,8 @@ class Matcher:
             return tokens_of(normaliser.normalise_words(strip_places(normaliser.words(phrase))))
 
         def tokens(phrase: str) -> frozenset[str]:
-            return frozenset(memo.get("tokens", phrase, read) if memo else read(phrase))
+            # One string object a word, not one a phrase (a base 50 times larger: 700,000 copies).
+            return frozenset(map(sys.intern, memo.get("tokens", phrase, read) if memo else read(phrase)))
 
         docs: list[list[frozenset[str]]] = []
         for entry in self.entries:
