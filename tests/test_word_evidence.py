@@ -90,3 +90,33 @@ def test_each_labelled_text_is_counted_once_by_the_words(engine: Engine) -> None
     again = engine._word_texts(kb, type(engine.banks)(("Foot ce soir ",), (), (("foot ce soir", ""),)))
     assert again == [("foot ce soir", "")]
     assert ("mon fils cherche un stage", "stage-3e") in texts
+
+
+def test_the_sparse_form_gives_the_smoothed_naive_bayes_of_the_full_table() -> None:
+    """Kept as each class's value for an unseen word plus the pairs seen, the posterior is the
+    one the whole class-by-word table gives: log P(w | c) = log((n(w, c) + s) / (N(c) + s V))."""
+    from bot.understanding.word_evidence import SMOOTHING
+
+    rng = np.random.default_rng(3)
+    classes = ("a", "b", "c", "d", "")
+    vocabulary = [f"w{i}" for i in range(40)]
+    texts = [(tuple(rng.choice(vocabulary, size=rng.integers(1, 6))), str(rng.choice(classes[:-1])))
+             for _ in range(60)]
+    evidence = WordEvidence(classes, texts)
+    # The full table, counted here from the texts as the class's docstring says.
+    words = sorted({w for text, _ in texts for w in text})
+    table = np.zeros((len(classes), len(words)))
+    prior = np.zeros(len(classes))
+    for text, label in texts:
+        prior[classes.index(label)] += 1
+        for w in set(text):
+            table[classes.index(label), words.index(w)] += 1
+    log_word = np.log((table + SMOOTHING) / (table.sum(axis=1, keepdims=True) + SMOOTHING * len(words)))
+    with np.errstate(divide="ignore"):
+        log_prior = np.log(prior / prior.sum())
+    for _ in range(30):
+        asked = tuple(rng.choice([*vocabulary, "jamais"], size=rng.integers(0, 5)))
+        known = [words.index(w) for w in set(asked) if w in words]
+        log_p = log_prior + log_word[:, known].sum(axis=1)
+        expected = np.exp(log_p - log_p.max())
+        assert np.allclose(evidence.posterior(asked), expected / expected.sum(), rtol=0, atol=1e-12)

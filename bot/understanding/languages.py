@@ -180,7 +180,7 @@ def compact_identifier(directory: Path | None):
     them. It is made once (like the sentence vectors), a block at a time, and rebuilt if
     unreadable.
     """
-    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     folder = directory / LANGID_VERSION if directory else None
     if folder is not None:
@@ -192,9 +192,13 @@ def compact_identifier(directory: Path | None):
             shutil.rmtree(folder, ignore_errors=True)
     if folder is not None:
         try:  # the copy made a piece at a time: the packaged model is never whole in memory
+            from py3langid.langid import MODEL_DIR
+
             _stream_compact(Path(MODEL_DIR) / MODEL_FILE, folder)  # as py3langid finds it
             return _read_compact(folder)
-        except (OSError, ValueError, KeyError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        # Any error: this reads the package's private layout, and only saves memory; the loaded
+        # model is the way that always works.
+        except Exception as exc:
             logger.warning("Compact language model not streamed to %s, made from the loaded model: %s",
                            folder, exc)
             shutil.rmtree(folder, ignore_errors=True)

@@ -19,7 +19,6 @@ import os
 import tempfile
 import threading
 import zipfile
-import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -316,7 +315,9 @@ def _stream_copies(source: Path, weights: Path, table: Path) -> bool:
         partial_table.replace(table)
         partial_weights.replace(weights)
         return True
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    # Any error: this reads the package's file and its private layout, and only saves memory;
+    # the loaded model is the way that always works.
+    except Exception as exc:
         logger.warning("Uncompressed weights %s not streamed (made from the loaded model): %s", weights, exc)
         for partial in (partial_weights, partial_table):
             if partial is not None:
@@ -541,7 +542,9 @@ def wordings(entry: Entry) -> tuple[str, ...]:
 # A base far larger than the shipped one (some 5,300 wordings) is searched in two steps, so that
 # a message does not read every stored number (283 MB for a base 50 times larger, 12 ms a
 # message): first on the leading axes only (the projection orders its axes by how much they
-# carry), then on every axis for the wordings that came out nearest. Below the bar, exact.
+# carry; without `projection.npz` the model's own axes are in no such order, and the first step
+# is a poorer guess), then on every axis for the wordings that came out nearest. Below the bar,
+# exact. A wording outside the shortlist keeps its first-step estimate, which is not a bound.
 TWO_STEP_FROM = 100_000  # wordings
 COARSE_AXES = 96  # the first step's axes
 SHORTLIST = 3_000  # the wordings the second step reads whole
