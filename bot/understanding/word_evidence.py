@@ -61,10 +61,11 @@ class WordEvidence:
         # log(s / (total + s V)), plus, for the pairs seen, log((count + s) / s): the same sums,
         # without a table of every class by every word (200 MB for a base 50 times larger).
         classes_array = np.array(classes_of, dtype=np.int64)
+        weights = np.array(amounts, dtype=np.float64)
         pairs = columns * len(self.classes) + classes_array  # word-major: a word's classes together
         unique, where = np.unique(pairs, return_inverse=True)
-        counts = np.bincount(where, weights=np.array(amounts, dtype=np.float64), minlength=len(unique))
-        totals = np.bincount(classes_array, weights=np.array(amounts, dtype=np.float64), minlength=len(self.classes))
+        counts = np.bincount(where, weights=weights, minlength=len(unique))
+        totals = np.bincount(classes_array, weights=weights, minlength=len(self.classes))
         self._log_unseen = np.log(SMOOTHING / (totals + SMOOTHING * max(len(self._column), 1)))
         self._pair_class = (unique % max(len(self.classes), 1)).astype(np.int64)
         self._pair_gain = np.log1p(counts / SMOOTHING)
