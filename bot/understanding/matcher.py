@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import sys
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from bot.knowledge.model import Entry, KnowledgeBase
 from bot.text import Normalised, Normaliser, stem
-from bot.understanding.reading_memo import ReadingMemo
+from bot.understanding.reading_memo import ReadingMemo, WordPool
 
 # A typo must keep most of the word: "cordes" -> "cordee" is 91, so short words need more.
 TYPO_CUTOFF_LONG = 84  # words of 7+ letters
@@ -98,9 +97,11 @@ class Matcher:
             # Town names in the FAQ's questions must not attract messages from that town.
             return tokens_of(normaliser.normalise_words(strip_places(normaliser.words(phrase))))
 
+        own = WordPool()
+
         def tokens(phrase: str) -> frozenset[str]:
             # One string object a word, not one a phrase (a base 50 times larger: 700,000 copies).
-            return frozenset(map(sys.intern, memo.get("tokens", phrase, read) if memo else read(phrase)))
+            return frozenset(map(own, memo.get("tokens", phrase, read) if memo else read(phrase)))
 
         docs: list[list[frozenset[str]]] = []
         for entry in self.entries:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from bot.understanding.reading_memo import WordPool
+
 SMOOTHING = 0.5  # added to every word's count in every class (Lidstone): unseen pairs are unlikely, not impossible
 
 
@@ -54,7 +56,8 @@ class WordEvidence:
                 words.extend(word_counts)
                 classes_of.extend([k] * len(word_counts))
                 amounts.extend(word_counts.values())
-        self._column = {word: i for i, word in enumerate(dict.fromkeys(words))}
+        own = WordPool()  # not the memo's objects: they would keep its memory
+        self._column = {own(word): i for i, word in enumerate(dict.fromkeys(words))}
         columns = np.fromiter((self._column[w] for w in words), dtype=np.int64, count=len(words))
         # log P(word | class), smoothed: log((count + s) / (total + s V)). Most words are seen in
         # a few classes only, so it is kept as each class's value for an unseen word,
