@@ -177,7 +177,11 @@ def test_the_copies_are_streamed_equal_to_those_of_the_packaged_backend(
 
 def test_the_word_piece_table_gives_the_rows_asked_for(tmp_path: Path) -> None:
     SentenceEncoder(tmp_path).encode(TEXTS)
-    table = SentenceEncoder(tmp_path).table_copy
+    loaded = SentenceEncoder(tmp_path)
+    # Loaded first: its loading thread no longer reads the file this test writes again (on a
+    # busy machine it found the file half-written, and made its copy again).
+    loaded.encode(TEXTS)
+    table = loaded.table_copy
     assert table is not None
     whole = np.load(table)
     pieces = PieceTable(table)
@@ -280,6 +284,53 @@ def test_a_cache_file_holding_a_key_twice_still_gives_each_text_its_own_vector(t
         assert np.allclose(vector, truth, atol=2e-3)
     with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as data:  # written again, whole
         assert len(data["keys"]) == len(set(data["keys"].tolist())) == len(data["vectors"]) == 3
+
+
+def test_a_restart_reads_only_the_rows_asked_for_from_the_file_as_it_opened_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every vector asked for is in the file: read a block at a time, the rows asked for only,
+    never the whole matrix (at 50 times the base, 141 MiB beside the engine's own copy). A file
+    written again meanwhile (another start) does not change what this cache reads."""
+    encoder = shared_encoder()
+    texts = [f"question numéro {n} sur le stage" for n in range(40)]
+    truth = encoder.encode(texts)
+    EmbeddingCache(CountingEncoder(encoder), tmp_path).vectors(texts)
+    with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as data:
+        stored = dict(zip(data["keys"].astype("U24").tolist(), data["vectors"], strict=True))
+
+    asked = [texts[31], texts[2], texts[17], texts[2]]
+    counting = CountingEncoder(encoder)
+    cache = EmbeddingCache(counting, tmp_path)
+    (tmp_path / CACHE_FILE).unlink()  # replaced, as a writer does (a new file renamed over it)
+    EmbeddingCache(CountingEncoder(encoder), tmp_path).vectors(["tout autre chose"])
+    import bot.understanding.semantic as semantic
+
+    monkeypatch.setattr(semantic, "FILE_BLOCK", 7)  # several blocks, the rows asked for across them
+    got = cache.vectors(asked, np.float16)
+    assert counting.encoded == [] and len(cache._matrix) == 0  # nothing encoded, no matrix loaded
+    assert got.dtype == np.float16
+    for vector, text in zip(got, asked, strict=True):
+        assert np.array_equal(vector, stored[_key(text)])
+    assert np.allclose(cache.vectors(asked), truth[[31, 2, 17, 2]], atol=2e-3)
+
+    cache.vectors(["une question nouvelle"])  # a new one: the whole matrix, and the file written again
+    assert counting.encoded == ["une question nouvelle"] and cache._unread is None
+    assert len(cache._matrix) == len(texts) + 1
+    again = EmbeddingCache(CountingEncoder(encoder), tmp_path)
+    assert np.allclose(again.vectors([texts[5], "une question nouvelle"])[0], truth[5], atol=2e-3)
+
+
+def test_a_cache_file_cut_short_after_it_was_opened_is_encoded_again(tmp_path: Path) -> None:
+    encoder = shared_encoder()
+    texts = [f"bourse numéro {n}" for n in range(30)]
+    EmbeddingCache(CountingEncoder(encoder), tmp_path).vectors(texts)
+    counting = CountingEncoder(encoder)
+    cache = EmbeddingCache(counting, tmp_path)
+    with (tmp_path / CACHE_FILE).open("r+b") as cut:  # in place: the very file the cache holds open
+        cut.truncate((tmp_path / CACHE_FILE).stat().st_size // 2)
+    assert np.allclose(cache.vectors(texts[:3]), encoder.encode(texts[:3]), atol=2e-3)
+    assert counting.encoded == texts[:3]
+    assert EmbeddingCache(CountingEncoder(encoder), tmp_path).held == 3  # written again, whole
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 cut short"])

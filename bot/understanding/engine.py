@@ -221,6 +221,8 @@ class Engine:
         self.gazetteer = Gazetteer(kb)
         self.acronyms = faq_acronyms(kb)
         self.matcher = Matcher(kb, self.normaliser, self.gazetteer.strip, memo)
+        if memo:
+            memo.let_go("tokens")  # the FAQ's words, read: the file's parse of them goes now
         self.intents = IntentFinder(self.normaliser, kb.language.intents)
         self.banks = banks = banks or ContrastBanks()
         cache = cache or EmbeddingCache(shared_encoder(), None)
@@ -363,6 +365,7 @@ class Engine:
         prepare_compact_identifier(cache_dir)  # a first start: before the rest is in memory
         memo = ReadingMemo.open(cache_dir, root)  # keyed by the files as they are before being read
         kb, problems = load_knowledge(root, check_eval=False, parse=memo.parsed_yaml)
+        memo.let_go("yaml")  # the knowledge files, read
         # The axes the engine's vectors are on (read once, by vector_encoder).
         policy, policy_problems = load_policy(root, kb, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES,
                                               axes=axes_of(encoder.version))

@@ -67,6 +67,9 @@ def reading_key(root: Path) -> str:
     return digest.hexdigest()
 
 
+_IN_FILE = object()  # a reading given from the file (ReadingMemo._asked)
+
+
 class WordPool:
     """One string object a word, made afresh: for the words an index keeps for good.
 
@@ -101,16 +104,24 @@ class ReadingMemo:
     def __init__(self, path: Path | None, key: str) -> None:
         self.path = path
         self.key = key
-        self._known: dict[str, dict[str, object]] = {}
+        self._known: dict[str, dict[str, object]] = self._read_file()
+        # What was asked for: the reading when computed, _IN_FILE when given from the file (the
+        # memo keeps no reading it gave: `let_go` can drop the file's at once).
         self._asked: dict[str, dict[str, object]] = {}
         self._computed = 0
-        if path is not None and path.exists():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(data, dict) and data.get("key") == key and isinstance(data.get("readings"), dict):
-                    self._known = {kind: found for kind, found in data["readings"].items() if isinstance(found, dict)}
-            except (OSError, UnicodeDecodeError, ValueError) as exc:
-                logger.warning("Readings memo %s ignored: %s", path, exc)
+        self._unused = False  # a kind let go held readings no one asked for
+
+    def _read_file(self) -> dict[str, dict[str, object]]:
+        """The file's readings by kind, when it was written under this memo's key."""
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("key") == self.key and isinstance(data.get("readings"), dict):
+                return {kind: found for kind, found in data["readings"].items() if isinstance(found, dict)}
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            logger.warning("Readings memo %s ignored: %s", self.path, exc)
+        return {}
 
     @classmethod
     def open(cls, cache_dir: Path | None, root: Path) -> ReadingMemo:
@@ -121,11 +132,20 @@ class ReadingMemo:
         known = self._known.get(kind, {})
         if text in known:
             value = known[text]
+            self._asked.setdefault(kind, {})[text] = _IN_FILE
         else:
             value = read(text)
             self._computed += 1
-        self._asked.setdefault(kind, {})[text] = value
+            self._asked.setdefault(kind, {})[text] = value
         return value  # type: ignore[return-value]  # a list read back where a tuple was kept
+
+    def let_go(self, kind: str) -> None:
+        """Drop the file's readings of `kind` once what reads them is built. They are a parse of
+        the whole file: the FAQ's words alone, 200 MiB on a base 50 times larger, held until
+        the end of the start, its peak. `save` reads the file again if it must write it."""
+        known = self._known.pop(kind, {})
+        asked = self._asked.get(kind, {})
+        self._unused = self._unused or any(text not in asked for text in known)
 
     def replace(self, kind: str, text: str, value: object) -> None:
         """What `save` keeps for `text` instead of what `get` returned (a kept value found unreadable)."""
@@ -150,11 +170,34 @@ class ReadingMemo:
             return parsed[0]
         return parsed[0] if parsed else from_plain(kept)
 
+    def _readings(self) -> dict[str, dict[str, object]]:
+        """What was asked for, each with its reading: those given from the file are looked up in
+        it (read again for a kind let go; one the file no longer holds is left out: read afresh
+        at the next start)."""
+        again: dict[str, dict[str, object]] | None = None
+        readings: dict[str, dict[str, object]] = {}
+        for kind, asked in self._asked.items():
+            known = self._known.get(kind)
+            if known is None and _IN_FILE in asked.values():
+                again = self._read_file() if again is None else again
+                known = again.get(kind, {})
+            kept: dict[str, object] = {}
+            for text, value in asked.items():
+                if value is _IN_FILE:
+                    if known is None or text not in known:
+                        continue
+                    value = known[text]
+                kept[text] = value
+            readings[kind] = kept
+        return readings
+
     def save(self) -> None:
         """Write what was asked for, if anything was read afresh or left unused."""
-        unused = any(text not in self._asked.get(kind, {}) for kind, found in self._known.items() for text in found)
+        unused = self._unused or any(
+            text not in self._asked.get(kind, {}) for kind, found in self._known.items() for text in found)
         if self.path is None or not (self._computed or unused):
             return
+        readings = self._readings()
         partial: Path | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +208,7 @@ class ReadingMemo:
             # string of one byte a letter; with one emoji among its letters, four bytes each
             # (32 MB for the shipped base), and that memory stayed the process's.
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"key": self.key, "readings": self._asked}, out, ensure_ascii=True)
+                json.dump({"key": self.key, "readings": readings}, out, ensure_ascii=True)
             partial.replace(self.path)  # readers see the old file or the new one, never half
         except OSError as exc:
             logger.warning("Readings memo %s not written: %s", self.path, exc)
