@@ -14,7 +14,7 @@ from cli_runner import SHARED_CACHE
 from bot.knowledge.yaml_source import LineDict, LineList, from_plain, load_yaml, parse_yaml, to_plain
 from bot.understanding.engine import Engine
 from bot.understanding.matcher import Matcher
-from bot.understanding.reading_memo import MEMO_FILE, ReadingMemo, reading_key
+from bot.understanding.reading_memo import _IN_FILE, MEMO_FILE, ReadingMemo, reading_key
 from bot.understanding.word_evidence import WordEvidence
 
 REPO = Path(__file__).resolve().parent.parent
@@ -188,3 +188,49 @@ def test_the_words_an_index_keeps_are_not_the_memos_objects(engine: Engine) -> N
     given = {id(w) for words, _ in labelled for w in words}
     assert set(evidence._column) == {f"{new}a", f"{new}b", f"{new}c"}
     assert not given & set(map(id, evidence._column))
+
+
+def test_a_kind_let_go_is_read_again_from_the_file_only_to_write_it(tmp_path: Path) -> None:
+    """`let_go` drops the file's readings of a kind once read (at 50 times the base, the FAQ's
+    words: 200 MiB at the start's peak); the memo writes them back all the same when it must
+    write (something read afresh), reading its file again for them."""
+    path = tmp_path / MEMO_FILE
+    first = ReadingMemo(path, "clé")
+    for text in ("un", "deux", "trois"):
+        first.get("tokens", text, lambda t: [t.upper()])
+    first.get("semantic", "exemple", lambda t: t + " lu")
+    first.save()
+
+    unchanged = ReadingMemo(path, "clé")
+    written = path.stat().st_mtime_ns
+    for text in ("un", "deux", "trois"):
+        assert unchanged.get("tokens", text, lambda t: pytest.fail("read again")) == [text.upper()]
+    unchanged.let_go("tokens")
+    assert "tokens" not in unchanged._known and _IN_FILE in unchanged._asked["tokens"].values()
+    unchanged.get("semantic", "exemple", lambda t: pytest.fail("read again"))
+    unchanged.save()  # nothing new, nothing unused: not written
+    assert path.stat().st_mtime_ns == written
+
+    edited = ReadingMemo(path, "clé")
+    for text in ("un", "trois"):  # "deux" is no longer asked for
+        edited.get("tokens", text, lambda t: pytest.fail("read again"))
+    edited.let_go("tokens")
+    edited.get("semantic", "nouvel exemple", lambda t: t + " lu")  # read afresh: written
+    edited.save()
+    kept = json.loads(path.read_text(encoding="utf-8"))["readings"]
+    assert kept == {"tokens": {"un": ["UN"], "trois": ["TROIS"]}, "semantic": {"nouvel exemple": "nouvel exemple lu"}}
+
+    unused = ReadingMemo(path, "clé")
+    unused.get("tokens", "un", lambda t: pytest.fail("read again"))
+    unused.let_go("tokens")  # "trois" held, not asked for: dropped from the file
+    unused.let_go("semantic")
+    unused.save()
+    assert json.loads(path.read_text(encoding="utf-8"))["readings"] == {"tokens": {"un": ["UN"]}}
+
+    other = ReadingMemo(path, "clé")
+    other.get("tokens", "un", lambda t: pytest.fail("read again"))
+    other.let_go("tokens")
+    other.get("tokens", "neuf", lambda t: [t])
+    path.write_text(json.dumps({"key": "une autre clé", "readings": {}}), encoding="utf-8")  # rewritten meanwhile
+    other.save()  # what the file no longer holds is left out, read afresh at the next start
+    assert json.loads(path.read_text(encoding="utf-8"))["readings"] == {"tokens": {"neuf": ["neuf"]}}
