@@ -561,7 +561,10 @@ def test_a_very_large_base_is_searched_in_two_steps_close_to_the_exact_search(en
     entries = list(engine.kb.entries.values())
     fast = SemanticIndex(entries, exact.cache, two_step_from=0, shortlist=300)
     assert fast.two_step and not exact.two_step
-    assert fast.matrix.dtype == np.float16 and fast.matrix.nbytes * 2 == exact.matrix.nbytes
+    coarse, rest = fast.parts  # each number kept once: the leading axes in single precision, the rest in half
+    assert coarse.dtype == np.float32 and rest.dtype == np.float16 and len(coarse) == len(rest) == len(exact.matrix)
+    assert coarse.shape[1] + rest.shape[1] == exact.matrix.shape[1]
+    assert np.allclose(fast.rows(np.arange(len(coarse))), exact.matrix, atol=2e-3)
     messages = [q.text for q in load_questions(KNOWLEDGE / "eval.yaml")][:300]
     vectors = engine.signals.embed_all(messages)
     estimated, truth = fast.similarities_to_all(vectors), exact.similarities_to_all(vectors)

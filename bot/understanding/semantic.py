@@ -456,12 +456,12 @@ class EmbeddingCache:
                 self._lost()
         return self._matrix
 
-    def _gathered(self, rows: np.ndarray, dtype: type) -> np.ndarray:
-        """The vectors of `rows`, in that order, read from the file a block at a time."""
+    def _gathered(self, rows: np.ndarray, targets: tuple[tuple[np.ndarray, slice], ...]) -> None:
+        """The vectors of `rows`, in that order, read from the file a block at a time, into each
+        target (its columns of them)."""
         assert self._unread is not None
         order = np.argsort(rows, kind="stable")
         wanted = rows[order]
-        out = np.empty((len(rows), self.encoder.dimensions), dtype=dtype)
         self._unread.seek(0)
         with zipfile.ZipFile(self._unread) as archive:
             parts = npz_blocks.blocks(archive, "vectors", FILE_BLOCK)
@@ -469,9 +469,9 @@ class EmbeddingCache:
             start = 0
             for block in parts:
                 low, high = np.searchsorted(wanted, (start, start + len(block)))
-                out[order[low:high]] = block[wanted[low:high] - start]
+                for out, columns in targets:
+                    out[order[low:high]] = block[wanted[low:high] - start, columns]
                 start += len(block)
-        return out
 
     def vectors(self, texts: Sequence[str], dtype: type = np.float32) -> np.ndarray:
         """The vectors of `texts`, in order; encodes (in one batch) and saves the missing ones.
@@ -487,8 +487,10 @@ class EmbeddingCache:
                 return np.zeros((0, self.encoder.dimensions), dtype=dtype)
             rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
             if self._unread is not None:
+                out = np.empty((len(rows), self.encoder.dimensions), dtype=dtype)
                 try:
-                    return self._gathered(rows, dtype)
+                    self._gathered(rows, ((out, slice(None)),))
+                    return out
                 except _UNREADABLE as exc:  # the file went bad since it was opened: encoded again
                     logger.warning("Embedding cache %s ignored: %s", self.path, exc)
                     self._lost()
@@ -500,6 +502,35 @@ class EmbeddingCache:
             for start in range(0, len(rows), ENCODE_BATCH):
                 out[start : start + ENCODE_BATCH] = self._matrix[rows[start : start + ENCODE_BATCH]]
             return out
+
+    def vectors_split(self, texts: Sequence[str], axes: int) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors of `texts` in two matrices: their first `axes` numbers in single
+        precision, the others in half, as the cache holds them (a very large base's index, filled
+        a block at a time: no whole matrix on the way)."""
+        keys = [_key(t) for t in texts]
+        with self._lock:
+            if not self._in_memory:
+                self._read()
+                self._in_memory = True
+            self._used.update(keys)
+            self._add_missing(keys, texts)
+            rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
+            first = np.empty((len(rows), axes), dtype=np.float32)
+            rest = np.empty((len(rows), self.encoder.dimensions - axes), dtype=np.float16)
+            if self._unread is not None:
+                try:
+                    self._gathered(rows, ((first, slice(0, axes)), (rest, slice(axes, None))))
+                    return first, rest
+                except _UNREADABLE as exc:  # the file went bad since it was opened: encoded again
+                    logger.warning("Embedding cache %s ignored: %s", self.path, exc)
+                    self._lost()
+                    self._add_missing(keys, texts)
+                    rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
+            for start in range(0, len(rows), ENCODE_BATCH):
+                block = self._matrix[rows[start : start + ENCODE_BATCH]]
+                first[start : start + ENCODE_BATCH] = block[:, :axes]
+                rest[start : start + ENCODE_BATCH] = block[:, axes:]
+            return first, rest
 
     def _add_missing(self, keys: list[str], texts: Sequence[str]) -> None:
         """The vectors of the keys not held yet: from the shipped file, else encoded (in batches:
@@ -655,19 +686,34 @@ class SemanticIndex:
             texts.extend(wordings(entry))
         self._starts = np.array(starts, dtype=np.int64)
         two_step = len(texts) >= two_step_from and cache.encoder.dimensions > COARSE_AXES
-        self.matrix = cache.vectors(texts, np.float16 if two_step else np.float32)
-        self._titles = self.matrix[self._starts].astype(np.float32)  # each entry's first question
         self._coarse: np.ndarray | None = None
         self._shortlist = shortlist
         if two_step:
-            self._coarse = np.empty((len(self.matrix), COARSE_AXES), dtype=np.float32)
-            for start in range(0, len(self.matrix), ENCODE_BATCH):  # no whole copy on the way
-                self._coarse[start : start + ENCODE_BATCH] = self.matrix[start : start + ENCODE_BATCH, :COARSE_AXES]
+            # The leading axes in single precision (the first step's product), the others in
+            # half: each number kept once (the whole matrix in half precision beside the leading
+            # axes' copy was 44 MiB more on a base 50 times larger).
+            self._coarse, self._rest = cache.vectors_split(texts, COARSE_AXES)
+            self.matrix = self._coarse[:0]  # no whole matrix: read the vectors with `rows` and `parts`
+        else:
+            self.matrix = cache.vectors(texts)
+            self._rest = self.matrix[:0]
+        self._titles = self.rows(self._starts)  # each entry's first question
         self._owner = np.repeat(np.arange(len(self.entries)), [len(wordings(e)) for e in self.entries])
 
     @property
     def two_step(self) -> bool:
         return self._coarse is not None
+
+    def rows(self, which: np.ndarray) -> np.ndarray:
+        """The vectors of some wordings (their positions, or a mask), in single precision."""
+        if self._coarse is None:
+            return self.matrix[which]
+        return np.hstack([self._coarse[which], self._rest[which].astype(np.float32)])
+
+    @property
+    def parts(self) -> tuple[np.ndarray, ...]:
+        """The arrays the vectors are held in (what a reading learnt from them is keyed by)."""
+        return (self.matrix,) if self._coarse is None else (self._coarse, self._rest)
 
     def title_closeness(self, vector: np.ndarray) -> np.ndarray:
         """Cosine of the message to each entry's title (its first question), in entry order."""
@@ -687,7 +733,7 @@ class SemanticIndex:
         for row, vector in zip(near, vectors, strict=True):
             if count:
                 shortlist = np.argpartition(-row, count - 1)[:count]
-                row[shortlist] = self.matrix[shortlist].astype(np.float32) @ vector
+                row[shortlist] += self._rest[shortlist].astype(np.float32) @ vector[COARSE_AXES:]
         return near
 
     def closeness(self, similarities: np.ndarray) -> np.ndarray:

@@ -192,13 +192,13 @@ class Signals:
         example_distress = np.array(distress_examples, dtype=bool)
 
         def groups() -> tuple[np.ndarray, np.ndarray]:
-            return (np.vstack([self.semantic.matrix[faq_distress], self._banks[self._contrasts:][example_distress]]),
+            return (np.vstack([self.semantic.rows(faq_distress), self._banks[self._contrasts:][example_distress]]),
                     np.vstack([self._banks[: self._contrasts], self._banks[self._contrasts:][harmless_examples]]))
 
         # Keyed by the matrices and which rows go where, not by copies of the rows: read back
         # from the memo, the probe costs no copy (the copies were the start's peak of memory).
         # Hashed only where it is kept (a memo): `fit`'s folds learn theirs without a key.
-        key = None if memo is None else _probe_key((self.semantic.matrix, self._banks, faq_distress,
+        key = None if memo is None else _probe_key((*self.semantic.parts, self._banks, faq_distress,
                                                     example_distress, harmless_examples, np.array([self._contrasts])))
         self.probe = _learnt_probe(groups, key, memo, shipped)
         # What `fit` ships it under: the arrays it is learnt from and the code that learns it.
