@@ -233,13 +233,15 @@ class Engine:
         # detector's whole model, which is then let go (the first start's peak of memory).
         self.detector.use_words(self._word_languages(places, memo))
         self.detector.release()
-        self.signals = Signals(kb, self.normaliser, self.matcher, self.intents,
-                               cache, banks.declines, banks.ordinary,
-                               [(self._read_example(text, memo), topic)
-                                for text, topic in banks.examples],  # read as a message is read
-                               [(self._example_words(text, memo), label)
-                                for text, label in self._word_texts(kb, banks)], memo,
-                               self._distress_words(kb, banks, memo, shipped_distress), shipped_distress)
+        examples = [(self._read_example(text, memo), topic) for text, topic in banks.examples]  # as a message is read
+        example_words = [(self._example_words(text, memo), label) for text, label in self._word_texts(kb, banks)]
+        distress_words = self._distress_words(kb, banks, memo, shipped_distress)
+        if memo:  # read: the file's parse of them goes before the vectors come in
+            for kind in ("examples", "semantic", "words", "word_languages", "distress_words"):
+                memo.let_go(kind)
+        self.signals = Signals(kb, self.normaliser, self.matcher, self.intents, cache, banks.declines,
+                               banks.ordinary, examples, example_words, memo, distress_words, shipped_distress)
+        del examples, example_words
         if vectors_held:
             vectors_held()
         self._topic_sizes = {topic.id: len(topic.entry_ids) for topic in kb.topics.values()}

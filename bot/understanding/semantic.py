@@ -33,10 +33,11 @@ logger = logging.getLogger(__name__)
 
 DIMENSIONS = 512
 CACHE_FILE = "embeddings.npz"
+KEY_TYPE = "S24"  # a text's key: 24 hexadecimal digits of its hash
 # In the knowledge folder: the vectors of the texts a start needs, as `fit` last wrote them.
 SHIPPED_FILE = "vectors.npz"
 ENCODE_BATCH = 1024  # texts encoded at once when the cache is cold
-FILE_BLOCK = 8192  # vectors read from the cache's file at a time (4 MB with 256 numbers each)
+FILE_BLOCK = 2048  # vectors read from the cache's file at a time (1 MB with 256 numbers each)
 # From this many texts (a first start, a new question set), the encoding is shared between the
 # processor's cores, one thread each: on two cores, a first start's 17,000 texts took 21 % less
 # time (10.4 -> 8.2 s) than one thread with two BLAS threads, for 19 MiB more at its peak.
@@ -340,6 +341,34 @@ def _key(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
 
 
+def _keys(texts: Sequence[str]) -> np.ndarray:
+    """The texts' keys as one array (no string object a key: 300,000 of them were 21 MiB)."""
+    return np.fromiter((_key(t).encode("ascii") for t in texts), dtype=KEY_TYPE, count=len(texts))
+
+
+class _Keys:
+    """A cache's keys, row by row, and sorted for lookups: a dictionary of 300,000 keys (a base
+    50 times larger) was 41 MiB held through the start's peak of memory."""
+
+    def __init__(self, keys: np.ndarray | None = None) -> None:
+        self.keys = keys if keys is not None else np.zeros(0, dtype=KEY_TYPE)
+        self._order = np.argsort(self.keys, kind="stable")
+        self._sorted = self.keys[self._order]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def rows(self, asked: np.ndarray) -> np.ndarray:
+        """The row of each key asked for; -1 for a key not held."""
+        if not len(self.keys):
+            return np.full(len(asked), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, asked), len(self.keys) - 1)
+        return np.where(self._sorted[at] == asked, self._order[at], -1)
+
+    def added(self, keys: np.ndarray) -> _Keys:
+        return _Keys(np.concatenate([self.keys, keys]))
+
+
 class EmbeddingCache:
     """Vectors of texts already encoded, kept in memory and in one `.npz` file.
 
@@ -362,9 +391,9 @@ class EmbeddingCache:
         self.encoder = encoder
         self.path = directory / CACHE_FILE if directory else None
         self.shipped = shipped
-        self._row: dict[str, int] = {}  # a text's hash: its row of _matrix
+        self._row = _Keys()  # each text's hash, in the order of the rows of _matrix
         self._matrix = np.zeros((0, encoder.dimensions), dtype=np.float16)
-        self._used: set[str] = set()  # the keys asked for since this process started
+        self._used: list[np.ndarray] = []  # the keys asked for since this process started
         self._lock = threading.Lock()
         self._in_memory = True  # False once released: read back from the file when needed
         self._on_disk = False  # the file holds every vector in memory (read, or written, whole)
@@ -378,14 +407,14 @@ class EmbeddingCache:
         """How many vectors are held in memory."""
         return len(self._row)
 
-    def _load(self, path: Path) -> tuple[list[str], np.ndarray] | None:
+    def _load(self, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
         """A file's keys and vectors; None when another model wrote it. Raises _UNREADABLE."""
         with np.load(path, allow_pickle=False) as data:
             if str(data["model"]) != self.encoder.version:
                 return None
             # copy=False: the file holds float16, and a copy would double the start's peak.
             # Keys as bytes (a quarter of the room), or as text in the files of older versions.
-            keys, vectors = data["keys"].astype("U24").tolist(), data["vectors"].astype(np.float16, copy=False)
+            keys, vectors = data["keys"].astype(KEY_TYPE), data["vectors"].astype(np.float16, copy=False)
         if vectors.shape != (len(keys), self.encoder.dimensions):
             raise ValueError(f"{len(keys)} keys, vectors {vectors.shape}")
         return keys, vectors
@@ -401,22 +430,22 @@ class EmbeddingCache:
             with np.load(handle, allow_pickle=False) as data:
                 if str(data["model"]) != self.encoder.version:
                     return
-                keys = data["keys"].astype("U24").tolist()
+                # Keys as bytes (a quarter of the room), or as text in the files of older versions.
+                keys = data["keys"].astype(KEY_TYPE)
             with zipfile.ZipFile(handle) as archive, archive.open("vectors.npy") as stream:
                 shape, dtype = npz_blocks.member_header(stream)
             if shape != (len(keys), self.encoder.dimensions) or dtype.kind != "f":
                 raise ValueError(f"{len(keys)} keys, vectors {shape} {dtype}")
-            first: dict[str, int] = {}
-            for i, k in enumerate(keys):
-                first.setdefault(k, i)
-            self._row = {k: i for i, k in enumerate(first)}
+            first = np.sort(np.unique(keys, return_index=True)[1])
             if len(first) == len(keys):
+                self._row = _Keys(keys)
                 self._unread, handle = handle, None
                 self._on_disk = True
             else:  # a key written twice (a file not written by this class): its first row, renumbered
                 handle.seek(0)
                 with np.load(handle, allow_pickle=False) as data:
-                    self._matrix = data["vectors"].astype(np.float16, copy=False)[list(first.values())]
+                    self._matrix = data["vectors"].astype(np.float16, copy=False)[first]
+                self._row = _Keys(keys[first])
                 self._on_disk = False  # written again at the next change
         except _UNREADABLE as exc:  # cut short or empty too (EOFError, BadZipFile): encoded again
             logger.warning("Embedding cache %s ignored: %s", self.path, exc)
@@ -437,7 +466,7 @@ class EmbeddingCache:
     def _lost(self) -> None:
         """As if there were no file: every vector is encoded again, and the file written."""
         self._close()
-        self._row, self._matrix = {}, np.zeros((0, self.encoder.dimensions), dtype=np.float16)
+        self._row, self._matrix = _Keys(), np.zeros((0, self.encoder.dimensions), dtype=np.float16)
         self._on_disk = False
 
     def _whole(self) -> np.ndarray:
@@ -476,86 +505,82 @@ class EmbeddingCache:
     def vectors(self, texts: Sequence[str], dtype: type = np.float32) -> np.ndarray:
         """The vectors of `texts`, in order; encodes (in one batch) and saves the missing ones.
         `dtype`: float16 for a matrix kept as the cache holds it (a very large base's)."""
-        keys = [_key(t) for t in texts]
-        with self._lock:
-            if not self._in_memory:
-                self._read()
-                self._in_memory = True
-            self._used.update(keys)
-            self._add_missing(keys, texts)
-            if not keys:
-                return np.zeros((0, self.encoder.dimensions), dtype=dtype)
-            rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
-            if self._unread is not None:
-                out = np.empty((len(rows), self.encoder.dimensions), dtype=dtype)
-                try:
-                    self._gathered(rows, ((out, slice(None)),))
-                    return out
-                except _UNREADABLE as exc:  # the file went bad since it was opened: encoded again
-                    logger.warning("Embedding cache %s ignored: %s", self.path, exc)
-                    self._lost()
-                    self._add_missing(keys, texts)
-                    rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
-            # Kept in half precision (half the memory of a large base), used in single; gathered
-            # a block at a time, so no half-precision copy of the whole set is made on the way.
-            out = np.empty((len(rows), self.encoder.dimensions), dtype=dtype)
-            for start in range(0, len(rows), ENCODE_BATCH):
-                out[start : start + ENCODE_BATCH] = self._matrix[rows[start : start + ENCODE_BATCH]]
-            return out
+        out = np.empty((len(texts), self.encoder.dimensions), dtype=dtype)
+        self._fill(texts, ((out, slice(None)),))
+        return out
 
     def vectors_split(self, texts: Sequence[str], axes: int) -> tuple[np.ndarray, np.ndarray]:
         """The vectors of `texts` in two matrices: their first `axes` numbers in single
         precision, the others in half, as the cache holds them (a very large base's index, filled
         a block at a time: no whole matrix on the way)."""
-        keys = [_key(t) for t in texts]
+        first = np.empty((len(texts), axes), dtype=np.float32)
+        rest = np.empty((len(texts), self.encoder.dimensions - axes), dtype=np.float16)
+        self._fill(texts, ((first, slice(0, axes)), (rest, slice(axes, None))))
+        return first, rest
+
+    def _fill(self, texts: Sequence[str], targets: tuple[tuple[np.ndarray, slice], ...]) -> None:
+        """Each target (its columns of the vectors of `texts`, in order), from the file a block
+        at a time when it holds them all, else from the matrix in memory."""
+        if not texts:
+            return
+        keys = _keys(texts)
         with self._lock:
             if not self._in_memory:
                 self._read()
                 self._in_memory = True
-            self._used.update(keys)
-            self._add_missing(keys, texts)
-            rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
-            first = np.empty((len(rows), axes), dtype=np.float32)
-            rest = np.empty((len(rows), self.encoder.dimensions - axes), dtype=np.float16)
+            self._used.append(keys)
+            rows = self._rows_adding(keys, texts)
             if self._unread is not None:
                 try:
-                    self._gathered(rows, ((first, slice(0, axes)), (rest, slice(axes, None))))
-                    return first, rest
+                    self._gathered(rows, targets)
+                    return
                 except _UNREADABLE as exc:  # the file went bad since it was opened: encoded again
                     logger.warning("Embedding cache %s ignored: %s", self.path, exc)
                     self._lost()
-                    self._add_missing(keys, texts)
-                    rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
+                    rows = self._rows_adding(keys, texts)
+            # Kept in half precision (half the memory of a large base), used in single; gathered
+            # a block at a time, so no half-precision copy of the whole set is made on the way.
             for start in range(0, len(rows), ENCODE_BATCH):
                 block = self._matrix[rows[start : start + ENCODE_BATCH]]
-                first[start : start + ENCODE_BATCH] = block[:, :axes]
-                rest[start : start + ENCODE_BATCH] = block[:, axes:]
-            return first, rest
+                for out, columns in targets:
+                    out[start : start + ENCODE_BATCH] = block[:, columns]
 
-    def _add_missing(self, keys: list[str], texts: Sequence[str]) -> None:
-        """The vectors of the keys not held yet: from the shipped file, else encoded (in batches:
-        bounded memory on a large base); then the file written again."""
-        missing = list(dict.fromkeys(k for k in keys if k not in self._row))
-        if not missing:
-            return
+    def _rows_adding(self, keys: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The row of each key, the vectors of those not held yet added first: from the shipped
+        file, else encoded (in batches: bounded memory on a large base); then the file written."""
+        rows = self._row.rows(keys)
+        if (rows >= 0).all():
+            return rows
         matrix = self._whole()
-        missing = [k for k in missing if k not in self._row]  # the file may have been unreadable
+        rows = self._row.rows(keys)  # the file may have been unreadable
+        absent = np.flatnonzero(rows < 0)
+        first = np.sort(np.unique(keys[absent], return_index=True)[1])  # in the order asked, each once
+        missing = keys[absent[first]]
+        texts_missing = [texts[i] for i in absent[first]]
         found, encoded = self._from_shipped(missing)
-        missing = [k for k in missing if k not in found] if found else missing
-        text_of = dict(zip(keys, texts, strict=True))
         parts = [matrix, encoded]
-        for start in range(0, len(missing), ENCODE_BATCH):
-            batch = missing[start : start + ENCODE_BATCH]
-            parts.append(self.encoder.encode([text_of[k] for k in batch]).astype(np.float16))
-        first = len(self._row)
-        self._row.update((k, first + i) for i, k in enumerate([*found, *missing]))
+        left = np.flatnonzero(~np.isin(missing, found)) if len(found) else np.arange(len(missing))
+        for start in range(0, len(left), ENCODE_BATCH):
+            batch = left[start : start + ENCODE_BATCH]
+            parts.append(self.encoder.encode([texts_missing[i] for i in batch]).astype(np.float16))
+        self._row = self._row.added(np.concatenate([found, missing[left]]))
         self._matrix = np.concatenate(parts)
         self._write()
+        return self._row.rows(keys)
 
-    def _from_shipped(self, missing: list[str]) -> tuple[dict[str, int], np.ndarray]:
+    def _used_mask(self) -> np.ndarray:
+        """Which rows were asked for since this process started (looked up a batch of keys at a
+        time: no sorted copy of every key, 30 MB at the end of a start on a base 50 times larger)."""
+        used = np.zeros(len(self._row), dtype=bool)
+        for keys in self._used:
+            rows = self._row.rows(keys)
+            used[rows[rows >= 0]] = True
+        return used
+
+    def _from_shipped(self, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Of the keys missing, those the shipped file holds (for this very model), with their
         vectors in that order: a fresh machine's first start does not encode them."""
-        none = ({}, np.zeros((0, self.encoder.dimensions), dtype=np.float16))
+        none = (missing[:0], np.zeros((0, self.encoder.dimensions), dtype=np.float16))
         if self.shipped is None or not self.shipped.exists():
             return none
         try:
@@ -565,9 +590,8 @@ class EmbeddingCache:
             return none
         if loaded is None:  # another model's (or other axes'): `fit` writes them again
             return none
-        row = dict(zip(loaded[0], range(len(loaded[0])), strict=True))
-        found = {k: row[k] for k in missing if k in row}
-        return found, loaded[1][list(found.values())]
+        rows = _Keys(loaded[0]).rows(missing)
+        return missing[rows >= 0], loaded[1][rows[rows >= 0]]
 
     def ship(self, path: Path) -> int:
         """Write the vectors asked for since this cache was opened to `path` (the knowledge
@@ -577,19 +601,17 @@ class EmbeddingCache:
             if not self._in_memory:
                 self._read()
                 self._in_memory = True
-            order: list[str] = []
+            order = np.zeros(0, dtype=KEY_TYPE)
             if path.exists():
                 try:
                     loaded = self._load(path)
-                    order = loaded[0] if loaded else []
+                    order = loaded[0] if loaded else order
                 except _UNREADABLE as exc:
                     logger.warning("Shipped vectors %s rewritten: %s", path, exc)
             whole = self._whole()  # first: an unreadable file leaves no key
-            wanted = [k for k in self._row if k in self._used]
-            kept, known = set(wanted), set(order)
-            order = [*(k for k in order if k in kept), *(k for k in wanted if k not in known)]
-            matrix = whole[[self._row[k] for k in order]] if order else whole[:0]
-            _save_vectors(path, self.encoder.version, order, matrix)
+            wanted = self._row.keys[self._used_mask()]
+            order = np.concatenate([order[np.isin(order, wanted)], wanted[~np.isin(wanted, order)]])
+            _save_vectors(path, self.encoder.version, order, whole[self._row.rows(order)])
             return len(order)
 
     def forget_unused(self) -> None:
@@ -600,13 +622,13 @@ class EmbeddingCache:
         with self._lock:
             if not self._in_memory:
                 return
-            kept = [k for k in self._row if k in self._used]
-            if len(self._row) - len(kept) <= len(kept):
+            used = self._used_mask()
+            if len(used) - used.sum() <= used.sum():
                 return
             whole = self._whole()
-            kept = [k for k in kept if k in self._row]  # none if the file proved unreadable
-            self._matrix = whole[[self._row[k] for k in kept]]
-            self._row = {k: i for i, k in enumerate(kept)}
+            kept = np.flatnonzero(self._used_mask())  # none if the file proved unreadable
+            self._matrix = whole[kept]
+            self._row = _Keys(self._row.keys[kept])
             self._write()
 
     def release(self) -> None:
@@ -625,21 +647,21 @@ class EmbeddingCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            _save_vectors(self.path, self.encoder.version, list(self._row), self._matrix)
+            _save_vectors(self.path, self.encoder.version, self._row.keys, self._matrix)
             self._on_disk = True
         except OSError as exc:
             self._on_disk = False
             logger.warning("Embedding cache %s not written: %s", self.path, exc)
 
 
-def _save_vectors(path: Path, model: str, keys: list[str], matrix: np.ndarray) -> None:
+def _save_vectors(path: Path, model: str, keys: np.ndarray, matrix: np.ndarray) -> None:
     """One `.npz` file (uncompressed) of a model's name, keys and vectors, written whole or not at all."""
     # A name of its own: two reloads at once in one process must not write the same file.
     partial = _partial(path, ".npz")
     try:
         with partial.open("wb") as handle:
             # Keys in row order: rows are given in order.
-            np.savez(handle, model=np.array(model), keys=np.array(keys, dtype="S24"), vectors=matrix)
+            np.savez(handle, model=np.array(model), keys=keys.astype(KEY_TYPE), vectors=matrix)
         partial.replace(path)  # readers see the old file or the new one, never half
     finally:
         partial.unlink(missing_ok=True)  # gone once renamed; what a failure left
