@@ -404,7 +404,7 @@ class EmbeddingCache:
 
     @property
     def held(self) -> int:
-        """How many vectors are held in memory."""
+        """How many texts the cache knows now (their vectors in memory, or in the file it holds open)."""
         return len(self._row)
 
     def _load(self, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
