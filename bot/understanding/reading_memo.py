@@ -20,7 +20,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from bot.knowledge.yaml_source import from_plain, parse_yaml, to_plain
 
@@ -104,24 +104,60 @@ class ReadingMemo:
     def __init__(self, path: Path | None, key: str) -> None:
         self.path = path
         self.key = key
-        self._known: dict[str, dict[str, object]] = self._read_file()
+        # The file's kinds (where each lies), read at once; a kind's readings are parsed when first
+        # asked for: parsed with the FAQ's words, the other kinds held some 20 MiB more at the
+        # start's peak on a base 50 times larger (674-675 -> 651-658 MiB).
+        self._index: dict[str, tuple[int, int, int]] = self._read_index()
+        self._known: dict[str, dict[str, object]] = {}  # the kinds parsed
+        self._gone: set[str] = set()  # the kinds let go: not parsed again
         # What was asked for: the reading when computed, _IN_FILE when given from the file (the
         # memo keeps no reading it gave: `let_go` can drop the file's at once).
         self._asked: dict[str, dict[str, object]] = {}
         self._computed = 0
         self._unused = False  # a kind let go held readings no one asked for
 
-    def _read_file(self) -> dict[str, dict[str, object]]:
-        """The file's readings by kind, when it was written under this memo's key."""
+    def _read_index(self) -> dict[str, tuple[int, int, int]]:
+        """The file's kinds, when it was written under this memo's key."""
         if self.path is None or not self.path.exists():
             return {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and data.get("key") == self.key and isinstance(data.get("readings"), dict):
-                return {kind: found for kind, found in data["readings"].items() if isinstance(found, dict)}
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            with self.path.open("rb") as handle:
+                index = _index_of(handle)
+        except OSError as exc:
             logger.warning("Readings memo %s ignored: %s", self.path, exc)
-        return {}
+            return {}
+        if index is None:
+            logger.warning("Readings memo %s ignored: not a memo file, or cut short", self.path)
+            return {}
+        key, kinds = index
+        return kinds if key == self.key else {}
+
+    def _parsed(self, kind: str) -> dict[str, object]:
+        """A kind's readings from the file, when it still holds them under this memo's key (a file
+        written meanwhile by another start under the same key holds the same readings)."""
+        if self.path is None:
+            return {}
+        try:
+            with self.path.open("rb") as handle:
+                index = _index_of(handle)
+                if index is None or index[0] != self.key or kind not in index[1]:
+                    return {}
+                found = _kind_of(handle, index[1][kind])
+        except OSError as exc:
+            logger.warning("Readings memo %s: %s not read: %s", self.path, kind, exc)
+            return {}
+        if found is None:
+            logger.warning("Readings memo %s: %s ignored, damaged", self.path, kind)
+            return {}
+        return found
+
+    def _kind(self, kind: str) -> dict[str, object]:
+        """The file's readings of `kind`, parsed at the first call (none once let go)."""
+        known = self._known.get(kind)
+        if known is None:
+            known = {} if kind in self._gone or kind not in self._index else self._parsed(kind)
+            self._known[kind] = known
+        return known
 
     @classmethod
     def open(cls, cache_dir: Path | None, root: Path) -> ReadingMemo:
@@ -129,7 +165,7 @@ class ReadingMemo:
 
     def get(self, kind: str, text: str, read: Callable[[str], T]) -> T:
         """The reading of `text`, from the file when it holds it, else `read(text)`."""
-        known = self._known.get(kind, {})
+        known = self._kind(kind)
         if text in known:
             value = known[text]
             self._asked.setdefault(kind, {})[text] = _IN_FILE
@@ -140,10 +176,14 @@ class ReadingMemo:
         return value  # type: ignore[return-value]  # a list read back where a tuple was kept
 
     def let_go(self, kind: str) -> None:
-        """Drop the file's readings of `kind` once what reads them is built. They are a parse of
-        the whole file: the FAQ's words alone, 200 MiB on a base 50 times larger, held until
-        the end of the start, its peak. `save` reads the file again if it must write it."""
-        known = self._known.pop(kind, {})
+        """Drop the file's readings of `kind` once what reads them is built, and never parse them
+        again: the FAQ's words alone, 200 MiB on a base 50 times larger, held until the end of the
+        start, its peak. `save` reads the kind again from the file if it must write it."""
+        self._gone.add(kind)
+        known = self._known.pop(kind, None)
+        if known is None:  # never asked for: all the file holds of it is unused
+            self._unused = self._unused or self._index.get(kind, (0, 0, 0))[2] > 0
+            return
         asked = self._asked.get(kind, {})
         self._unused = self._unused or any(text not in asked for text in known)
 
@@ -174,13 +214,11 @@ class ReadingMemo:
         """What was asked for, each with its reading: those given from the file are looked up in
         it (read again for a kind let go; one the file no longer holds is left out: read afresh
         at the next start)."""
-        again: dict[str, dict[str, object]] | None = None
         readings: dict[str, dict[str, object]] = {}
         for kind, asked in self._asked.items():
             known = self._known.get(kind)
             if known is None and _IN_FILE in asked.values():
-                again = self._read_file() if again is None else again
-                known = again.get(kind, {})
+                known = self._parsed(kind)
             kept: dict[str, object] = {}
             for text, value in asked.items():
                 if value is _IN_FILE:
@@ -194,7 +232,8 @@ class ReadingMemo:
     def save(self) -> None:
         """Write what was asked for, if anything was read afresh or left unused."""
         unused = self._unused or any(
-            text not in self._asked.get(kind, {}) for kind, found in self._known.items() for text in found)
+            text not in self._asked.get(kind, {}) for kind, found in self._known.items() for text in found) or any(
+            count and kind not in self._known and kind not in self._gone for kind, (_, _, count) in self._index.items())
         if self.path is None or not (self._computed or unused):
             return
         readings = self._readings()
@@ -204,13 +243,69 @@ class ReadingMemo:
             # A name of its own: two reloads in one process must not write the same file.
             handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
             partial = Path(name)
-            # In ASCII (other scripts as \u escapes): read back at the next start, the file is a
-            # string of one byte a letter; with one emoji among its letters, four bytes each
-            # (32 MB for the shipped base), and that memory stayed the process's.
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"key": self.key, "readings": readings}, out, ensure_ascii=True)
+            with os.fdopen(handle, "wb") as out:
+                write_memo(out, self.key, readings)
             partial.replace(self.path)  # readers see the old file or the new one, never half
         except OSError as exc:
             logger.warning("Readings memo %s not written: %s", self.path, exc)
             if partial is not None:
                 partial.unlink(missing_ok=True)
+
+
+# The file: one line of JSON a kind (its readings by text), then a last line, the index: the key
+# and, for each kind, where its line starts, its length and how many readings it holds. In ASCII
+# (other scripts as \u escapes): read back at the next start, a kind is a string of one byte a
+# letter; with one emoji among its letters, four bytes each (32 MB for the shipped base), and
+# that memory stayed the process's.
+_INDEX_TAIL = 1 << 16  # the index is the file's last line, some hundred bytes
+
+
+def write_memo(out: BinaryIO, key: str, readings: dict[str, dict[str, object]]) -> None:
+    """Write `readings` by kind, then the index, to a file open for writing in binary."""
+    kinds: dict[str, list[int]] = {}
+    offset = 0
+    for kind, found in readings.items():
+        line = json.dumps(found, ensure_ascii=True).encode("ascii")
+        out.write(line + b"\n")
+        kinds[kind] = [offset, len(line), len(found)]
+        offset += len(line) + 1
+    out.write(json.dumps({"key": key, "kinds": kinds}, ensure_ascii=True).encode("ascii") + b"\n")
+
+
+def _index_of(handle: BinaryIO) -> tuple[str, dict[str, tuple[int, int, int]]] | None:
+    """The key and the kinds of a memo file, or None when it is not one (damaged, cut short)."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - _INDEX_TAIL))
+    last = handle.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    try:
+        index = json.loads(last)
+        key, kinds = index["key"], index["kinds"]
+        if not isinstance(key, str) or not isinstance(kinds, dict):
+            return None
+        where = {kind: (int(start), int(length), int(count)) for kind, (start, length, count) in kinds.items()}
+    except (ValueError, TypeError, KeyError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    if any(start < 0 or length < 0 or start + length > size for start, length, _ in where.values()):
+        return None
+    return key, where
+
+
+def _kind_of(handle: BinaryIO, where: tuple[int, int, int]) -> dict[str, object] | None:
+    """A kind's readings, read where the index says; None when they do not parse."""
+    start, length, _ = where
+    handle.seek(start)
+    try:
+        found = json.loads(handle.read(length))
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def read_memo(path: Path) -> dict[str, Any]:
+    """A whole memo file as {"key": ..., "readings": {kind: {text: reading}}} (tests, tools)."""
+    with path.open("rb") as handle:
+        index = _index_of(handle)
+        if index is None:
+            raise ValueError(f"{path}: not a readings memo")
+        key, kinds = index
+        return {"key": key, "readings": {kind: _kind_of(handle, where) for kind, where in kinds.items()}}
