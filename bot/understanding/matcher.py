@@ -139,7 +139,8 @@ class Matcher:
                     postings[token].append(len(weights))
                 weights.append(sum(self.idf[t] for t in tokens))
             self._question_weights.append(weights)
-            self._local_postings.append({t: same.setdefault(tuple(qs), tuple(qs)) for t, qs in postings.items()})
+            shared = {t: tuple(qs) for t, qs in postings.items()}
+            self._local_postings.append({t: same.setdefault(qs, qs) for t, qs in shared.items()})
             self._worth.append({t: single_use[t] if len(qs) == 1 else self.idf[t] for t, qs in postings.items()})
         # Across entries, each word's holders with its worth to them: the ranking's inner loop,
         # as two arrays a word (a list of pairs took 45 MB, and a loop, on a base 50 times larger).

@@ -442,9 +442,7 @@ class EmbeddingCache:
                 self._unread, handle = handle, None
                 self._on_disk = True
             else:  # a key written twice (a file not written by this class): its first row, renumbered
-                handle.seek(0)
-                with np.load(handle, allow_pickle=False) as data:
-                    self._matrix = data["vectors"].astype(np.float16, copy=False)[first]
+                self._matrix = _file_vectors(handle)[first]
                 self._row = _Keys(keys[first])
                 self._on_disk = False  # written again at the next change
         except _UNREADABLE as exc:  # cut short or empty too (EOFError, BadZipFile): encoded again
@@ -474,9 +472,7 @@ class EmbeddingCache:
         if self._unread is not None:
             handle = self._unread
             try:
-                handle.seek(0)
-                with np.load(handle, allow_pickle=False) as data:
-                    self._matrix = data["vectors"].astype(np.float16, copy=False)
+                self._matrix = _file_vectors(handle)
                 if self._matrix.shape != (len(self._row), self.encoder.dimensions):
                     raise ValueError(f"{len(self._row)} keys, vectors {self._matrix.shape}")
                 self._close()
@@ -652,6 +648,14 @@ class EmbeddingCache:
         except OSError as exc:
             self._on_disk = False
             logger.warning("Embedding cache %s not written: %s", self.path, exc)
+
+
+def _file_vectors(handle: BinaryIO) -> np.ndarray:
+    """The vectors of a cache file already open, read whole (copy=False: the file holds float16,
+    and a copy would double the peak)."""
+    handle.seek(0)
+    with np.load(handle, allow_pickle=False) as data:
+        return data["vectors"].astype(np.float16, copy=False)
 
 
 def _save_vectors(path: Path, model: str, keys: np.ndarray, matrix: np.ndarray) -> None:
