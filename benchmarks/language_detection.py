@@ -2,6 +2,7 @@
 did not learn from.
 
 Run:  python benchmarks/language_detection.py   (half a minute)
+      python benchmarks/language_detection.py --show   (and the French messages read wrong)
 
 The sets listed in knowledge/fit/sets.yaml are split in two halves (every other set). For each
 half, the detector's words are learnt as the bot learns them (translated answers, fixed messages,
@@ -29,8 +30,10 @@ UNLABELLED_ENGLISH = ("eval.yaml", "dev_questions.yaml", "unseen_questions.yaml"
 Sets = list[tuple[Path, list[Question]]]
 
 
-def errors(detector: LanguageDetector, sets: Sets, learnt: set[str]) -> tuple[int, int, int, int]:
-    """(foreign messages read wrong, foreign messages, French ones read as another language, French ones)."""
+def errors(detector: LanguageDetector, sets: Sets, learnt: set[str],
+           shown: list[str] | None = None) -> tuple[int, int, int, int]:
+    """(foreign messages read wrong, foreign messages, French ones read as another language, French ones);
+    each French message read wrong added to `shown`, with the language read."""
     foreign_wrong = foreign = french_wrong = french = 0
     for path, questions in sets:
         for question in questions:
@@ -41,7 +44,10 @@ def errors(detector: LanguageDetector, sets: Sets, learnt: set[str]) -> tuple[in
                 foreign_wrong += detector.detect(question.text) != question.lang
             elif path.name not in UNLABELLED_ENGLISH:
                 french += 1
-                french_wrong += detector.detect(question.text) != "fr"
+                read_as = detector.detect(question.text)
+                french_wrong += read_as != "fr"
+                if read_as != "fr" and shown is not None:
+                    shown.append(f"  {read_as}  {question.text[:100]}  ({path.parent.name}/{path.name})")
     return foreign_wrong, foreign, french_wrong, french
 
 
@@ -53,6 +59,7 @@ def main() -> int:
     french, others, _ = engine.language_texts(places, sets=False)
     banks = {*engine.banks.declines, *engine.banks.ordinary}
     totals = {"sans": [0, 0, 0, 0], "avec": [0, 0, 0, 0]}
+    shown: list[str] = []
     for half in (0, 1):
         read = [s for k, s in enumerate(sets) if k % 2 == half]
         taught_french, labelled = list(french), {}
@@ -66,11 +73,14 @@ def main() -> int:
         for name, words in (("sans", word_languages(french, others)),
                             ("avec", word_languages(taught_french, others, labelled))):
             detector = LanguageDetector((*NEUTRAL_WORDS, *places), words)
-            totals[name] = [a + b for a, b in zip(totals[name], errors(detector, read, learnt), strict=True)]
+            counts = errors(detector, read, learnt, shown if name == "avec" else None)
+            totals[name] = [a + b for a, b in zip(totals[name], counts, strict=True)]
     for name, (foreign_wrong, foreign, french_wrong, french) in totals.items():
         print(f"{name} les messages des jeux de l'autre moitié : autres langues mal lues {foreign_wrong} sur "
               f"{foreign} ({100 * foreign_wrong / max(foreign, 1):.1f} %), messages français lus dans une autre "
               f"langue {french_wrong} sur {french} ({100 * french_wrong / max(french, 1):.2f} %)")
+    if "--show" in sys.argv[1:]:
+        print("Messages français lus dans une autre langue (avec les messages de l'autre moitié) :", *shown, sep="\n")
     return 0
 
 

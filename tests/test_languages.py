@@ -140,6 +140,20 @@ def test_word_languages_keep_only_the_words_of_one_language() -> None:
     assert "cio" not in words  # French shares it: it says nothing
 
 
+def test_a_name_capitalised_inside_a_familys_sentence_is_not_a_word_of_its_language() -> None:
+    """Families write a town as they hear it ("oğlum Vitri'de okula gidiyor"): learnt as Turkish,
+    "Vitri" made "ulis college vitri" a Turkish message. Inside a sentence a capital marks a name;
+    at a sentence's start it does not ("Busco un stage. Gracias")."""
+    labelled = {"tr": ["Selam, okul Vitri'de mi", "Kızım da Vitri'de. Okul nerede?"],
+                "es": ["Busco un stage en Ivry. Gracias", "Busco el CIO. ¡Gracias!"]}
+    words = word_languages(["le stage est obligatoire"], {}, labelled)
+    assert "vitri" not in words  # a name, twice inside a sentence
+    assert words["busco"] == words["gracias"] == "es"  # capitalised, but each starts a sentence
+    assert words["okul"] == "tr"  # once at a sentence's start, once written lowercase
+    detector = LanguageDetector(NEUTRAL_WORDS, words)
+    assert detector.detect("ulis college vitri") == "fr"
+
+
 def test_a_message_of_words_two_other_languages_share_is_not_french(engine: Engine) -> None:
     """"como funciona" is Spanish or Portuguese, never French (it stayed French: two words, each
     of both languages, and the detector alone too unsure on so short a message)."""

@@ -138,6 +138,17 @@ def _bare(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(ch))
 
 
+_SENTENCE_START = re.compile(r"(?:^|[.!?…:;\n])[\s\"'«“(¿¡-]*$")
+
+
+def _own_words(text: str) -> list[str]:
+    """The words of a family's message that belong to its language, lower-cased: a word
+    capitalised inside a sentence is a name ("oğlum Vitri'de", "Kreteil'deki CIO": a town
+    as the family spells it), which says nothing of the language."""
+    return [m.group().lower() for m in _WORD.finditer(text)
+            if not m.group()[0].isupper() or _SENTENCE_START.search(text, 0, m.start())]
+
+
 def word_languages(french: Iterable[str], others: dict[str, Iterable[str]],
                    labelled: dict[str, Iterable[str]] | None = None) -> dict[str, str]:
     """Which languages each word belongs to, learnt from texts whose language is known: "gracias"
@@ -156,7 +167,7 @@ def word_languages(french: Iterable[str], others: dict[str, Iterable[str]],
     held: dict[tuple[str, str], int] = {}
     for lang, texts in (labelled or {}).items():
         for text in texts:
-            for word in {_bare(w) for w in _WORD.findall(text.lower())}:
+            for word in {_bare(w) for w in _own_words(text)}:
                 held[(word, lang)] = held.get((word, lang), 0) + 1
     for (word, lang), count in held.items():
         if count >= LABELLED_MIN:
