@@ -255,3 +255,22 @@ def test_approximate_positions_say_so(engine: Engine) -> None:
     reply = engine.respond("cio créteil")
     assert all(s.service.approximate_position for s in reply.services)
     assert "environ" in reply.text and "approximatives" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "service_id"),
+    [
+        ("PRE à Limeil-Brévannes, qui contacter ?", "pre-limeil-brevannes"),
+        ("cité éducative à Villeneuve-Saint-Georges ?", "cite-educative-villeneuve-saint-georges"),
+    ],
+)
+def test_places_of_the_seed_are_listed_with_the_year_of_what_is_known(
+    engine: Engine, text: str, service_id: str
+) -> None:
+    """The 2021 seed names them (audit O8, M8): the family gets the place, its year, and no address
+    the sources do not give."""
+    reply = engine.respond(text)
+    first = reply.services[0]
+    assert first.service.id == service_id
+    assert "2021" in first.service.name and first.service.address is None
+    assert "mairie" in reply.text
