@@ -437,3 +437,12 @@ def test_the_key_of_the_learnt_words_follows_their_texts() -> None:
     assert key != _texts_digest(french, {"pt": ["gracias"]}, labelled)  # the language of a text
     assert key != _texts_digest(french, others, {"pt": ["obrigado", "pt"]})
     assert key != _texts_digest(["le CIOmerci"], others, labelled)  # where a text ends counts
+
+
+def test_a_chinese_story_is_read_sentence_by_sentence_for_distress(engine: Engine) -> None:
+    """Chinese writes no space after 。: the sentence that says the danger, in the middle of a
+    question about the CIO, is read on its own as a French one is, and the numbers are given."""
+    story = "孩子14岁，成绩下降，老师让我们去 CIO。他晚上一直哭，说不想再醒来了。CIO 要钱吗？"
+    assert len(engine.understand(story).parts) == 3
+    reply = engine.respond(story)
+    assert reply.lang == "zh" and "3114" in reply.text and "119" in reply.text, reply.text

@@ -108,3 +108,14 @@ def test_huge_input_is_cut_not_refused(engine: Engine) -> None:
 
 def test_markup_is_just_text(engine: Engine) -> None:
     assert engine.normaliser.words("<b>stage</b> & cio") == ("b", "stage", "b", "cio")
+
+
+def test_chinese_and_arabic_sentences_are_read_apart_for_distress() -> None:
+    """Chinese ends a sentence with 。 and no space, Arabic asks with ؟: a story written so is
+    read sentence by sentence, as a French one is, so the one that says the danger stands alone."""
+    chinese = "孩子在维特里读 3e。他说不想再醒来了。CIO 要钱吗？"
+    assert safety_parts(chinese) == ["孩子在维特里读 3e。", "他说不想再醒来了。", "CIO 要钱吗？"]
+    arabic = "ابني في 3e. هل المركز مجاني؟ يقول إنه متعب من الحياة"
+    assert safety_parts(arabic) == ["ابني في 3e.", "هل المركز مجاني؟", "يقول إنه متعب من الحياة"]
+    assert safety_parts("好的。谢谢！") == ["好的。", "谢谢！"]  # two ideographs are two words
+    assert safety_parts("你好。") == []  # one sentence: the whole message is that reading

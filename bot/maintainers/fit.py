@@ -75,6 +75,7 @@ DECLINE_WEIGHT = 4.0
 # SMS. The FAQ's wordings still count, for the themes the sets ask little about.
 WRITTEN_WEIGHT = 8.0
 FIT_SETS = f"knowledge/{FIT_DIR}/{SETS_FILE}"
+MIN_FOREIGN_MESSAGES = 30  # in each group (distress, ordinary, sets): fewer say too little of a rate
 MIN_SET_MESSAGES = 200  # answerable or to decline: enough to choose the entry bars on the sets
 
 
@@ -355,10 +356,11 @@ class Outcome:
     p_trigger: float  # the highest among those holding a trigger phrase (0 when none does)
     distress: bool
     ordinary: bool
+    foreign: bool = False  # in another language than French: its sentences have their own bar
 
     def helpline(self, bars: Bars) -> bool:
         """As bot.understanding.decision.decide reads it, on the whole message and on each part."""
-        return (self.p_whole >= bars.safety or self.p_part >= bars.part_bar()
+        return (self.p_whole >= bars.safety or self.p_part >= bars.part_bar(self.foreign)
                 or self.p_trigger >= bars.helpline_bar(True))
 
     def declined(self, bars: Bars) -> bool:
@@ -389,7 +391,7 @@ def outcomes(samples: list[Sample], entry: Model, safety: Model, topic_model: Mo
             sizes.get(topic, 0) > 1 and topic not in NO_OVERVIEW_TOPICS,
             sizes.get(topic, 0) > 1 and topic in NO_OVERVIEW_TOPICS,
             s.decline, s.from_set, s.by_topic, *_p_safety(safety, s),
-            s.distress, s.ordinary,
+            s.distress, s.ordinary, bool(s.safety_row[SAFETY_FEATURES.index("foreign")] > 0.5),
         ))
     return result
 
@@ -473,12 +475,21 @@ def choose_bars(outs: list[Outcome]) -> Bars:
                            [np.array([o.p_whole for o in group]) for group in harmless])
     part = _best_bar(distress, harmless, [o.p_part for o in outs if o.p_part >= safety], safety,
                      lambda o, bar: o.p_whole >= safety or o.p_part >= bar)
+    # The sentences of messages in another language, on their own messages: the bar above is
+    # chosen almost only on French ones. Kept to the French bar when they are too few to say.
+    foreign = [o for o in distress if o.foreign], [[o for o in group if o.foreign] for group in harmless]
+    part_foreign = None
+    if min(len(foreign[0]), *map(len, foreign[1])) >= MIN_FOREIGN_MESSAGES:
+        part_foreign = _best_bar(*foreign, [o.p_part for o in outs if o.foreign and o.p_part >= safety], part,
+                                 lambda o, bar: o.p_whole >= safety or o.p_part >= bar)
+    bars = Bars(answer=0.0, theme=0.0, suggest=0.0, safety=safety, safety_part=part, safety_part_foreign=part_foreign)
     trigger = _best_bar(distress, harmless, [o.p_trigger for o in outs if 0.0 < o.p_trigger < safety], safety,
-                        lambda o, bar: o.p_whole >= safety or o.p_part >= part or o.p_trigger >= bar)
+                        lambda o, bar: (o.p_whole >= safety or o.p_part >= bars.part_bar(o.foreign)
+                                        or o.p_trigger >= bar))
     line = float(np.quantile([o.p_safety for o in distress], 1 - HELPLINE_LINE_RECALL)) if distress else 1.01
     return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety,
                 safety_line=min(line, safety), safety_trigger=trigger, safety_part=part,
-                theme_suggest=theme_suggest)
+                theme_suggest=theme_suggest, safety_part_foreign=part_foreign)
 
 
 def _suggestion_bars(declines: list[Outcome], answerable: list[Outcome], answer: float) -> tuple[float, float]:
@@ -551,6 +562,8 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
     answered = [o for o in known if o.p_answer >= bars.answer]
     written = [o for o in answerable if o.from_set]
     written_declines = [o for o in declines if o.from_set]
+    foreign_distress = [o for o in distress if o.foreign]
+    foreign_harmless = [o for o in (*ordinary, *written, *written_declines) if o.foreign]
     return {
         "messages": len(outs),
         "top1_pct": share(sum(o.top_right for o in answered), len(known)),
@@ -562,6 +575,10 @@ def figures(outs: list[Outcome], bars: Bars) -> dict:
         "written_false_alarms_pct": share(sum(o.helpline(bars) for o in written + written_declines),
                                           len(written) + len(written_declines)),
         "numbers_shown_pct": share(sum(o.p_safety >= bars.safety_line for o in distress), len(distress)),
+        # Messages in another language, on their own: the French ones are most of the above.
+        "foreign_distress": len(foreign_distress),
+        "foreign_helplines_pct": share(sum(o.helpline(bars) for o in foreign_distress), len(foreign_distress)),
+        "foreign_false_alarms_pct": share(sum(o.helpline(bars) for o in foreign_harmless), len(foreign_harmless)),
         "written_messages": len(written) + len(written_declines),
         "written_reached_pct": share(sum(confident_right(o) is True for o in written), len(written)),
         "written_confident_wrong_pct": share(sum(confident_right(o) is False for o in written + written_declines),
@@ -620,6 +637,9 @@ def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=p
         entry, safety, topic = fit_models([s for s in samples if s.fold != fold])
         held_out += outcomes([s for s in samples if s.fold == fold], entry, safety, topic, sizes)
     bars = choose_bars(held_out)
+    alike = figures(held_out, replace(bars, safety_part_foreign=None))
+    progress(f"  avec le seuil d'une phrase du français pour les autres langues : numéros d'aide "
+             f"{alike['foreign_helplines_pct']} %, fausses alertes {alike['foreign_false_alarms_pct']} %")
     entry, safety, topic = fit_models(samples)
     digest, count = fingerprint(kb)
     return Policy(

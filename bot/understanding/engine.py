@@ -40,7 +40,15 @@ from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, ax
 from bot.understanding.projection import vector_encoder
 from bot.understanding.reading_memo import ReadingMemo, digest_texts
 from bot.understanding.semantic import SHIPPED_FILE, EmbeddingCache, shared_encoder, wordings
-from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Closeness, Reading, Signals
+from bot.understanding.signals import (
+    ENTRY_FEATURES,
+    SAFETY_FEATURES,
+    TOPIC_FEATURES,
+    Closeness,
+    Reading,
+    Signals,
+    is_foreign,
+)
 
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
@@ -48,7 +56,11 @@ _LANG: ContextVar[str] = ContextVar("reply_language", default=FRENCH)
 PLACE_ASKS_WHERE_WORDS = 5  # in longer messages the town is context ("un lycée de Créteil")
 MAX_CHOICE_DIGITS = 3  # a bare number this short picks a choice; five digits are a postcode
 # Sentences and clauses: "je cherche un stage mais au collège on me harcèle" holds two messages.
-_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+|\s+(?:mais|sinon|et puis|parce que|pcq|car)\s+", re.IGNORECASE)
+# Chinese ends a sentence with 。！？ and no space after it; Arabic asks with ؟ and pauses with ؛.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?…;؟؛])\s+|(?<=[。！？；])\s*|\n+|\s+(?:mais|sinon|et puis|parce que|pcq|car)\s+", re.IGNORECASE)
+# Chinese writes without spaces: each ideograph counts as a word when a part's length is judged.
+_IDEOGRAPH = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 MAX_PARTS = 40  # different sentences read one by one for distress (a very long message: its first 40)
 # Which kinds of place answer a request for a given service.
 SERVICE_KINDS: dict[str, tuple[str, ...]] = {"cio": ("cio", "point-accueil")}
@@ -174,8 +186,13 @@ def safety_parts(text: str, acronyms: frozenset[str] = frozenset()) -> list[str]
     """The sentences and clauses of a message read one by one for distress ([] for one part),
     in lower case when the message is in capitals (as `semantic_text` reads the whole)."""
     parts = list(dict.fromkeys(
-        p.strip() for p in _SENTENCE_END.split(unshouted(text[:MAX_SAFETY_CHARS], acronyms)) if len(p.split()) >= 2))
+        p.strip() for p in _SENTENCE_END.split(unshouted(text[:MAX_SAFETY_CHARS], acronyms)) if _words_in(p) >= 2))
     return parts[:MAX_PARTS] if len(parts) >= 2 else []
+
+
+def _words_in(part: str) -> int:
+    """Words of a part for its length: spaced words, and each Chinese ideograph as one."""
+    return len(part.split()) + len(_IDEOGRAPH.findall(part))
 
 
 @dataclass
@@ -562,7 +579,7 @@ class Engine:
             return replace(self._services_reply(place, kind, None), decided_by="place")
         decision = decide(understood.reading, self.policy, self._topic_sizes)
         part = None if decision.kind == HELPLINE else self._distress_in_a_part(
-            understood.parts, understood.part_vectors, understood.part_near)
+            understood.parts, understood.part_vectors, understood.part_near, understood.reading)
         if part is not None:
             if part.kind == HELPLINE:  # read in one sentence; what the whole message asks stays offered
                 decision = replace(part, also_asked=other_ask(understood.reading, self.policy))
@@ -675,17 +692,19 @@ class Engine:
         return semantic_text(self.gazetteer, self.normaliser, text, place, self.acronyms)
 
     def _distress_in_a_part(self, parts: tuple[str, ...], vectors: np.ndarray | None,
-                            near: tuple[Closeness, ...]) -> Decision | None:
+                            near: tuple[Closeness, ...], whole: Reading) -> Decision | None:
         """A cry for help inside a longer message: each sentence or clause is also read on its own.
 
         A story about school with one sentence of distress in the middle reads, as a whole,
         like a question about school; that sentence alone reads as what it is. Returns the
-        part closest to distress (`bot.maintainers.fit` chooses the bars on this same reading).
+        part closest to distress (`bot.maintainers.fit` chooses the bars on this same reading,
+        the language of the whole message choosing which).
         """
         if not parts or vectors is None:
             return None
+        foreign = is_foreign(whole)
         decisions = [decide(self.understand(part, vector=vector, safety_only=True, near=closeness).reading,
-                            self.policy, self._topic_sizes, part=True)
+                            self.policy, self._topic_sizes, part=True, foreign=foreign)
                      for part, vector, closeness in zip(parts, vectors, near, strict=True)]
         best = max(decisions, key=lambda d: (d.kind == HELPLINE, d.safety_probability))
         return replace(best, step=best.step.replace("helpline", "helpline-sentence"))
