@@ -146,7 +146,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"  seuils : réponse {bars.answer:.3f}, thème {bars.theme:.3f}, suggestion {bars.suggest:.3f} "
         f"(questions d'un thème {bars.theme_suggest:.3f}), "
         f"numéros d'aide {bars.safety:.3f} ({bars.part_bar():.3f} pour une phrase lue seule, "
-        f"{bars.part_bar(True):.3f} dans un message d'une autre langue, "
         f"{bars.helpline_bar(True):.3f} avec une phrase d'alerte ; "
         f"ligne des numéros {bars.safety_line:.3f})\n"
         f"  sur la FAQ et les jeux (prédits par des modèles appris sans eux) : bonne réponse "

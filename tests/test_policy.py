@@ -715,47 +715,17 @@ def test_an_answer_that_answers_another_ask_gives_way_to_the_theme(engine: Engin
     assert "cordees-reussite-94" in offered, reply.text
 
 
-def _read_for_distress(p_whole: float, p_part: float, distress: bool = False, ordinary: bool = False,
-                       foreign: bool = False):
-    from bot.maintainers.fit import Outcome
+def test_the_fit_gives_the_figures_of_other_languages_apart() -> None:
+    """Most distress messages `fit` reads are French: those of other languages are counted apart,
+    so that a bar good for French and poor for them shows."""
+    from bot.maintainers.fit import Outcome, figures
 
-    return Outcome(0.0, 0.0, False, 0.0, False, False, False, False, not ordinary, False,
-                   max(p_whole, p_part), p_whole, p_part, 0.0, distress, ordinary, foreign)
+    def read(p: float, distress: bool, foreign: bool) -> Outcome:
+        return Outcome(0.0, 0.0, False, 0.0, False, False, False, False, True, False,
+                       p, p, 0.0, 0.0, distress, not distress, foreign)
 
-
-def test_the_sentences_of_another_language_get_their_own_bar_when_there_are_enough() -> None:
-    """The safety model learnt mostly from French: a sentence of distress in Chinese reads less
-    sure than in French. Its bar is chosen on the messages of other languages alone, and stays
-    the French one when they are too few to say."""
-    from bot.maintainers.fit import MIN_FOREIGN_MESSAGES, choose_bars
-
-    def messages(foreign_count: int) -> list:
-        french = ([_read_for_distress(0.5, 0.0, distress=True)] * 400
-                  + [_read_for_distress(0.1, 0.99, distress=True)] * 200  # one sentence says it
-                  + [_read_for_distress(0.3, 0.9, ordinary=True)] * 400  # strong words, said of school
-                  + [_read_for_distress(0.3, 0.5)] * 400)  # stories families wrote
-        foreign = ([_read_for_distress(0.1, 0.8, distress=True, foreign=True)] * foreign_count
-                   + [_read_for_distress(0.3, 0.3, ordinary=True, foreign=True)] * foreign_count
-                   + [_read_for_distress(0.3, 0.3, foreign=True)] * foreign_count)
-        return french + foreign
-
-    bars = choose_bars(messages(60))
-    assert bars.safety == 0.5 and bars.part_bar() == 0.99 and bars.part_bar(foreign=True) == 0.8
-    assert decide_part(bars, 0.8, foreign=True) and not decide_part(bars, 0.8, foreign=False)
-    few = choose_bars(messages(MIN_FOREIGN_MESSAGES - 1))
-    assert few.safety_part_foreign is None and few.part_bar(foreign=True) == few.part_bar() == 0.99
-
-
-def decide_part(bars, p: float, foreign: bool) -> bool:
-    return p >= bars.helpline_bar(False, part=True, foreign=foreign)
-
-
-def test_the_bar_of_another_languages_sentences_round_trips(tmp_path: Path) -> None:
-    path = tmp_path / POLICY_FILE
-    foreign = replace(POLICY, bars=replace(POLICY.bars, safety_part=0.97, safety_part_foreign=0.7))
-    foreign.save(path)
-    again = Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES).bars
-    assert (again.part_bar(), again.part_bar(foreign=True)) == (0.97, 0.7)
-    POLICY.save(path)  # a policy from before it: other languages' sentences have the French bar
-    again = Policy.load(path, ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES).bars
-    assert again.safety_part_foreign is None and again.part_bar(foreign=True) == again.part_bar()
+    outs = ([read(0.9, True, False)] * 90 + [read(0.9, True, True)] * 6 + [read(0.1, True, True)] * 4
+            + [read(0.1, False, False)] * 50 + [read(0.9, False, True)] * 1 + [read(0.1, False, True)] * 9)
+    found = figures(outs, replace(POLICY.bars, safety=0.5, safety_part=0.5))
+    assert found["helplines_pct"] == 96.0 and found["foreign_distress"] == 10
+    assert found["foreign_helplines_pct"] == 60.0 and found["foreign_false_alarms_pct"] == 10.0

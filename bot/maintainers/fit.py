@@ -75,7 +75,6 @@ DECLINE_WEIGHT = 4.0
 # SMS. The FAQ's wordings still count, for the themes the sets ask little about.
 WRITTEN_WEIGHT = 8.0
 FIT_SETS = f"knowledge/{FIT_DIR}/{SETS_FILE}"
-MIN_FOREIGN_MESSAGES = 30  # in each group (distress, ordinary, sets): fewer say too little of a rate
 MIN_SET_MESSAGES = 200  # answerable or to decline: enough to choose the entry bars on the sets
 
 
@@ -356,11 +355,11 @@ class Outcome:
     p_trigger: float  # the highest among those holding a trigger phrase (0 when none does)
     distress: bool
     ordinary: bool
-    foreign: bool = False  # in another language than French: its sentences have their own bar
+    foreign: bool = False  # in another language than French (its figures are also given apart)
 
     def helpline(self, bars: Bars) -> bool:
         """As bot.understanding.decision.decide reads it, on the whole message and on each part."""
-        return (self.p_whole >= bars.safety or self.p_part >= bars.part_bar(self.foreign)
+        return (self.p_whole >= bars.safety or self.p_part >= bars.part_bar()
                 or self.p_trigger >= bars.helpline_bar(True))
 
     def declined(self, bars: Bars) -> bool:
@@ -475,21 +474,12 @@ def choose_bars(outs: list[Outcome]) -> Bars:
                            [np.array([o.p_whole for o in group]) for group in harmless])
     part = _best_bar(distress, harmless, [o.p_part for o in outs if o.p_part >= safety], safety,
                      lambda o, bar: o.p_whole >= safety or o.p_part >= bar)
-    # The sentences of messages in another language, on their own messages: the bar above is
-    # chosen almost only on French ones. Kept to the French bar when they are too few to say.
-    foreign = [o for o in distress if o.foreign], [[o for o in group if o.foreign] for group in harmless]
-    part_foreign = None
-    if min(len(foreign[0]), *map(len, foreign[1])) >= MIN_FOREIGN_MESSAGES:
-        part_foreign = _best_bar(*foreign, [o.p_part for o in outs if o.foreign and o.p_part >= safety], part,
-                                 lambda o, bar: o.p_whole >= safety or o.p_part >= bar)
-    bars = Bars(answer=0.0, theme=0.0, suggest=0.0, safety=safety, safety_part=part, safety_part_foreign=part_foreign)
     trigger = _best_bar(distress, harmless, [o.p_trigger for o in outs if 0.0 < o.p_trigger < safety], safety,
-                        lambda o, bar: (o.p_whole >= safety or o.p_part >= bars.part_bar(o.foreign)
-                                        or o.p_trigger >= bar))
+                        lambda o, bar: o.p_whole >= safety or o.p_part >= part or o.p_trigger >= bar)
     line = float(np.quantile([o.p_safety for o in distress], 1 - HELPLINE_LINE_RECALL)) if distress else 1.01
     return Bars(answer=answer, theme=max(theme, suggest), suggest=min(suggest, answer), safety=safety,
                 safety_line=min(line, safety), safety_trigger=trigger, safety_part=part,
-                theme_suggest=theme_suggest, safety_part_foreign=part_foreign)
+                theme_suggest=theme_suggest)
 
 
 def _suggestion_bars(declines: list[Outcome], answerable: list[Outcome], answer: float) -> tuple[float, float]:
@@ -637,9 +627,6 @@ def fit(root: Path, cache: EmbeddingCache, today: date | None = None, progress=p
         entry, safety, topic = fit_models([s for s in samples if s.fold != fold])
         held_out += outcomes([s for s in samples if s.fold == fold], entry, safety, topic, sizes)
     bars = choose_bars(held_out)
-    alike = figures(held_out, replace(bars, safety_part_foreign=None))
-    progress(f"  avec le seuil d'une phrase du français pour les autres langues : numéros d'aide "
-             f"{alike['foreign_helplines_pct']} %, fausses alertes {alike['foreign_false_alarms_pct']} %")
     entry, safety, topic = fit_models(samples)
     digest, count = fingerprint(kb)
     return Policy(

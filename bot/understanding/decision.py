@@ -60,10 +60,8 @@ def entry_probabilities(policy: Policy, rows: np.ndarray) -> np.ndarray:
     return p / total if total > 1.0 else p
 
 
-def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: bool = False,
-           foreign: bool = False) -> Decision:
-    """The reply for a reading; `part`: one sentence of a longer message, read alone, and
-    `foreign`: that message is in another language (its sentences have their own bar)."""
+def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: bool = False) -> Decision:
+    """The reply for a reading; `part`: one sentence of a longer message, read alone."""
     probabilities = entry_probabilities(policy, reading.rows)
     p_safety = float(policy.safety_model.probability(reading.safety_row[None, :])[0])
     order = np.argsort(-probabilities, kind="stable")
@@ -72,7 +70,7 @@ def decide(reading: Reading, policy: Policy, topic_sizes: dict[str, int], part: 
     common = {"ranked": ranked, "probabilities": probs, "safety_probability": p_safety}
     bars = policy.bars
 
-    if p_safety >= bars.helpline_bar(reading.trigger_entry is not None, part, foreign):
+    if p_safety >= bars.helpline_bar(reading.trigger_entry is not None, part):
         helpline = reading.trigger_entry or reading.safety_entry
         if helpline is not None:
             step = "helpline-trigger" if reading.trigger_entry else "helpline-meaning"

@@ -47,7 +47,6 @@ from bot.understanding.signals import (
     Closeness,
     Reading,
     Signals,
-    is_foreign,
 )
 
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
@@ -579,7 +578,7 @@ class Engine:
             return replace(self._services_reply(place, kind, None), decided_by="place")
         decision = decide(understood.reading, self.policy, self._topic_sizes)
         part = None if decision.kind == HELPLINE else self._distress_in_a_part(
-            understood.parts, understood.part_vectors, understood.part_near, understood.reading)
+            understood.parts, understood.part_vectors, understood.part_near)
         if part is not None:
             if part.kind == HELPLINE:  # read in one sentence; what the whole message asks stays offered
                 decision = replace(part, also_asked=other_ask(understood.reading, self.policy))
@@ -692,19 +691,17 @@ class Engine:
         return semantic_text(self.gazetteer, self.normaliser, text, place, self.acronyms)
 
     def _distress_in_a_part(self, parts: tuple[str, ...], vectors: np.ndarray | None,
-                            near: tuple[Closeness, ...], whole: Reading) -> Decision | None:
+                            near: tuple[Closeness, ...]) -> Decision | None:
         """A cry for help inside a longer message: each sentence or clause is also read on its own.
 
         A story about school with one sentence of distress in the middle reads, as a whole,
         like a question about school; that sentence alone reads as what it is. Returns the
-        part closest to distress (`bot.maintainers.fit` chooses the bars on this same reading,
-        the language of the whole message choosing which).
+        part closest to distress (`bot.maintainers.fit` chooses the bars on this same reading).
         """
         if not parts or vectors is None:
             return None
-        foreign = is_foreign(whole)
         decisions = [decide(self.understand(part, vector=vector, safety_only=True, near=closeness).reading,
-                            self.policy, self._topic_sizes, part=True, foreign=foreign)
+                            self.policy, self._topic_sizes, part=True)
                      for part, vector, closeness in zip(parts, vectors, near, strict=True)]
         best = max(decisions, key=lambda d: (d.kind == HELPLINE, d.safety_probability))
         return replace(best, step=best.step.replace("helpline", "helpline-sentence"))

@@ -233,18 +233,13 @@ class Bars:
     # Under every entry bar, the best theme's probability to offer that theme's questions ("did
     # you mean", theme first) rather than "I don't know". 1.01 (a policy from before it): never.
     theme_suggest: float = 1.01
-    # `safety_part` for a message in another language: the safety model learnt mostly from
-    # French, and a sentence of another language sits farther from its examples. None: the same.
-    safety_part_foreign: float | None = None
 
-    def helpline_bar(self, trigger: bool, part: bool = False, foreign: bool = False) -> float:
+    def helpline_bar(self, trigger: bool, part: bool = False) -> float:
         if trigger and self.safety_trigger is not None:
             return self.safety_trigger
-        return self.part_bar(foreign) if part else self.safety
+        return self.part_bar() if part else self.safety
 
-    def part_bar(self, foreign: bool = False) -> float:
-        if foreign and self.safety_part_foreign is not None:
-            return self.safety_part_foreign
+    def part_bar(self) -> float:
         return self.safety_part if self.safety_part is not None else self.safety
 
 
@@ -299,8 +294,7 @@ class Policy:
                       float(bars.get("safety_line", 1.01)),
                       float(bars["safety_trigger"]) if "safety_trigger" in bars else None,
                       float(bars["safety_part"]) if "safety_part" in bars else None,
-                      float(bars.get("theme_suggest", 1.01)),
-                      float(bars["safety_part_foreign"]) if "safety_part_foreign" in bars else None),
+                      float(bars.get("theme_suggest", 1.01))),
             model_version=str(data.get("model_version", "")),
             faq_fingerprint=str(data.get("faq_fingerprint", "")),
             faq_questions=int(data.get("faq_questions", 0)),

@@ -94,7 +94,6 @@ _FROM = [ENTRY_FEATURES.index(name) for name in _TOPIC_FROM_ENTRIES]
 _MESSAGE = [ENTRY_FEATURES.index(name) for name in ("unknown", "length", "foreign")]
 _ASKED = ENTRY_FEATURES.index("intent")
 _FOREIGN = ENTRY_FEATURES.index("foreign")
-_SAFETY_FOREIGN = SAFETY_FEATURES.index("foreign")
 
 
 @dataclass(frozen=True)
@@ -461,8 +460,3 @@ def topic_rows(rows: np.ndarray, topics: Sequence[str]) -> tuple[tuple[str, ...]
         out[k, -2] = len(mine) / len(rows)
         out[k, -1] = mine[:, _ASKED].mean()
     return themes, out
-
-
-def is_foreign(reading: Reading) -> bool:
-    """Whether the message read was in another language than French (the language detector's)."""
-    return bool(reading.safety_row[_SAFETY_FOREIGN] > 0.5)
