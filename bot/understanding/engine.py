@@ -40,14 +40,7 @@ from bot.understanding.policy import HELPLINE_EXAMPLE, ContrastBanks, Policy, ax
 from bot.understanding.projection import vector_encoder
 from bot.understanding.reading_memo import ReadingMemo, digest_texts
 from bot.understanding.semantic import SHIPPED_FILE, EmbeddingCache, shared_encoder, wordings
-from bot.understanding.signals import (
-    ENTRY_FEATURES,
-    SAFETY_FEATURES,
-    TOPIC_FEATURES,
-    Closeness,
-    Reading,
-    Signals,
-)
+from bot.understanding.signals import ENTRY_FEATURES, SAFETY_FEATURES, TOPIC_FEATURES, Closeness, Reading, Signals
 
 MAX_OVERVIEW_BUTTONS = 7  # a theme overview shows its sibling entries, the likeliest first
 # The language of the reply being built: set by each entry point, read by the builders below.
